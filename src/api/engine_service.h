@@ -1,0 +1,31 @@
+// What the REST API needs from the engine. Implemented by engine/ (real) and by fakes in tests.
+// All methods are thread-safe and return quickly: long work (create, reset, destroy) starts in
+// the background and the returned Clone shows CREATING / RESETTING / DELETING.
+#pragma once
+
+#include <vector>
+
+#include "common/result.h"
+#include "domain/model.h"
+
+namespace dblab {
+
+class EngineService {
+ public:
+  virtual ~EngineService() = default;
+
+  virtual InstanceStatus GetStatus() = 0;
+  virtual std::vector<Snapshot> ListSnapshots() = 0;
+  virtual std::vector<Clone> ListClones() = 0;
+  virtual Result<Clone> GetClone(const std::string& id) = 0;
+  // Validates the request (kBadRequest), refuses duplicates (kConflict), then starts creation.
+  virtual Result<Clone> CreateClone(const CreateCloneRequest& request) = 0;
+  virtual Result<Clone> UpdateClone(const std::string& id, const UpdateCloneRequest& request) = 0;
+  virtual Result<Clone> ResetClone(const std::string& id, const ResetCloneRequest& request) = 0;
+  // kConflict when protected (unless FATAL); starts deletion.
+  virtual Status DestroyClone(const std::string& id) = 0;
+  // Starts a full refresh (retrieval) in the background; kConflict if one is running.
+  virtual Status FullRefresh() = 0;
+};
+
+}  // namespace dblab

@@ -1,0 +1,111 @@
+// Domain types shared by the engine, the API, the state store and the client. Plain values:
+// no behaviour, no I/O. JSON mapping lives in api/json_mapping (DLE field names).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dblab {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// DLE status codes, as strings on the wire.
+enum class CloneStatus { kCreating, kOk, kResetting, kDeleting, kFatal, kWarning };
+const char* CloneStatusName(CloneStatus status);  // "CREATING", "OK", ...
+std::optional<CloneStatus> ParseCloneStatus(const std::string& name);
+
+struct Snapshot {
+  std::string id;          // e.g. "dblab_pool@snapshot_20261127101500"
+  std::string pool;        // pool name
+  TimePoint created_at{};
+  TimePoint data_state_at{};  // when the data was taken from the source (dump start)
+  int64_t physical_size = 0;  // bytes exclusively used by the snapshot (0 if unknown)
+  int64_t logical_size = 0;   // bytes of data it presents
+  int num_clones = 0;
+};
+
+struct CloneDatabase {
+  std::string username;
+  std::string db_name;
+  bool restricted = false;
+  std::string host;  // access host shown to users (cloning.accessHost)
+  int port = 0;      // 0 until assigned
+  // Not the password: only the SCRAM verifier is ever kept (see cloning/).
+};
+
+struct Clone {
+  std::string id;
+  std::string snapshot_id;
+  std::string branch;
+  CloneStatus status = CloneStatus::kCreating;
+  std::string status_message;
+  bool is_protected = false;
+  std::optional<TimePoint> protected_till;  // empty + protected = forever
+  TimePoint created_at{};
+  CloneDatabase db;
+  double cloning_time_seconds = 0;
+  int64_t diff_size = 0;  // bytes written since the clone was made
+  std::optional<TimePoint> last_activity_at;
+};
+
+struct CreateCloneRequest {
+  std::string id;           // empty: generate
+  std::string snapshot_id;  // empty: latest
+  std::string branch;
+  std::string username;
+  std::string password;  // plain text only in memory, only until the role exists
+  std::string db_name;   // empty: default database
+  bool restricted = false;
+  std::optional<bool> is_protected;
+  std::optional<int64_t> protection_duration_minutes;  // 0 = forever (unless capped)
+};
+
+struct ResetCloneRequest {
+  std::string snapshot_id;  // empty and !latest: the clone's current snapshot
+  bool latest = false;
+};
+
+struct UpdateCloneRequest {
+  std::optional<bool> is_protected;
+  std::optional<int64_t> protection_duration_minutes;
+};
+
+struct PoolUsage {
+  std::string name;
+  std::string mode;  // "btrfs", "zfs", ...
+  int64_t size = 0;
+  int64_t free = 0;
+  int64_t used = 0;
+  int64_t data_size = 0;
+  int64_t used_by_snapshots = 0;
+  int64_t used_by_clones = 0;
+};
+
+struct RetrievalState {
+  std::string mode = "logical";   // logical | physical | unknown
+  std::string status = "pending";  // pending | refreshing | finished | failed
+  std::optional<TimePoint> last_refresh;
+  std::optional<TimePoint> next_refresh;
+  std::vector<std::string> alerts;  // human-readable failures, newest last
+  std::string progress;             // e.g. "pg_restore: 3/5 databases"
+};
+
+struct InstanceStatus {
+  std::string status_code = "OK";  // OK | WARNING | FATAL
+  std::string status_message = "Instance is ready";
+  std::string version;
+  std::string instance_id;
+  TimePoint started_at{};
+  std::vector<PoolUsage> pools;
+  RetrievalState retrieval;
+  std::vector<Clone> clones;
+  double expected_cloning_time_seconds = 0;
+  int64_t protection_lease_duration_minutes = 0;
+  int64_t protection_max_duration_minutes = 0;
+  int64_t max_idle_minutes = 0;
+};
+
+}  // namespace dblab

@@ -1,0 +1,66 @@
+// Thin-clone storage: small role interfaces, one pool each. Cloning code only sees these; the
+// factory in storage/factory.h picks btrfs, ZFS, reflink, overlay or plain copy.
+//
+// Layout every backend presents (paths are absolute):
+//   MainDataPath()            the writable "golden copy" PGDATA that retrieval fills
+//   snapshot(name)            read-only, point-in-time image of main data
+//   clone(name) -> path       writable copy of a snapshot; the clone's PGDATA
+// Names are validated by the caller (^[a-zA-Z0-9][a-zA-Z0-9_.-]*$); backends re-check and
+// refuse anything with a '/' or "..".
+// Thread-safety: implementations must be safe to call from several threads for different names.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace dblab {
+
+class SnapshotStore {
+ public:
+  virtual ~SnapshotStore() = default;
+  // Path of the writable main data directory (exists after Pool::Prepare).
+  virtual std::string MainDataPath() const = 0;
+  // Makes a read-only snapshot of main data named `name`. kConflict if it exists.
+  virtual Status CreateSnapshot(const std::string& name) = 0;
+  virtual Status DestroySnapshot(const std::string& name) = 0;
+  virtual Result<std::vector<std::string>> ListSnapshots() = 0;
+  // Path of a snapshot's files (read-only).
+  virtual std::string SnapshotPath(const std::string& name) const = 0;
+};
+
+class CloneStore {
+ public:
+  virtual ~CloneStore() = default;
+  // Makes a writable copy of snapshot `snapshot` named `clone`; returns its path.
+  virtual Result<std::string> CreateClone(const std::string& snapshot,
+                                          const std::string& clone) = 0;
+  // Removes the clone's files. Succeeds if the clone does not exist.
+  virtual Status DestroyClone(const std::string& clone) = 0;
+  virtual Result<std::vector<std::string>> ListClones() = 0;
+  virtual std::string ClonePath(const std::string& clone) const = 0;
+};
+
+struct StorageUsage {
+  int64_t size = 0;
+  int64_t free = 0;
+  int64_t used = 0;
+};
+
+class UsageReporter {
+ public:
+  virtual ~UsageReporter() = default;
+  virtual Result<StorageUsage> Usage() = 0;
+};
+
+// One pool: all roles together, plus its identity.
+class PoolBackend : public SnapshotStore, public CloneStore, public UsageReporter {
+ public:
+  virtual std::string Name() const = 0;  // pool name, e.g. "dblab_pool"
+  virtual std::string Mode() const = 0;  // "btrfs", "zfs", "reflink", "overlay", "copy"
+  virtual bool IsThin() const = 0;       // false for the plain-copy fallback
+};
+
+}  // namespace dblab
