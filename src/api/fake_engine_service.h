@@ -1,0 +1,137 @@
+// In-memory EngineService for tests of the API (and of anything else that needs an engine).
+// Thread-safe: every method takes the mutex, so a real HttpServer can call it from its threads.
+// Set the public state before handing the fake to a server, or under `mutex` afterwards.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/engine_service.h"
+
+namespace dblab {
+
+class FakeEngineService : public EngineService {
+ public:
+  std::mutex mutex;
+  InstanceStatus status;           // clones are filled in from `clones` by GetStatus()
+  std::vector<Snapshot> snapshots;  // the last one counts as the latest
+  std::map<std::string, Clone> clones;
+  std::optional<Error> fail_with;  // when set, every Result/Status call returns this error
+  std::vector<std::string> calls;  // "CreateClone(x)", "DestroyClone(x)", ... in call order
+  CreateCloneRequest last_create;
+  ResetCloneRequest last_reset;
+  UpdateCloneRequest last_update;
+
+  InstanceStatus GetStatus() override {
+    std::lock_guard lock(mutex);
+    calls.push_back("GetStatus()");
+    InstanceStatus result = status;
+    result.clones.clear();
+    for (const auto& [id, clone] : clones) result.clones.push_back(clone);
+    return result;
+  }
+
+  std::vector<Snapshot> ListSnapshots() override {
+    std::lock_guard lock(mutex);
+    calls.push_back("ListSnapshots()");
+    return snapshots;
+  }
+
+  std::vector<Clone> ListClones() override {
+    std::lock_guard lock(mutex);
+    calls.push_back("ListClones()");
+    std::vector<Clone> result;
+    for (const auto& [id, clone] : clones) result.push_back(clone);
+    return result;
+  }
+
+  Result<Clone> GetClone(const std::string& id) override {
+    std::lock_guard lock(mutex);
+    calls.push_back("GetClone(" + id + ")");
+    if (fail_with) return *fail_with;
+    auto it = clones.find(id);
+    if (it == clones.end()) return NotFound("clone " + id + " not found");
+    return it->second;
+  }
+
+  Result<Clone> CreateClone(const CreateCloneRequest& request) override {
+    std::lock_guard lock(mutex);
+    calls.push_back("CreateClone(" + request.id + ")");
+    last_create = request;
+    if (fail_with) return *fail_with;
+    std::string id = request.id.empty() ? "clone-" + std::to_string(clones.size() + 1) : request.id;
+    if (clones.count(id)) return Conflict("clone " + id + " already exists");
+    Clone clone;
+    clone.id = id;
+    clone.snapshot_id = !request.snapshot_id.empty() ? request.snapshot_id
+                        : snapshots.empty()          ? ""
+                                                     : snapshots.back().id;
+    clone.branch = request.branch.empty() ? "main" : request.branch;
+    clone.status = CloneStatus::kCreating;
+    clone.is_protected = request.is_protected.value_or(false);
+    clone.db.username = request.username;
+    clone.db.db_name = request.db_name.empty() ? "postgres" : request.db_name;
+    clone.db.restricted = request.restricted;
+    clone.db.host = "127.0.0.1";
+    clones[id] = clone;
+    return clone;
+  }
+
+  Result<Clone> UpdateClone(const std::string& id, const UpdateCloneRequest& request) override {
+    std::lock_guard lock(mutex);
+    calls.push_back("UpdateClone(" + id + ")");
+    last_update = request;
+    if (fail_with) return *fail_with;
+    auto it = clones.find(id);
+    if (it == clones.end()) return NotFound("clone " + id + " not found");
+    if (request.is_protected) it->second.is_protected = *request.is_protected;
+    return it->second;
+  }
+
+  Result<Clone> ResetClone(const std::string& id, const ResetCloneRequest& request) override {
+    std::lock_guard lock(mutex);
+    calls.push_back("ResetClone(" + id + ")");
+    last_reset = request;
+    if (fail_with) return *fail_with;
+    auto it = clones.find(id);
+    if (it == clones.end()) return NotFound("clone " + id + " not found");
+    if (!request.snapshot_id.empty()) it->second.snapshot_id = request.snapshot_id;
+    if (request.latest && !snapshots.empty()) it->second.snapshot_id = snapshots.back().id;
+    it->second.status = CloneStatus::kResetting;
+    return it->second;
+  }
+
+  Status DestroyClone(const std::string& id) override {
+    std::lock_guard lock(mutex);
+    calls.push_back("DestroyClone(" + id + ")");
+    if (fail_with) return *fail_with;
+    auto it = clones.find(id);
+    if (it == clones.end()) return NotFound("clone " + id + " not found");
+    if (it->second.is_protected && it->second.status != CloneStatus::kFatal) {
+      return Conflict("clone " + id + " is protected; unprotect it first");
+    }
+    it->second.status = CloneStatus::kDeleting;
+    return OkStatus();
+  }
+
+  Status FullRefresh() override {
+    std::lock_guard lock(mutex);
+    calls.push_back("FullRefresh()");
+    if (fail_with) return *fail_with;
+    return OkStatus();
+  }
+
+  // True when any recorded call starts with `prefix`, e.g. "CreateClone(".
+  bool Called(const std::string& prefix) {
+    std::lock_guard lock(mutex);
+    for (const auto& call : calls) {
+      if (call.rfind(prefix, 0) == 0) return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace dblab

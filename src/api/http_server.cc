@@ -1,0 +1,336 @@
+#include "api/http_server.h"
+
+// <utility> must precede the Asio coroutine headers with Boost 1.74.
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "api/json_mapping.h"
+#include "api/router.h"
+#include "common/version.h"
+
+namespace dblab {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr uint32_t kHeaderLimitBytes = 16 * 1024;
+// How long Stop() lets requests in progress finish before it cuts them off.
+constexpr auto kStopGrace = std::chrono::seconds(5);
+// After a refused request we read and discard what the client still sends (up to these limits)
+// so that closing does not reset the connection before the client has read our answer.
+constexpr auto kDrainTimeout = std::chrono::seconds(2);
+constexpr size_t kDrainMaxBytes = 64 << 20;
+
+struct Connection {
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  bool busy = false;  // a request is being handled; only touched on the stream's strand
+};
+
+bool IsQuietDisconnect(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == beast::error::timeout ||
+         ec == asio::error::operation_aborted || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == http::error::partial_message;
+}
+
+http::response<http::string_body> ToBeastResponse(const ApiResponse& api, unsigned version,
+                                                  bool keep_alive) {
+  http::response<http::string_body> response{static_cast<http::status>(api.status), version};
+  response.set(http::field::server, fmt::format("dblab/{}", kVersion));
+  response.set(http::field::content_type, api.content_type);
+  response.set("X-Content-Type-Options", "nosniff");
+  if (api.content_type == "application/json") response.set(http::field::cache_control, "no-store");
+  if (!api.allow.empty()) response.set(http::field::allow, api.allow);
+  response.keep_alive(keep_alive);
+  response.body() = api.body;
+  response.prepare_payload();
+  return response;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(EngineService& engine, ApiOptions opts)
+      : options(std::move(opts)),
+        router(engine, RouterOptions{options.token, options.ui_dir, options.max_body_bytes}) {}
+
+  asio::awaitable<void> Listen();
+  asio::awaitable<void> Serve(std::shared_ptr<Connection> connection, uint64_t id);
+  asio::awaitable<void> Refuse(Connection& connection, const Error& error, unsigned version);
+  void Unregister(uint64_t id);
+
+  const ApiOptions options;
+  const Router router;
+  asio::io_context io_context;
+  std::optional<tcp::acceptor> acceptor;  // bound to its own strand
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopping{false};
+  std::atomic<uint16_t> port{0};
+  bool started = false;
+  bool stopped = false;  // a stopped server cannot start again
+
+  std::mutex mutex;  // guards connections and next_id
+  std::condition_variable connections_closed;
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections;
+  uint64_t next_id = 0;
+};
+
+asio::awaitable<void> HttpServer::Impl::Listen() {
+  while (!stopping) {
+    beast::error_code ec;
+    tcp::socket socket = co_await acceptor->async_accept(
+        asio::make_strand(io_context), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || stopping) co_return;
+    if (ec) {
+      // Typically EMFILE: back off instead of spinning; existing connections keep working.
+      spdlog::warn("api: accept failed: {}; retrying in 100 ms", ec.message());
+      asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto connection = std::make_shared<Connection>(std::move(socket));
+    uint64_t id;
+    {
+      std::lock_guard lock(mutex);
+      id = next_id++;
+      connections.emplace(id, connection);
+    }
+    asio::co_spawn(connection->stream.get_executor(), Serve(connection, id), asio::detached);
+  }
+}
+
+void HttpServer::Impl::Unregister(uint64_t id) {
+  std::lock_guard lock(mutex);
+  connections.erase(id);
+  if (connections.empty()) connections_closed.notify_all();
+}
+
+asio::awaitable<void> HttpServer::Impl::Refuse(Connection& connection, const Error& error,
+                                               unsigned version) {
+  auto response = ToBeastResponse(ErrorResponse(error), version, /*keep_alive=*/false);
+  beast::error_code ec;
+  connection.stream.expires_after(options.idle_timeout);
+  co_await http::async_write(connection.stream, response,
+                             asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  connection.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  std::vector<char> sink(64 * 1024);
+  for (size_t drained = 0; drained < kDrainMaxBytes;) {
+    connection.stream.expires_after(kDrainTimeout);
+    drained += co_await connection.stream.async_read_some(
+        asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connection,
+                                              uint64_t id) {
+  struct UnregisterOnExit {
+    Impl* impl;
+    uint64_t id;
+    ~UnregisterOnExit() { impl->Unregister(id); }
+  } unregister_on_exit{this, id};
+  auto& stream = connection->stream;
+  beast::flat_buffer buffer;
+  beast::error_code ec;
+  try {
+    while (!stopping) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(kHeaderLimitBytes);
+      parser.body_limit(options.max_body_bytes);
+      stream.expires_after(options.idle_timeout);
+      co_await http::async_read_header(stream, buffer, parser,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec && parser.content_length() && *parser.content_length() > options.max_body_bytes) {
+        ec = http::error::body_limit;
+      }
+      if (!ec) {
+        if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+          http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+          co_await http::async_write(stream, go_on, asio::redirect_error(asio::use_awaitable, ec));
+        }
+      }
+      if (!ec && !parser.is_done()) {
+        stream.expires_after(options.idle_timeout);
+        co_await http::async_read(stream, buffer, parser,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (ec == http::error::body_limit) {
+        co_await Refuse(*connection,
+                        Error{ErrorCode::kTooLarge,
+                              fmt::format("request body over the limit of {} bytes",
+                                          options.max_body_bytes)},
+                        parser.get().version());
+        break;
+      }
+      if (ec == http::error::header_limit) {
+        co_await Refuse(*connection,
+                        Error{ErrorCode::kTooLarge,
+                              fmt::format("request headers over {} bytes", kHeaderLimitBytes)},
+                        11);
+        break;
+      }
+      if (ec) {
+        if (!IsQuietDisconnect(ec)) {
+          co_await Refuse(*connection, BadRequest("malformed HTTP request: " + ec.message()), 11);
+        }
+        break;
+      }
+
+      connection->busy = true;
+      auto started_at = std::chrono::steady_clock::now();
+      http::request<http::string_body> request = parser.release();
+      ApiRequest api_request;
+      api_request.method = std::string(request.method_string());
+      api_request.target = std::string(request.target());
+      for (const auto& field : request) {
+        std::string name(field.name_string());
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        api_request.headers[name] = std::string(field.value());
+      }
+      api_request.body = std::move(request.body());
+      ApiResponse api_response = router.Handle(api_request);
+
+      bool keep_alive = request.keep_alive() && !stopping;
+      auto response = ToBeastResponse(api_response, request.version(), keep_alive);
+      // Only the path: query strings may carry secrets and bodies carry passwords.
+      std::string_view target = api_request.target;
+      spdlog::debug("api: {} {} -> {} in {} us", api_request.method,
+                    target.substr(0, target.find('?')), api_response.status,
+                    std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - started_at)
+                        .count());
+      stream.expires_after(options.idle_timeout);
+      co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+      connection->busy = false;
+      if (ec || !keep_alive) break;
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("api: connection failed: {}", e.what());
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream.socket().close(ec);
+}
+
+HttpServer::HttpServer(EngineService& engine, ApiOptions options)
+    : impl_(std::make_unique<Impl>(engine, std::move(options))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+bool HttpServer::auth_enabled() const { return impl_->router.auth_enabled(); }
+
+uint16_t HttpServer::Port() const { return impl_->port; }
+
+Status HttpServer::Start() {
+  Impl& impl = *impl_;
+  if (impl.started || impl.stopped) {
+    return Conflict("the API server was already started; create a new HttpServer to restart");
+  }
+  const std::string& host = impl.options.host;
+  beast::error_code ec;
+  asio::ip::address address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  if (ec) {
+    tcp::resolver resolver(impl.io_context);
+    auto results = resolver.resolve(host, "", ec);
+    if (ec || results.empty()) {
+      return BadRequest(fmt::format("cannot resolve API host \"{}\": {}; set server.host to an "
+                                    "IP address or a resolvable name",
+                                    host, ec ? ec.message() : "no addresses"));
+    }
+    address = results.begin()->endpoint().address();
+  }
+  tcp::endpoint endpoint(address, impl.options.port);
+  std::string where = fmt::format("{}:{}", address.to_string(), impl.options.port);
+  tcp::acceptor& acceptor = impl.acceptor.emplace(asio::make_strand(impl.io_context));
+  auto fail = [&](const char* step) {
+    Error error{ErrorCode::kInternal, fmt::format("API server: {} {}: {}", step, where,
+                                                  ec.message())};
+    if (ec == asio::error::address_in_use) {
+      error = Unavailable(fmt::format(
+          "API server: cannot listen on {}: address already in use; another dblab-engine or "
+          "program holds the port: stop it or change server.port",
+          where));
+    } else if (ec == asio::error::access_denied) {
+      error.message += "; ports below 1024 need privileges, choose another server.port";
+    }
+    impl.acceptor.reset();
+    return error;
+  };
+  acceptor.open(endpoint.protocol(), ec);
+  if (ec) return fail("open socket for");
+  acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (ec) return fail("configure");
+  acceptor.bind(endpoint, ec);
+  if (ec) return fail("bind");
+  acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen on");
+  impl.port = acceptor.local_endpoint(ec).port();
+  if (ec) return fail("read the bound port of");
+
+  asio::co_spawn(acceptor.get_executor(), impl.Listen(), asio::detached);
+  int thread_count = std::max(1, impl.options.threads);
+  for (int i = 0; i < thread_count; ++i) {
+    impl.threads.emplace_back([&impl] { impl.io_context.run(); });
+  }
+  impl.started = true;
+  spdlog::info("api: listening on {}:{}{}", address.to_string(), impl.port.load(),
+               auth_enabled() ? "" : " (no verification token: the API is open)");
+  return OkStatus();
+}
+
+void HttpServer::Stop() {
+  Impl& impl = *impl_;
+  if (!impl.started) return;
+  impl.started = false;
+  impl.stopped = true;
+  impl.stopping = true;
+  asio::post(impl.acceptor->get_executor(), [&impl] {
+    beast::error_code ec;
+    impl.acceptor->close(ec);
+  });
+  {
+    std::unique_lock lock(impl.mutex);
+    for (auto& [id, weak] : impl.connections) {
+      if (auto connection = weak.lock()) {
+        asio::post(connection->stream.get_executor(), [connection] {
+          if (!connection->busy) connection->stream.cancel();
+        });
+      }
+    }
+    impl.connections_closed.wait_for(lock, kStopGrace, [&impl] { return impl.connections.empty(); });
+  }
+  impl.io_context.stop();
+  for (auto& thread : impl.threads) thread.join();
+  impl.threads.clear();
+  impl.acceptor.reset();
+}
+
+}  // namespace dblab

@@ -1,0 +1,229 @@
+#include "api/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <utility>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+
+#include "api/fake_engine_service.h"
+#include "api/json_mapping.h"
+
+namespace dblab {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Response = http::response<http::string_body>;
+
+constexpr const char* kToken = "tok";
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void StartServer(ApiOptions options) {
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.token = kToken;
+    server_ = std::make_unique<HttpServer>(engine_, options);
+    Status status = server_->Start();
+    ASSERT_TRUE(status.ok()) << status.error().message;
+    ASSERT_NE(server_->Port(), 0);
+  }
+
+  tcp::socket Connect() {
+    tcp::socket socket(io_);
+    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->Port()));
+    return socket;
+  }
+
+  static Response Send(tcp::socket& socket, http::verb method, const std::string& target,
+                       const std::string& body = "", bool keep_alive = true) {
+    http::request<http::string_body> request{method, target, 11};
+    request.set(http::field::host, "127.0.0.1");
+    request.set("Verification-Token", kToken);
+    request.keep_alive(keep_alive);
+    if (!body.empty()) {
+      request.set(http::field::content_type, "application/json");
+      request.body() = body;
+    }
+    request.prepare_payload();
+    http::write(socket, request);
+    beast::flat_buffer buffer;
+    Response response;
+    http::read(socket, buffer, response);
+    return response;
+  }
+
+  // True when the peer closed the connection (read returns EOF) within the socket's lifetime.
+  static bool PeerClosed(tcp::socket& socket) {
+    char byte;
+    beast::error_code ec;
+    socket.read_some(asio::buffer(&byte, 1), ec);
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+
+  asio::io_context io_;
+  FakeEngineService engine_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, ServesRoutesOverKeepAliveConnection) {
+  StartServer({});
+  tcp::socket socket = Connect();
+
+  Response health = Send(socket, http::verb::get, "/healthz");
+  EXPECT_EQ(health.result_int(), 200);
+  EXPECT_EQ(Json::parse(health.body())["edition"], "community");
+  EXPECT_EQ(health[http::field::content_type], "application/json");
+  EXPECT_EQ(health["X-Content-Type-Options"], "nosniff");
+  EXPECT_TRUE(health.keep_alive());
+
+  // Same socket: the connection stayed open.
+  Response created = Send(socket, http::verb::post, "/api/clone",
+                          R"({"id":"c1","db":{"username":"u","password":"p"}})");
+  EXPECT_EQ(created.result_int(), 201) << created.body();
+  Response clone = Send(socket, http::verb::get, "/clone/c1");
+  EXPECT_EQ(clone.result_int(), 200);
+  EXPECT_EQ(Json::parse(clone.body())["id"], "c1");
+
+  Response closing = Send(socket, http::verb::get, "/clones", "", /*keep_alive=*/false);
+  EXPECT_EQ(closing.result_int(), 200);
+  EXPECT_FALSE(closing.keep_alive());
+  EXPECT_TRUE(PeerClosed(socket));
+}
+
+TEST_F(HttpServerTest, IdleAndSlowClientsDoNotBlockOthers) {
+  ApiOptions options;
+  options.threads = 1;  // the harshest case: one thread for everyone
+  StartServer(options);
+  tcp::socket idle = Connect();  // connected, sends nothing
+  tcp::socket slow = Connect();  // sends half a request and stalls
+  asio::write(slow, asio::buffer(std::string("GET /clones HTTP/1.1\r\nHost: x\r\n")));
+
+  auto started = std::chrono::steady_clock::now();
+  tcp::socket other = Connect();
+  Response response = Send(other, http::verb::get, "/healthz");
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+
+  // The slow client is still served once it finishes its request.
+  asio::write(slow, asio::buffer(std::string("Verification-Token: tok\r\n\r\n")));
+  beast::flat_buffer buffer;
+  Response slow_response;
+  http::read(slow, buffer, slow_response);
+  EXPECT_EQ(slow_response.result_int(), 200);
+}
+
+TEST_F(HttpServerTest, HugeBodyIs413AndClosesTheConnection) {
+  ApiOptions options;
+  options.max_body_bytes = 1024;
+  StartServer(options);
+  tcp::socket socket = Connect();
+  Response response = Send(socket, http::verb::post, "/clone",
+                           R"({"id":")" + std::string(200000, 'x') + R"("})");
+  EXPECT_EQ(response.result_int(), 413);
+  EXPECT_EQ(Json::parse(response.body())["code"], "PAYLOAD_TOO_LARGE");
+  EXPECT_FALSE(response.keep_alive());
+  EXPECT_FALSE(engine_.Called("CreateClone("));
+}
+
+TEST_F(HttpServerTest, HugeHeadersAre413) {
+  StartServer({});
+  tcp::socket socket = Connect();
+  std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64000, 'a') +
+                        "\r\n\r\n";
+  asio::write(socket, asio::buffer(request));
+  beast::flat_buffer buffer;
+  Response response;
+  http::read(socket, buffer, response);
+  EXPECT_EQ(response.result_int(), 413);
+}
+
+TEST_F(HttpServerTest, MalformedRequestIs400) {
+  StartServer({});
+  tcp::socket socket = Connect();
+  asio::write(socket, asio::buffer(std::string("NOT AN HTTP REQUEST\r\n\r\n")));
+  beast::flat_buffer buffer;
+  Response response;
+  http::read(socket, buffer, response);
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_EQ(Json::parse(response.body())["code"], "BAD_REQUEST");
+}
+
+TEST_F(HttpServerTest, UnauthorizedOverTheWire) {
+  StartServer({});
+  tcp::socket socket = Connect();
+  http::request<http::string_body> request{http::verb::get, "/api/status", 11};
+  request.set(http::field::host, "x");
+  http::write(socket, request);
+  beast::flat_buffer buffer;
+  Response response;
+  http::read(socket, buffer, response);
+  EXPECT_EQ(response.result_int(), 401);
+  EXPECT_EQ(Json::parse(response.body())["code"], "UNAUTHORIZED");
+}
+
+TEST_F(HttpServerTest, IdleConnectionsAreClosedAfterTheTimeout) {
+  ApiOptions options;
+  options.idle_timeout = std::chrono::milliseconds(200);
+  StartServer(options);
+  tcp::socket socket = Connect();
+  Send(socket, http::verb::get, "/healthz");
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(PeerClosed(socket));  // blocks until the server gives up on us
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+}
+
+TEST_F(HttpServerTest, BusyPortIsAClearError) {
+  StartServer({});
+  ApiOptions options;
+  options.host = "127.0.0.1";
+  options.port = server_->Port();
+  HttpServer second(engine_, options);
+  Status status = second.Start();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(status.error().message.find("in use"), std::string::npos) << status.error().message;
+  EXPECT_NE(status.error().message.find(std::to_string(server_->Port())), std::string::npos);
+}
+
+TEST_F(HttpServerTest, UnresolvableHostIsABadRequest) {
+  ApiOptions options;
+  options.host = "no-such-host.invalid";
+  options.port = 0;
+  HttpServer server(engine_, options);
+  Status status = server.Start();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kBadRequest);
+}
+
+TEST_F(HttpServerTest, StopClosesIdleConnectionsPromptly) {
+  StartServer({});
+  tcp::socket idle = Connect();
+  tcp::socket kept_alive = Connect();
+  Send(kept_alive, http::verb::get, "/healthz");
+  auto started = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  EXPECT_TRUE(PeerClosed(idle));
+  EXPECT_TRUE(PeerClosed(kept_alive));
+  server_->Stop();  // idempotent
+  EXPECT_FALSE(server_->Start().ok());  // a stopped server stays stopped
+}
+
+TEST_F(HttpServerTest, ReportsWhetherAuthIsEnabled) {
+  HttpServer open(engine_, ApiOptions{});
+  EXPECT_FALSE(open.auth_enabled());
+  StartServer({});
+  EXPECT_TRUE(server_->auth_enabled());
+}
+
+}  // namespace
+}  // namespace dblab

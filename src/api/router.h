@@ -1,0 +1,77 @@
+// Maps one HTTP request to one response: DLE's REST routes (also under /api/), token auth, error
+// mapping and the static web UI. No sockets, so it is tested directly; HttpServer adds the I/O.
+// Thread-safe if the EngineService is (Handle is const and keeps no per-request state). Never
+// logs request bodies: they carry database passwords.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/engine_service.h"
+#include "api/json_mapping.h"
+#include "common/result.h"
+
+namespace dblab {
+
+struct RouterOptions {
+  std::string token;   // Verification-Token; empty turns auth off
+  std::string ui_dir;  // built web UI (index.html, assets/); empty: none
+  size_t max_body_bytes = 1 << 20;
+};
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // raw request-target: "/api/clone/x?y=1"
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::string allow;  // for 405: the methods the path accepts
+};
+
+// The one place where ErrorCode becomes an HTTP status.
+int HttpStatusFor(ErrorCode code);
+ApiResponse ErrorResponse(const Error& error);
+
+// True when `id` is a valid clone id: ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$, at most 64 characters.
+bool IsValidCloneId(std::string_view id);
+
+// Decodes %XX escapes; nullopt for a malformed escape or a decoded NUL byte.
+std::optional<std::string> PercentDecode(std::string_view text);
+
+// Compares without an early exit, so timing reveals neither the mismatch position nor (beyond
+// the loop over the longer input) the length.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+class Router {
+ public:
+  // `engine` must outlive the router.
+  Router(EngineService& engine, RouterOptions options);
+
+  ApiResponse Handle(const ApiRequest& request) const;
+
+  // False when no token is configured: every API route is open (the caller should warn).
+  bool auth_enabled() const { return !options_.token.empty(); }
+
+ private:
+  ApiResponse HandleApi(const ApiRequest& request, std::string_view path) const;
+  ApiResponse ServeUi(const ApiRequest& request, std::string_view path) const;
+  CloneJsonContext CloneContext(const std::vector<Snapshot>& snapshots,
+                                const std::string& snapshot_id) const;
+  ApiResponse CloneResponse(int status, const Clone& clone) const;
+
+  EngineService& engine_;
+  RouterOptions options_;
+  std::filesystem::path ui_root_;  // canonical; empty when there is no usable UI
+};
+
+}  // namespace dblab

@@ -1,0 +1,395 @@
+#include "api/router.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "api/fake_engine_service.h"
+#include "common/time.h"
+#include "common/version.h"
+
+namespace dblab {
+namespace {
+
+constexpr const char* kToken = "s3cret-token";
+
+class ApiRouterTest : public ::testing::Test {
+ protected:
+  ApiRouterTest() {
+    Snapshot snapshot;
+    snapshot.id = "dblab_pool@snapshot_1";
+    snapshot.pool = "dblab_pool";
+    snapshot.created_at = *ParseRfc3339("2026-11-27T10:00:00Z");
+    snapshot.data_state_at = snapshot.created_at;
+    engine_.snapshots.push_back(snapshot);
+    Clone clone;
+    clone.id = "jworks";
+    clone.snapshot_id = snapshot.id;
+    clone.status = CloneStatus::kOk;
+    clone.db = CloneDatabase{"jworks", "postgres", false, "127.0.0.1", 6000};
+    engine_.clones[clone.id] = clone;
+    engine_.status.max_idle_minutes = 120;
+    engine_.status.pools.push_back(PoolUsage{"dblab_pool", "btrfs"});
+  }
+
+  ApiResponse Call(const std::string& method, const std::string& target,
+                   const std::string& body = "", const char* token = kToken) {
+    ApiRequest request{method, target, {}, body};
+    if (token) request.headers["verification-token"] = token;
+    return router_.Handle(request);
+  }
+
+  static Json Body(const ApiResponse& response) { return Json::parse(response.body); }
+
+  FakeEngineService engine_;
+  Router router_{engine_, RouterOptions{kToken, "", 1024}};
+};
+
+// --- happy paths ---
+
+TEST_F(ApiRouterTest, HealthzNeedsNoTokenAndNamesVersionAndEdition) {
+  ApiResponse response = Call("GET", "/healthz", "", nullptr);
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.content_type, "application/json");
+  EXPECT_EQ(Body(response), Json({{"version", kVersion}, {"edition", "community"}}));
+  EXPECT_EQ(Call("GET", "/api/healthz", "", nullptr).status, 200);
+}
+
+TEST_F(ApiRouterTest, StatusShowsInstance) {
+  ApiResponse response = Call("GET", "/status");
+  ASSERT_EQ(response.status, 200);
+  Json json = Body(response);
+  EXPECT_EQ(json["status"]["code"], "OK");
+  EXPECT_EQ(json["engine"]["edition"], "community");
+  EXPECT_EQ(json["cloning"]["numClones"], 1);
+  EXPECT_EQ(json["pools"][0]["cloneList"], Json::array({"jworks"}));
+}
+
+TEST_F(ApiRouterTest, SnapshotsListsSnapshots) {
+  ApiResponse response = Call("GET", "/api/snapshots");
+  ASSERT_EQ(response.status, 200);
+  Json json = Body(response);
+  ASSERT_EQ(json.size(), 1u);
+  EXPECT_EQ(json[0]["id"], "dblab_pool@snapshot_1");
+  EXPECT_EQ(json[0]["createdAt"], "2026-11-27T10:00:00Z");
+}
+
+TEST_F(ApiRouterTest, ClonesListsClonesWithSnapshotDetailsAndMetadata) {
+  ApiResponse response = Call("GET", "/clones");
+  ASSERT_EQ(response.status, 200);
+  Json json = Body(response);
+  ASSERT_EQ(json.size(), 1u);
+  EXPECT_EQ(json[0]["id"], "jworks");
+  EXPECT_EQ(json[0]["snapshot"]["pool"], "dblab_pool");
+  EXPECT_EQ(json[0]["metadata"]["maxIdleMinutes"], 120);
+  EXPECT_EQ(json[0]["db"]["port"], "6000");
+}
+
+TEST_F(ApiRouterTest, CreateCloneAnswers201WithTheCreatingClone) {
+  ApiResponse response = Call("POST", "/clone",
+                              R"({"id":"dev1","db":{"username":"dev","password":"pw"}})");
+  ASSERT_EQ(response.status, 201) << response.body;
+  Json json = Body(response);
+  EXPECT_EQ(json["id"], "dev1");
+  EXPECT_EQ(json["status"]["code"], "CREATING");
+  EXPECT_EQ(json["db"]["password"], "");
+  EXPECT_EQ(response.body.find("pw\""), std::string::npos);  // the password never comes back
+  EXPECT_EQ(engine_.last_create.password, "pw");
+  EXPECT_EQ(engine_.last_create.username, "dev");
+}
+
+TEST_F(ApiRouterTest, GetCloneQueryStringIgnored) {
+  ApiResponse response = Call("GET", "/api/clone/jworks?verbose=1");
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(Body(response)["id"], "jworks");
+  EXPECT_EQ(Body(response)["status"]["code"], "OK");
+}
+
+TEST_F(ApiRouterTest, PatchCloneUpdatesProtection) {
+  ApiResponse response =
+      Call("PATCH", "/clone/jworks", R"({"protected":true,"protectionDurationMinutes":30})");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(Body(response)["protected"], true);
+  EXPECT_EQ(engine_.last_update.protection_duration_minutes, 30);
+}
+
+TEST_F(ApiRouterTest, DeleteCloneStartsDeletion) {
+  ApiResponse response = Call("DELETE", "/clone/jworks");
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(Body(response)["status"], "OK");
+  EXPECT_EQ(engine_.clones["jworks"].status, CloneStatus::kDeleting);
+}
+
+TEST_F(ApiRouterTest, ResetCloneAnswersTheResettingClone) {
+  ApiResponse response = Call("POST", "/clone/jworks/reset", R"({"latest":true})");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(Body(response)["status"]["code"], "RESETTING");
+  EXPECT_TRUE(engine_.last_reset.latest);
+
+  EXPECT_EQ(Call("POST", "/api/clone/jworks/reset", "").status, 200);  // empty body: same snapshot
+}
+
+TEST_F(ApiRouterTest, FullRefreshStartsARefresh) {
+  ApiResponse response = Call("POST", "/full-refresh");
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(Body(response), Json({{"status", "OK"}, {"message", "Full refresh started"}}));
+  EXPECT_TRUE(engine_.Called("FullRefresh("));
+}
+
+// --- auth ---
+
+TEST_F(ApiRouterTest, MissingOrWrongTokenIs401AndNeverReachesTheEngine) {
+  for (const char* token : {static_cast<const char*>(nullptr), "", "wrong", "s3cret-toke",
+                            "s3cret-token-and-more"}) {
+    ApiResponse response = Call("GET", "/clones", "", token);
+    EXPECT_EQ(response.status, 401) << (token ? token : "(none)");
+    EXPECT_EQ(Body(response)["code"], "UNAUTHORIZED");
+    EXPECT_FALSE(Body(response)["message"].get<std::string>().empty());
+  }
+  EXPECT_EQ(Call("POST", "/api/clone", R"({"id":"x"})", "nope").status, 401);
+  EXPECT_EQ(Call("DELETE", "/clone/jworks", "", "nope").status, 401);
+  EXPECT_TRUE(engine_.calls.empty());
+}
+
+TEST_F(ApiRouterTest, EmptyConfiguredTokenTurnsAuthOff) {
+  Router open_router(engine_, RouterOptions{"", "", 1024});
+  EXPECT_FALSE(open_router.auth_enabled());
+  EXPECT_TRUE(router_.auth_enabled());
+  EXPECT_EQ(open_router.Handle(ApiRequest{"GET", "/clones", {}, ""}).status, 200);
+}
+
+TEST(ApiConstantTimeEquals, ComparesWholeStrings) {
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "ab"));
+  EXPECT_FALSE(ConstantTimeEquals("", "a"));
+  EXPECT_FALSE(ConstantTimeEquals(std::string_view("a\0", 2), "a"));
+}
+
+// --- bad requests ---
+
+TEST_F(ApiRouterTest, BadJsonUnknownFieldAndWrongTypeAre400) {
+  struct Case {
+    const char* body;
+    const char* in_message;
+  };
+  for (auto [body, in_message] : {Case{"{not json", "invalid JSON"},
+                                  Case{R"({"id":"a","size":"xl"})", "\"size\""},
+                                  Case{R"({"db":{"username":7}})", "\"db.username\""}}) {
+    ApiResponse response = Call("POST", "/clone", body);
+    EXPECT_EQ(response.status, 400) << body;
+    EXPECT_EQ(Body(response)["code"], "BAD_REQUEST");
+    EXPECT_NE(Body(response)["message"].get<std::string>().find(in_message), std::string::npos)
+        << response.body;
+  }
+  EXPECT_EQ(Call("PATCH", "/clone/jworks", R"({"protected":1})").status, 400);
+  EXPECT_FALSE(engine_.Called("CreateClone(") || engine_.Called("UpdateClone("));
+}
+
+TEST_F(ApiRouterTest, ResetWithBothSnapshotIdAndLatestIs400) {
+  ApiResponse response =
+      Call("POST", "/clone/jworks/reset", R"({"snapshotID":"dblab_pool@snapshot_1","latest":true})");
+  EXPECT_EQ(response.status, 400);
+  EXPECT_FALSE(engine_.Called("ResetClone("));
+}
+
+TEST_F(ApiRouterTest, TraversalAndMalformedIdsAre400AndNeverReachTheEngine) {
+  for (const char* target :
+       {"/clone/..%2F..%2Fetc%2Fpasswd", "/clone/%2e%2e", "/api/clone/%2E%2E/reset",
+        "/clone/..", "/clone/.hidden", "/clone/a%20b", "/clone/a%00b", "/clone/%zz",
+        "/clone/-rf", "/clone/"
+                      "a123456789012345678901234567890123456789012345678901234567890123456789"}) {
+    ApiResponse response = Call(target == std::string("/api/clone/%2E%2E/reset") ? "POST" : "GET",
+                                target);
+    EXPECT_EQ(response.status, 400) << target;
+    EXPECT_EQ(Body(response)["code"], "BAD_REQUEST") << target;
+  }
+  EXPECT_EQ(Call("DELETE", "/clone/..%2f..").status, 400);
+  EXPECT_TRUE(engine_.calls.empty());
+}
+
+TEST_F(ApiRouterTest, CreateWithAnInvalidIdIs400) {
+  EXPECT_EQ(Call("POST", "/clone", R"({"id":"../x"})").status, 400);
+  EXPECT_FALSE(engine_.Called("CreateClone("));
+}
+
+TEST_F(ApiRouterTest, ValidIdsWithDotsDashesAndUnderscoresPass) {
+  EXPECT_TRUE(IsValidCloneId("a"));
+  EXPECT_TRUE(IsValidCloneId("Clone_1.test-2"));
+  EXPECT_TRUE(IsValidCloneId(std::string(64, 'x')));
+  EXPECT_FALSE(IsValidCloneId(std::string(65, 'x')));
+  EXPECT_FALSE(IsValidCloneId(""));
+  EXPECT_FALSE(IsValidCloneId("_a"));
+  EXPECT_FALSE(IsValidCloneId("a/b"));
+}
+
+TEST_F(ApiRouterTest, BodyOverTheLimitIs413) {
+  std::string body = R"({"id":")" + std::string(2000, 'x') + R"("})";
+  ApiResponse response = Call("POST", "/clone", body);
+  EXPECT_EQ(response.status, 413);
+  EXPECT_EQ(Body(response)["code"], "PAYLOAD_TOO_LARGE");
+  EXPECT_FALSE(engine_.Called("CreateClone("));
+}
+
+// --- routing ---
+
+TEST_F(ApiRouterTest, UnknownApiRouteIs404Json) {
+  for (const char* target : {"/api/nope", "/api", "/api/", "/clone/jworks/explode",
+                             "/branches", "/admin/config", "/clones/extra"}) {
+    ApiResponse response = Call("GET", target);
+    EXPECT_EQ(response.status, 404) << target;
+    EXPECT_EQ(response.content_type, "application/json") << target;
+    EXPECT_EQ(Body(response)["code"], "NOT_FOUND") << target;
+  }
+}
+
+TEST_F(ApiRouterTest, WrongMethodIs405WithAllow) {
+  ApiResponse response = Call("POST", "/clones");
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(response.allow, "GET");
+  EXPECT_EQ(Body(response)["code"], "METHOD_NOT_ALLOWED");
+  ApiResponse put = Call("PUT", "/api/clone/jworks");
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(put.allow, "GET, PATCH, DELETE");
+  EXPECT_EQ(Call("GET", "/full-refresh").status, 405);
+}
+
+TEST_F(ApiRouterTest, TrailingSlashIsTolerated) {
+  EXPECT_EQ(Call("GET", "/api/clones/").status, 200);
+}
+
+// --- engine errors ---
+
+TEST_F(ApiRouterTest, EngineErrorsMapToStatuses) {
+  struct Case {
+    ErrorCode code;
+    int status;
+    const char* name;
+  };
+  for (auto [code, status, name] : {Case{ErrorCode::kBadRequest, 400, "BAD_REQUEST"},
+                                    Case{ErrorCode::kNotFound, 404, "NOT_FOUND"},
+                                    Case{ErrorCode::kConflict, 409, "CONFLICT"},
+                                    Case{ErrorCode::kTooLarge, 413, "PAYLOAD_TOO_LARGE"},
+                                    Case{ErrorCode::kUnavailable, 503, "UNAVAILABLE"},
+                                    Case{ErrorCode::kInternal, 500, "INTERNAL_ERROR"}}) {
+    engine_.fail_with = Error{code, "engine says no"};
+    for (auto [method, target] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/clone/jworks"}, {"DELETE", "/clone/jworks"}, {"POST", "/full-refresh"},
+             {"POST", "/clone/jworks/reset"}}) {
+      ApiResponse response = Call(method, target);
+      EXPECT_EQ(response.status, status) << method << " " << target;
+      EXPECT_EQ(Body(response), Json({{"code", name}, {"message", "engine says no"}}));
+    }
+  }
+}
+
+TEST_F(ApiRouterTest, MissingCloneIs404AndProtectedDeleteIs409) {
+  EXPECT_EQ(Call("GET", "/clone/ghost").status, 404);
+  EXPECT_EQ(Call("PATCH", "/clone/ghost", R"({"protected":true})").status, 404);
+  engine_.clones["jworks"].is_protected = true;
+  ApiResponse response = Call("DELETE", "/clone/jworks");
+  EXPECT_EQ(response.status, 409);
+  EXPECT_EQ(Body(response)["code"], "CONFLICT");
+  EXPECT_EQ(Call("POST", "/clone", R"({"id":"jworks"})").status, 409);
+}
+
+TEST(ApiErrorMapping, EveryCodeHasOneStatus) {
+  EXPECT_EQ(HttpStatusFor(ErrorCode::kBadRequest), 400);
+  EXPECT_EQ(HttpStatusFor(ErrorCode::kUnauthorized), 401);
+  EXPECT_EQ(HttpStatusFor(ErrorCode::kNotFound), 404);
+  EXPECT_EQ(HttpStatusFor(ErrorCode::kConflict), 409);
+  EXPECT_EQ(HttpStatusFor(ErrorCode::kTooLarge), 413);
+  EXPECT_EQ(HttpStatusFor(ErrorCode::kUnavailable), 503);
+  EXPECT_EQ(HttpStatusFor(ErrorCode::kInternal), 500);
+}
+
+// --- web UI ---
+
+class ApiUiTest : public ::testing::Test {
+ protected:
+  ApiUiTest() {
+    root_ = std::filesystem::temp_directory_path() /
+            ("dblab_ui_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+             "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(root_);
+    std::filesystem::create_directories(root_ / "ui" / "assets");
+    Write(root_ / "ui" / "index.html", "<html>app</html>");
+    Write(root_ / "ui" / "assets" / "app.js", "console.log(1)");
+    Write(root_ / "ui" / "assets" / "app.css", "body{}");
+    Write(root_ / "ui" / "logo.svg", "<svg/>");
+    Write(root_ / "ui" / "favicon.ico", "ico");
+    Write(root_ / "ui" / "manifest.json", "{}");
+    Write(root_ / "ui" / "logo.png", "png");
+    Write(root_ / "secret.txt", "top secret");
+    std::filesystem::create_symlink(root_ / "secret.txt", root_ / "ui" / "leak.txt");
+  }
+  ~ApiUiTest() override { std::filesystem::remove_all(root_); }
+
+  static void Write(const std::filesystem::path& path, const std::string& content) {
+    std::ofstream(path) << content;
+  }
+
+  ApiResponse Get(const Router& router, const std::string& target) {
+    return router.Handle(ApiRequest{"GET", target, {}, ""});
+  }
+
+  FakeEngineService engine_;
+  std::filesystem::path root_;
+};
+
+TEST_F(ApiUiTest, ServesFilesWithContentTypes) {
+  Router router(engine_, RouterOptions{kToken, (root_ / "ui").string(), 1024});
+  ApiResponse index = Get(router, "/");
+  EXPECT_EQ(index.status, 200);
+  EXPECT_EQ(index.body, "<html>app</html>");
+  EXPECT_EQ(index.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(Get(router, "/assets/app.js").content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(Get(router, "/assets/app.css").content_type, "text/css; charset=utf-8");
+  EXPECT_EQ(Get(router, "/logo.svg").content_type, "image/svg+xml");
+  EXPECT_EQ(Get(router, "/logo.png").content_type, "image/png");
+  EXPECT_EQ(Get(router, "/favicon.ico").content_type, "image/x-icon");
+  EXPECT_EQ(Get(router, "/manifest.json").content_type, "application/json");
+  EXPECT_EQ(Get(router, "/assets/app.js?v=3").body, "console.log(1)");
+}
+
+TEST_F(ApiUiTest, ClientSideRoutesGetIndexHtmlButMissingAssetsAre404) {
+  Router router(engine_, RouterOptions{kToken, (root_ / "ui").string(), 1024});
+  ApiResponse api_like = Get(router, "/branches/main");
+  EXPECT_EQ(api_like.status, 404);  // DLE API prefixes never fall through to the UI
+  EXPECT_EQ(api_like.content_type, "application/json");
+  ApiResponse page = Get(router, "/instance/clones/jworks");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.body, "<html>app</html>");
+  EXPECT_EQ(Get(router, "/assets/missing.js").status, 404);
+}
+
+TEST_F(ApiUiTest, NoPathTraversalOutOfTheUiDirectory) {
+  Router router(engine_, RouterOptions{kToken, (root_ / "ui").string(), 1024});
+  for (const char* target : {"/../secret.txt", "/%2e%2e/secret.txt", "/assets/..%2F..%2Fsecret.txt",
+                             "/leak.txt", "/%2E%2E%2Fsecret.txt"}) {
+    ApiResponse response = Get(router, target);
+    EXPECT_NE(response.status, 200) << target;
+    EXPECT_EQ(response.body.find("top secret"), std::string::npos) << target;
+  }
+}
+
+TEST_F(ApiUiTest, WithoutABuiltUiTheRootSaysTheApiIsRunning) {
+  for (std::string ui_dir : {std::string(), (root_ / "missing").string(), root_.string()}) {
+    Router router(engine_, RouterOptions{kToken, ui_dir, 1024});
+    ApiResponse response = Get(router, "/");
+    EXPECT_EQ(response.status, 200) << ui_dir;
+    EXPECT_EQ(response.content_type, "text/html; charset=utf-8");
+    EXPECT_NE(response.body.find("dblab engine API is running"), std::string::npos);
+    EXPECT_NE(response.body.find("/api/"), std::string::npos);
+  }
+}
+
+TEST_F(ApiUiTest, UiPathsRejectOtherMethods) {
+  Router router(engine_, RouterOptions{kToken, (root_ / "ui").string(), 1024});
+  EXPECT_EQ(router.Handle(ApiRequest{"POST", "/", {}, ""}).status, 405);
+}
+
+}  // namespace
+}  // namespace dblab

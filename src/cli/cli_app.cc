@@ -1,0 +1,769 @@
+#include "cli/cli_app.h"
+
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+
+#include "cli/durations.h"
+#include "client/api_client.h"
+#include "common/version.h"
+
+namespace dblab {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::chrono::milliseconds kFirstPollDelay{100};
+constexpr std::chrono::milliseconds kMaxPollDelay{1000};
+constexpr std::chrono::seconds kDefaultRequestTimeout{60};
+
+// Every option a command can bind to. One instance per run.
+struct Flags {
+  // Global.
+  std::string url;
+  std::string token;
+  bool insecure = false;
+  std::string request_timeout;
+  bool debug = false;
+  std::string current_branch;
+  CLI::Option* url_option = nullptr;
+  CLI::Option* token_option = nullptr;
+  CLI::Option* insecure_option = nullptr;
+  CLI::Option* request_timeout_option = nullptr;
+  CLI::Option* current_branch_option = nullptr;
+
+  // init / config.
+  std::string environment_id;
+
+  // clone.
+  std::string clone_id;  // positional ID
+  std::string id_flag;   // clone create --id
+  std::string username;
+  std::string password;
+  std::string snapshot_id;
+  std::string branch;
+  bool restricted = false;
+  std::string db_name;
+  std::string protected_value;
+  CLI::Option* create_protected_option = nullptr;  // clone update's -p is required
+  bool async = false;
+  bool latest = false;
+  std::vector<std::string> extra_config;
+};
+
+// A failed command: what to print after "Error: " and the exit code.
+struct CommandError {
+  int exit_code = kExitFailure;
+  std::string message;
+};
+using CommandStatus = std::optional<CommandError>;  // nullopt: success
+
+CommandStatus Usage(std::string message) { return CommandError{kExitUsage, std::move(message)}; }
+
+// Errors from local work (config file, flag values): kBadRequest is a usage error.
+CommandStatus Local(const Error& error) {
+  return CommandError{error.code == ErrorCode::kBadRequest ? kExitUsage : kExitFailure,
+                      error.message};
+}
+
+// Errors from the engine (or from reaching it).
+CommandStatus Remote(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kUnauthorized:
+      return CommandError{kExitUnauthorized,
+                          error.message + "; check --token or DBLAB_VERIFICATION_TOKEN"};
+    case ErrorCode::kUnavailable:
+      return CommandError{kExitUnreachable, error.message};
+    default:
+      return CommandError{kExitFailure, error.message};
+  }
+}
+
+std::string MaskToken(const std::string& token) {
+  if (token.empty()) return "";
+  if (token.size() < 12) return "****";
+  return "****" + token.substr(token.size() - 4);
+}
+
+std::string StatusCode(const json& clone) {
+  if (!clone.is_object() || !clone.contains("status") || !clone["status"].is_object()) return "";
+  return clone["status"].value("code", "");
+}
+
+std::string StatusMessage(const json& clone) {
+  if (!clone.is_object() || !clone.contains("status") || !clone["status"].is_object()) return "";
+  return clone["status"].value("message", "");
+}
+
+class CliRunner {
+ public:
+  CliRunner(const CliIo& io, Flags& flags) : io_(io), flags_(flags) {}
+
+  CommandStatus Init();
+  CommandStatus ConfigCreate();
+  CommandStatus ConfigUpdate();
+  CommandStatus ConfigView();
+  CommandStatus ConfigList();
+  CommandStatus ConfigSwitch();
+  CommandStatus ConfigRemove();
+  CommandStatus CloneList();
+  CommandStatus CloneStatus();
+  CommandStatus CloneCreate();
+  CommandStatus CloneUpdate();
+  CommandStatus CloneReset();
+  CommandStatus CloneDestroy();
+  CommandStatus SnapshotList();
+  CommandStatus InstanceStatus();
+  CommandStatus InstanceVersion();
+  CommandStatus InstanceFullRefresh();
+
+ private:
+  void PrintJson(const json& value) {
+    io_.out << value.dump(4, ' ', false, json::error_handler_t::replace) << "\n";
+  }
+  void Debug(const std::string& line) {
+    if (flags_.debug) io_.err << "[debug] " << line << "\n";
+  }
+
+  // Reads cli.yml; `path` receives its location.
+  Result<CliConfig> LoadConfig(std::filesystem::path* path);
+  // Creates (or, with `update`, changes) environment `id` from the global flags.
+  CommandStatus WriteEnvironment(const std::string& id, bool create, bool make_current);
+  json EnvironmentView(const std::string& id, const CliEnvironment& environment);
+
+  // Flag > environment variable > current environment of cli.yml > default.
+  Result<ClientOptions> ResolveClientOptions();
+  Result<std::unique_ptr<ApiClient>> MakeClient();
+  CommandStatus ValidateCloneId(const std::string& id, const char* what);
+
+  // Polls GET /clone/{id} while its status is `transient`; returns the final clone.
+  Result<json> WaitWhileStatus(ApiClient& client, const std::string& id,
+                               const std::string& transient);
+  // Prints `clone` if it is usable, or fails with its status message if it ended FATAL.
+  CommandStatus FinishCloneWait(const std::string& id, const Result<json>& clone,
+                                const char* action);
+  // Runs a GET-style call and prints its JSON.
+  template <typename Call>
+  CommandStatus PrintFromEngine(Call call);
+
+  void NextDelay(std::chrono::milliseconds& delay) {
+    io_.sleep(delay);
+    delay = std::min(delay * 2, kMaxPollDelay);
+  }
+
+  const CliIo& io_;
+  Flags& flags_;
+};
+
+// ---- config ----------------------------------------------------------------------------------
+
+Result<CliConfig> CliRunner::LoadConfig(std::filesystem::path* path) {
+  DBLAB_ASSIGN_OR_RETURN(*path, CliConfigPath(io_.env));
+  return LoadCliConfig(*path);
+}
+
+json CliRunner::EnvironmentView(const std::string& id, const CliEnvironment& environment) {
+  return json{{"environment_id", id},
+              {"url", environment.url},
+              {"token", MaskToken(environment.token)},
+              {"insecure", environment.insecure},
+              {"request_timeout", environment.request_timeout},
+              {"branching", {{"current_branch", environment.current_branch}}}};
+}
+
+CommandStatus CliRunner::WriteEnvironment(const std::string& id, bool create, bool make_current) {
+  if (!IsValidCloneId(id)) {
+    return Usage(fmt::format(
+        "invalid environment id \"{}\": use letters, digits, '_', '.', '-', starting with a "
+        "letter or digit",
+        id));
+  }
+  std::filesystem::path path;
+  auto config = LoadConfig(&path);
+  if (!config) return Local(config.error());
+  const bool exists = config->environments.count(id) > 0;
+  if (create && exists) {
+    return CommandError{kExitFailure,
+                        fmt::format("environment \"{}\" already exists in {}; use `dblab config "
+                                    "update {}` to change it",
+                                    id, path.string(), id)};
+  }
+  if (!create && !exists) {
+    return CommandError{
+        kExitFailure, fmt::format("environment \"{}\" not found in {}; see `dblab config list`", id,
+                                  path.string())};
+  }
+  if (create && flags_.url_option->count() == 0) return Usage("--url is required");
+
+  CliEnvironment& environment = config->environments[id];
+  if (flags_.url_option->count() > 0) {
+    if (flags_.url.rfind("http://", 0) != 0 && flags_.url.rfind("https://", 0) != 0) {
+      return Usage(
+          fmt::format("invalid --url \"{}\": use http://HOST:PORT or https://...", flags_.url));
+    }
+    environment.url = flags_.url;
+  }
+  if (flags_.token_option->count() > 0) environment.token = flags_.token;
+  if (flags_.insecure_option->count() > 0) environment.insecure = flags_.insecure;
+  if (flags_.request_timeout_option->count() > 0) {
+    auto timeout = ParseRequestTimeout(flags_.request_timeout);
+    if (!timeout) return Local(timeout.error());
+    environment.request_timeout = FormatRequestTimeout(*timeout);
+  } else if (create) {
+    environment.request_timeout = FormatRequestTimeout(kDefaultRequestTimeout);
+  }
+  if (flags_.current_branch_option->count() > 0) environment.current_branch = flags_.current_branch;
+  if (make_current || config->current_environment.empty()) config->current_environment = id;
+
+  if (auto saved = SaveCliConfig(path, *config); !saved) return Local(saved.error());
+  PrintJson(EnvironmentView(id, environment));
+  return std::nullopt;
+}
+
+CommandStatus CliRunner::Init() { return WriteEnvironment(flags_.environment_id, true, true); }
+CommandStatus CliRunner::ConfigCreate() {
+  return WriteEnvironment(flags_.environment_id, true, true);
+}
+CommandStatus CliRunner::ConfigUpdate() {
+  return WriteEnvironment(flags_.environment_id, false, false);
+}
+
+CommandStatus CliRunner::ConfigView() {
+  std::filesystem::path path;
+  auto config = LoadConfig(&path);
+  if (!config) return Local(config.error());
+  const std::string id =
+      flags_.environment_id.empty() ? config->current_environment : flags_.environment_id;
+  if (id.empty()) {
+    return CommandError{kExitFailure, fmt::format("no current environment in {}; run `dblab init "
+                                                  "--environment-id ID --url URL`",
+                                                  path.string())};
+  }
+  auto found = config->environments.find(id);
+  if (found == config->environments.end()) {
+    return CommandError{
+        kExitFailure, fmt::format("environment \"{}\" not found in {}; see `dblab config list`", id,
+                                  path.string())};
+  }
+  PrintJson(EnvironmentView(id, found->second));
+  return std::nullopt;
+}
+
+CommandStatus CliRunner::ConfigList() {
+  std::filesystem::path path;
+  auto config = LoadConfig(&path);
+  if (!config) return Local(config.error());
+  for (const auto& [id, environment] : config->environments) {
+    io_.out << (id == config->current_environment ? "* " : "  ") << id << "\n";
+  }
+  return std::nullopt;
+}
+
+CommandStatus CliRunner::ConfigSwitch() {
+  std::filesystem::path path;
+  auto config = LoadConfig(&path);
+  if (!config) return Local(config.error());
+  if (config->environments.count(flags_.environment_id) == 0) {
+    return CommandError{kExitFailure,
+                        fmt::format("environment \"{}\" not found in {}; see `dblab config list`",
+                                    flags_.environment_id, path.string())};
+  }
+  config->current_environment = flags_.environment_id;
+  if (auto saved = SaveCliConfig(path, *config); !saved) return Local(saved.error());
+  io_.out << "Switched to environment: " << flags_.environment_id << "\n";
+  return std::nullopt;
+}
+
+CommandStatus CliRunner::ConfigRemove() {
+  std::filesystem::path path;
+  auto config = LoadConfig(&path);
+  if (!config) return Local(config.error());
+  if (config->environments.erase(flags_.environment_id) == 0) {
+    return CommandError{kExitFailure,
+                        fmt::format("environment \"{}\" not found in {}; see `dblab config list`",
+                                    flags_.environment_id, path.string())};
+  }
+  const bool was_current = config->current_environment == flags_.environment_id;
+  if (was_current) config->current_environment.clear();
+  if (auto saved = SaveCliConfig(path, *config); !saved) return Local(saved.error());
+  io_.out << "Environment removed: " << flags_.environment_id << "\n";
+  if (was_current) {
+    io_.out << "No current environment now; choose one with `dblab config switch ENV`\n";
+  }
+  return std::nullopt;
+}
+
+// ---- engine access ---------------------------------------------------------------------------
+
+Result<ClientOptions> CliRunner::ResolveClientOptions() {
+  auto env_value = [this](const char* name) -> std::optional<std::string> {
+    const char* value = io_.env(name);
+    if (value == nullptr || *value == '\0') return std::nullopt;
+    return std::string(value);
+  };
+  std::filesystem::path path;
+  DBLAB_ASSIGN_OR_RETURN(CliConfig config, LoadConfig(&path));
+  const CliEnvironment* environment = nullptr;
+  if (!config.current_environment.empty()) {
+    auto found = config.environments.find(config.current_environment);
+    if (found != config.environments.end()) environment = &found->second;
+  }
+
+  ClientOptions options;
+  std::string url_source;
+  if (flags_.url_option->count() > 0) {
+    options.url = flags_.url;
+    url_source = "--url";
+  } else if (auto url = env_value("DBLAB_INSTANCE_URL")) {
+    options.url = *url;
+    url_source = "DBLAB_INSTANCE_URL";
+  } else if (environment != nullptr && !environment->url.empty()) {
+    options.url = environment->url;
+    url_source = fmt::format("environment \"{}\" of {}", config.current_environment, path.string());
+  }
+  if (options.url.empty()) {
+    return BadRequest(
+        "no engine URL: pass --url, set DBLAB_INSTANCE_URL, or run `dblab init --environment-id "
+        "ID --url URL`");
+  }
+  if (options.url.rfind("http://", 0) != 0 && options.url.rfind("https://", 0) != 0) {
+    return BadRequest(
+        fmt::format("invalid engine URL \"{}\" (from {}): use http://HOST:PORT or "
+                    "https://...",
+                    options.url, url_source));
+  }
+
+  if (flags_.token_option->count() > 0) {
+    options.token = flags_.token;
+  } else if (auto token = env_value("DBLAB_VERIFICATION_TOKEN")) {
+    options.token = *token;
+  } else if (environment != nullptr) {
+    options.token = environment->token;
+  }
+
+  if (flags_.insecure_option->count() > 0) {
+    options.insecure = flags_.insecure;
+  } else if (auto insecure = env_value("DBLAB_INSECURE_SKIP_VERIFY")) {
+    options.insecure = *insecure == "true" || *insecure == "1";
+  } else if (environment != nullptr) {
+    options.insecure = environment->insecure;
+  }
+
+  std::string timeout_text;
+  if (flags_.request_timeout_option->count() > 0) {
+    timeout_text = flags_.request_timeout;
+  } else if (auto timeout = env_value("DBLAB_REQUEST_TIMEOUT")) {
+    timeout_text = *timeout;
+  } else if (environment != nullptr) {
+    timeout_text = environment->request_timeout;
+  }
+  options.request_timeout = kDefaultRequestTimeout;
+  if (!timeout_text.empty()) {
+    DBLAB_ASSIGN_OR_RETURN(options.request_timeout, ParseRequestTimeout(timeout_text));
+  }
+
+  if (flags_.current_branch_option->count() == 0 && environment != nullptr) {
+    flags_.current_branch = environment->current_branch;
+  }
+  if (flags_.debug) {
+    options.debug_log = [this](const std::string& line) { Debug(line); };
+    Debug(fmt::format("engine {} (from {}), token {}, timeout {}", options.url, url_source,
+                      options.token.empty() ? "not set" : "set",
+                      FormatRequestTimeout(options.request_timeout)));
+  }
+  return options;
+}
+
+Result<std::unique_ptr<ApiClient>> CliRunner::MakeClient() {
+  DBLAB_ASSIGN_OR_RETURN(ClientOptions options, ResolveClientOptions());
+  return std::make_unique<ApiClient>(std::move(options));
+}
+
+CommandStatus CliRunner::ValidateCloneId(const std::string& id, const char* what) {
+  if (IsValidCloneId(id)) return std::nullopt;
+  return Usage(fmt::format(
+      "invalid {} \"{}\": use letters, digits, '_', '.', '-', starting with a letter or digit",
+      what, id));
+}
+
+template <typename Call>
+CommandStatus CliRunner::PrintFromEngine(Call call) {
+  auto client = MakeClient();
+  if (!client) return Local(client.error());
+  auto answer = call(**client);
+  if (!answer) return Remote(answer.error());
+  PrintJson(*answer);
+  return std::nullopt;
+}
+
+Result<json> CliRunner::WaitWhileStatus(ApiClient& client, const std::string& id,
+                                        const std::string& transient) {
+  std::chrono::milliseconds delay = kFirstPollDelay;
+  while (true) {
+    DBLAB_ASSIGN_OR_RETURN(json clone, client.GetClone(id));
+    if (StatusCode(clone) != transient) return clone;
+    NextDelay(delay);
+  }
+}
+
+CommandStatus CliRunner::FinishCloneWait(const std::string& id, const Result<json>& clone,
+                                         const char* action) {
+  if (!clone) return Remote(clone.error());
+  if (StatusCode(*clone) == "FATAL") {
+    return CommandError{kExitFailure, fmt::format("{} of clone \"{}\" failed: {}", action, id,
+                                                  StatusMessage(*clone))};
+  }
+  PrintJson(*clone);
+  return std::nullopt;
+}
+
+// ---- clone / snapshot / instance -------------------------------------------------------------
+
+CommandStatus CliRunner::CloneList() {
+  return PrintFromEngine([](ApiClient& client) { return client.Clones(); });
+}
+
+CommandStatus CliRunner::CloneStatus() {
+  if (auto invalid = ValidateCloneId(flags_.clone_id, "clone id")) return invalid;
+  return PrintFromEngine([this](ApiClient& client) { return client.GetClone(flags_.clone_id); });
+}
+
+CommandStatus CliRunner::CloneCreate() {
+  if (!flags_.clone_id.empty() && !flags_.id_flag.empty() && flags_.clone_id != flags_.id_flag) {
+    return Usage(fmt::format("clone id given twice: --id \"{}\" and argument \"{}\"",
+                             flags_.id_flag, flags_.clone_id));
+  }
+  const std::string id = flags_.id_flag.empty() ? flags_.clone_id : flags_.id_flag;
+  if (!id.empty()) {
+    if (auto invalid = ValidateCloneId(id, "clone id")) return invalid;
+  }
+  json body = json::object();
+  if (!id.empty()) body["id"] = id;
+  if (!flags_.snapshot_id.empty()) body["snapshot"] = {{"id", flags_.snapshot_id}};
+  if (flags_.create_protected_option->count() > 0) {
+    auto protection = ParseProtection(flags_.protected_value);
+    if (!protection) return Local(protection.error());
+    body["protected"] = protection->is_protected;
+    if (protection->duration_minutes) {
+      body["protectionDurationMinutes"] = *protection->duration_minutes;
+    }
+  }
+  json database = {{"username", flags_.username}, {"password", flags_.password}};
+  if (flags_.restricted) database["restricted"] = true;
+  if (!flags_.db_name.empty()) database["db_name"] = flags_.db_name;
+  body["db"] = std::move(database);
+  if (!flags_.extra_config.empty()) {
+    json extra = json::object();
+    for (const std::string& pair : flags_.extra_config) {
+      const size_t equals = pair.find('=');
+      if (equals == std::string::npos || equals == 0) {
+        return Usage(fmt::format("invalid --extra-config \"{}\": use key=value", pair));
+      }
+      extra[pair.substr(0, equals)] = pair.substr(equals + 1);
+    }
+    body["extra_conf"] = std::move(extra);
+  }
+
+  auto client = MakeClient();
+  if (!client) return Local(client.error());
+  // The current branch is known only after settings are resolved.
+  const std::string branch = flags_.branch.empty() ? flags_.current_branch : flags_.branch;
+  if (!branch.empty()) body["branch"] = branch;
+
+  auto created = (*client)->CreateClone(body);
+  if (!created) return Remote(created.error());
+  const std::string created_id = created->is_object() ? created->value("id", id) : id;
+  if (flags_.async || StatusCode(*created) != "CREATING" || created_id.empty()) {
+    return FinishCloneWait(created_id, *created, "creation");
+  }
+  return FinishCloneWait(created_id, WaitWhileStatus(**client, created_id, "CREATING"), "creation");
+}
+
+CommandStatus CliRunner::CloneUpdate() {
+  if (auto invalid = ValidateCloneId(flags_.clone_id, "clone id")) return invalid;
+  auto protection = ParseProtection(flags_.protected_value);
+  if (!protection) return Local(protection.error());
+  json body = {{"protected", protection->is_protected}};
+  if (protection->duration_minutes) {
+    body["protectionDurationMinutes"] = *protection->duration_minutes;
+  }
+  return PrintFromEngine(
+      [this, &body](ApiClient& client) { return client.UpdateClone(flags_.clone_id, body); });
+}
+
+CommandStatus CliRunner::CloneReset() {
+  if (auto invalid = ValidateCloneId(flags_.clone_id, "clone id")) return invalid;
+  json body = json::object();
+  if (flags_.latest) body["latest"] = true;
+  if (!flags_.snapshot_id.empty()) body["snapshotID"] = flags_.snapshot_id;
+
+  auto client = MakeClient();
+  if (!client) return Local(client.error());
+  auto answer = (*client)->ResetClone(flags_.clone_id, body);
+  if (!answer) return Remote(answer.error());
+  if (flags_.async) {
+    if (answer->is_object()) {
+      PrintJson(*answer);
+    } else {
+      io_.out << "The clone is being reset: " << flags_.clone_id << "\n";
+    }
+    return std::nullopt;
+  }
+  return FinishCloneWait(flags_.clone_id, WaitWhileStatus(**client, flags_.clone_id, "RESETTING"),
+                         "reset");
+}
+
+CommandStatus CliRunner::CloneDestroy() {
+  if (auto invalid = ValidateCloneId(flags_.clone_id, "clone id")) return invalid;
+  auto client = MakeClient();
+  if (!client) return Local(client.error());
+  auto answer = (*client)->DestroyClone(flags_.clone_id);
+  if (!answer) return Remote(answer.error());
+  if (flags_.async) {
+    io_.out << "The clone is being destroyed: " << flags_.clone_id << "\n";
+    return std::nullopt;
+  }
+  std::chrono::milliseconds delay = kFirstPollDelay;
+  while (true) {
+    auto clone = (*client)->GetClone(flags_.clone_id);
+    if (!clone) {
+      if (clone.error().code == ErrorCode::kNotFound) break;
+      return Remote(clone.error());
+    }
+    const std::string status = StatusCode(*clone);
+    if (status != "DELETING") {
+      return CommandError{kExitFailure,
+                          fmt::format("destroy of clone \"{}\" did not complete: status {}: {}",
+                                      flags_.clone_id, status, StatusMessage(*clone))};
+    }
+    NextDelay(delay);
+  }
+  io_.out << "The clone has been successfully destroyed: " << flags_.clone_id << "\n";
+  return std::nullopt;
+}
+
+CommandStatus CliRunner::SnapshotList() {
+  return PrintFromEngine([](ApiClient& client) { return client.Snapshots(); });
+}
+
+CommandStatus CliRunner::InstanceStatus() {
+  return PrintFromEngine([](ApiClient& client) { return client.Status(); });
+}
+
+CommandStatus CliRunner::InstanceVersion() {
+  return PrintFromEngine([](ApiClient& client) { return client.Healthz(); });
+}
+
+CommandStatus CliRunner::InstanceFullRefresh() {
+  return PrintFromEngine([](ApiClient& client) { return client.FullRefresh(); });
+}
+
+// ---- command table ---------------------------------------------------------------------------
+
+void NoFlags(CLI::App&, Flags&) {}
+
+void EnvironmentArgument(CLI::App& command, Flags& flags) {
+  command.add_option("ENV", flags.environment_id, "environment id")->required();
+}
+
+void CloneIdArgument(CLI::App& command, Flags& flags) {
+  command.add_option("ID", flags.clone_id, "clone id")->required();
+}
+
+void CloneCreateFlags(CLI::App& command, Flags& flags) {
+  command.add_option("ID", flags.clone_id, "clone id (same as --id)");
+  command.add_option("--id", flags.id_flag, "clone id (generated when absent)");
+  command.add_option("--username", flags.username, "database user to create")->required();
+  command.add_option("--password", flags.password, "password of that user")->required();
+  command.add_option("--snapshot-id", flags.snapshot_id, "snapshot to clone (default: latest)");
+  command.add_option("--branch", flags.branch, "branch to clone (default: --current-branch)");
+  command.add_flag("--restricted", flags.restricted, "create the user without superuser rights");
+  command.add_option("--db-name", flags.db_name, "database the user gets access to");
+  flags.create_protected_option =
+      command.add_option("-p,--protected", flags.protected_value,
+                         "true, false, minutes (60; 0 = forever) or a duration (30m, 2h, 7d)");
+  command.add_flag("-a,--async", flags.async, "return at once; do not wait for the clone");
+  command
+      .add_option("--extra-config", flags.extra_config,
+                  "PostgreSQL setting for the clone, key=value (repeatable)")
+      ->allow_extra_args(false);
+}
+
+void CloneUpdateFlags(CLI::App& command, Flags& flags) {
+  CloneIdArgument(command, flags);
+  command
+      .add_option("-p,--protected", flags.protected_value,
+                  "true, false, minutes (60; 0 = forever) or a duration (30m, 2h, 7d)")
+      ->required();
+}
+
+void CloneResetFlags(CLI::App& command, Flags& flags) {
+  CloneIdArgument(command, flags);
+  auto* latest = command.add_flag("--latest", flags.latest, "reset to the latest snapshot");
+  command.add_option("--snapshot-id", flags.snapshot_id, "reset to this snapshot")
+      ->excludes(latest);
+  command.add_flag("-a,--async", flags.async, "return at once; do not wait for the reset");
+}
+
+void CloneDestroyFlags(CLI::App& command, Flags& flags) {
+  CloneIdArgument(command, flags);
+  command.add_flag("-a,--async", flags.async, "return at once; do not wait for the deletion");
+}
+
+void InitFlags(CLI::App& command, Flags& flags) {
+  command.add_option("--environment-id", flags.environment_id, "name of the new environment")
+      ->required();
+}
+
+void ConfigViewFlags(CLI::App& command, Flags& flags) {
+  command.add_option("ENV", flags.environment_id, "environment id (default: current)");
+}
+
+struct CommandSpec {
+  const char* group;  // "" for top-level commands
+  const char* name;
+  const char* description;
+  void (*define)(CLI::App& command, Flags& flags);
+  CommandStatus (CliRunner::*run)();
+};
+
+struct GroupSpec {
+  const char* name;
+  const char* description;
+};
+
+constexpr GroupSpec kGroups[] = {
+    {"config", "manage CLI environments in cli.yml"},
+    {"clone", "create, inspect, reset and destroy clones"},
+    {"snapshot", "list snapshots"},
+    {"instance", "engine status, version and full refresh"},
+};
+
+const CommandSpec kCommands[] = {
+    {"", "init",
+     "create an environment in cli.yml and make it current (--url required; --token, "
+     "--insecure, --request-timeout)",
+     &InitFlags, &CliRunner::Init},
+    {"config", "create", "create an environment and make it current (flags as `init`)",
+     &EnvironmentArgument, &CliRunner::ConfigCreate},
+    {"config", "update", "change an environment's --url, --token, --insecure, --request-timeout",
+     &EnvironmentArgument, &CliRunner::ConfigUpdate},
+    {"config", "view", "print an environment (token masked)", &ConfigViewFlags,
+     &CliRunner::ConfigView},
+    {"config", "list", "list environments; * marks the current one", &NoFlags,
+     &CliRunner::ConfigList},
+    {"config", "switch", "make an environment current", &EnvironmentArgument,
+     &CliRunner::ConfigSwitch},
+    {"config", "remove", "delete an environment", &EnvironmentArgument, &CliRunner::ConfigRemove},
+    {"clone", "list", "list all clones (JSON array)", &NoFlags, &CliRunner::CloneList},
+    {"clone", "status", "show one clone", &CloneIdArgument, &CliRunner::CloneStatus},
+    {"clone", "create", "create a clone and wait until it is ready", &CloneCreateFlags,
+     &CliRunner::CloneCreate},
+    {"clone", "update", "change a clone's protection", &CloneUpdateFlags, &CliRunner::CloneUpdate},
+    {"clone", "reset", "reset a clone to a snapshot and wait until it is ready", &CloneResetFlags,
+     &CliRunner::CloneReset},
+    {"clone", "destroy", "destroy a clone and wait until it is gone", &CloneDestroyFlags,
+     &CliRunner::CloneDestroy},
+    {"snapshot", "list", "list snapshots", &NoFlags, &CliRunner::SnapshotList},
+    {"instance", "status", "show the engine's status", &NoFlags, &CliRunner::InstanceStatus},
+    {"instance", "version", "show the engine's version (GET /healthz)", &NoFlags,
+     &CliRunner::InstanceVersion},
+    {"instance", "full-refresh", "start a full refresh of the data", &NoFlags,
+     &CliRunner::InstanceFullRefresh},
+};
+
+void DefineGlobalFlags(CLI::App& app, Flags& flags) {
+  flags.url_option = app.add_option("--url", flags.url, "engine API URL [env DBLAB_INSTANCE_URL]");
+  flags.token_option =
+      app.add_option("--token", flags.token, "verification token [env DBLAB_VERIFICATION_TOKEN]");
+  flags.insecure_option =
+      app.add_flag("-k,--insecure", flags.insecure,
+                   "skip TLS certificate verification [env DBLAB_INSECURE_SKIP_VERIFY]");
+  flags.request_timeout_option = app.add_option(
+      "--request-timeout", flags.request_timeout,
+      "per-request timeout: seconds or 500ms/60s/2m (default 60s) [env DBLAB_REQUEST_TIMEOUT]");
+  app.add_flag("--debug", flags.debug, "print each request's method, URL and status to stderr");
+  flags.current_branch_option =
+      app.add_option("--current-branch", flags.current_branch, "branch used when none is given");
+}
+
+std::string OneLine(std::string text) {
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, const CliIo& io) {
+  Flags flags;
+  CLI::App app{"dblab: thin clones of PostgreSQL (Database Lab Engine compatible client)", "dblab"};
+  app.set_version_flag("--version", kVersion);
+  app.require_subcommand(1);
+  app.fallthrough();
+  DefineGlobalFlags(app, flags);
+
+  std::map<CLI::App*, const CommandSpec*> handlers;
+  std::map<std::string, CLI::App*> groups;
+  for (const GroupSpec& group : kGroups) {
+    CLI::App* command = app.add_subcommand(group.name, group.description);
+    command->require_subcommand(1);
+    command->fallthrough();
+    groups[group.name] = command;
+  }
+  for (const CommandSpec& spec : kCommands) {
+    CLI::App* parent = spec.group[0] == '\0' ? &app : groups.at(spec.group);
+    CLI::App* command = parent->add_subcommand(spec.name, spec.description);
+    command->fallthrough();
+    spec.define(*command, flags);
+    handlers[command] = &spec;
+  }
+
+  if (args.empty()) {
+    io.out << app.help();
+    return kExitOk;
+  }
+  std::vector<const char*> argv;
+  argv.push_back("dblab");
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e, io.out, io.err);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e, io.out, io.err);
+  } catch (const CLI::CallForVersion&) {
+    io.out << "dblab version " << kVersion << "\n";
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    std::string command = "dblab";
+    for (CLI::App* parsed = &app; !parsed->get_subcommands().empty();) {
+      parsed = parsed->get_subcommands().front();
+      command += " " + parsed->get_name();
+    }
+    io.err << "Error: " << OneLine(e.what()) << " (see `" << command << " --help`)\n";
+    return kExitUsage;
+  }
+
+  // The chosen command is the deepest parsed subcommand.
+  CLI::App* chosen = &app;
+  while (!chosen->get_subcommands().empty()) chosen = chosen->get_subcommands().front();
+  auto handler = handlers.find(chosen);
+  if (handler == handlers.end()) {
+    io.out << chosen->help();
+    return kExitUsage;
+  }
+  CliRunner runner(io, flags);
+  const CommandStatus status = (runner.*(handler->second->run))();
+  if (!status) return kExitOk;
+  io.err << "Error: " << OneLine(status->message) << "\n";
+  return status->exit_code;
+}
+
+}  // namespace dblab

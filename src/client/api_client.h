@@ -1,0 +1,58 @@
+// ApiClient: typed REST client for dblab-engine (and Database Lab Engine) used by the CLI and by
+// end-to-end tests. Every call is one blocking HTTP request; responses are returned as the
+// server's JSON, untouched. Errors: HTTP errors become Error{code from status, "<server message>
+// (HTTP n)"}; a refused/failed connection or a timeout is kUnavailable. Not thread-safe: use one
+// client per thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/result.h"
+
+namespace dblab {
+
+struct ClientOptions {
+  std::string url;        // e.g. "http://127.0.0.1:2345"; a trailing '/' is ignored
+  std::string token;      // sent as Verification-Token (not to /healthz)
+  bool insecure = false;  // skip TLS certificate and host verification
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};
+  // When set, receives one line per request: method, URL, HTTP status, time. Never bodies,
+  // headers or the token.
+  std::function<void(const std::string&)> debug_log;
+};
+
+// True for ids the engine accepts: ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$.
+bool IsValidCloneId(const std::string& id);
+
+class ApiClient {
+ public:
+  explicit ApiClient(ClientOptions options);
+
+  Result<nlohmann::json> Status();                                 // GET /status
+  Result<nlohmann::json> Snapshots();                              // GET /snapshots
+  Result<nlohmann::json> Clones();                                 // GET /clones
+  Result<nlohmann::json> GetClone(const std::string& id);          // GET /clone/{id}
+  Result<nlohmann::json> CreateClone(const nlohmann::json& body);  // POST /clone
+  Result<nlohmann::json> UpdateClone(const std::string& id, const nlohmann::json& body);  // PATCH
+  Result<nlohmann::json> ResetClone(const std::string& id, const nlohmann::json& body);
+  Result<nlohmann::json> DestroyClone(const std::string& id);  // DELETE /clone/{id}
+  Result<nlohmann::json> FullRefresh();                        // POST /full-refresh
+  Result<nlohmann::json> Healthz();                            // GET /healthz (no token)
+
+  const ClientOptions& options() const { return options_; }
+
+ private:
+  // Sends one request; `body` is sent as JSON when not null. A 2xx answer with an empty body
+  // yields a null json.
+  Result<nlohmann::json> Send(const char* method, const std::string& path,
+                              const nlohmann::json* body, bool with_token = true);
+  Result<nlohmann::json> CloneRequest(const char* method, const std::string& id,
+                                      const std::string& suffix, const nlohmann::json* body);
+
+  ClientOptions options_;
+};
+
+}  // namespace dblab

@@ -1,0 +1,644 @@
+#include "cloning/clone_manager.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "cloning/validation.h"
+#include "postgres/pq.h"
+
+namespace dblab {
+
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+// True when nothing listens on `port` at any of the clone's addresses (and on loopback).
+bool PortIsFree(int port, const std::string& listen_addresses) {
+  std::vector<std::string> addresses = {"127.0.0.1"};
+  std::stringstream list(listen_addresses);
+  std::string address;
+  while (std::getline(list, address, ',')) {
+    address.erase(std::remove(address.begin(), address.end(), ' '), address.end());
+    if (!address.empty() && address != "*" && address != "localhost") addresses.push_back(address);
+    if (address == "*") addresses.push_back("0.0.0.0");
+  }
+  for (const auto& addr : addresses) {
+    bool v6 = addr.find(':') != std::string::npos;
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int rc;
+    if (v6) {
+      sockaddr_in6 sa{};
+      sa.sin6_family = AF_INET6;
+      sa.sin6_port = htons(static_cast<uint16_t>(port));
+      inet_pton(AF_INET6, addr.c_str(), &sa.sin6_addr);
+      rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    } else {
+      sockaddr_in sa{};
+      sa.sin_family = AF_INET;
+      sa.sin_port = htons(static_cast<uint16_t>(port));
+      inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
+      rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    }
+    close(fd);
+    if (rc != 0) return false;
+  }
+  return true;
+}
+
+bool IsBusy(CloneStatus status) {
+  return status == CloneStatus::kCreating || status == CloneStatus::kResetting ||
+         status == CloneStatus::kDeleting;
+}
+
+}  // namespace
+
+CloneManager::CloneManager(CloningOptions options, PoolBackend& pool, PostgresControl& postgres,
+                           StateStore& state)
+    : options_(std::move(options)), pool_(pool), postgres_(postgres), state_(state) {}
+
+CloneManager::~CloneManager() { WaitIdle(); }
+
+void CloneManager::WaitIdle() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return running_ops_ == 0; });
+}
+
+void CloneManager::RunAsync(const std::string& id, std::function<void()> work) {
+  {
+    std::lock_guard lock(mutex_);
+    ++running_ops_;
+  }
+  std::thread([this, id, work = std::move(work)] {
+    work();
+    std::lock_guard lock(mutex_);
+    if (--running_ops_ == 0) idle_.notify_all();
+  }).detach();
+}
+
+void CloneManager::Save(const CloneRecord& record) {
+  auto status = state_.PutClone(record);
+  if (!status.ok()) spdlog::error("clone {}: {}", record.clone.id, status.error().message);
+}
+
+std::string CloneManager::SnapshotDirName(const std::string& snapshot_id) const {
+  auto at = snapshot_id.find('@');
+  return at == std::string::npos ? snapshot_id : snapshot_id.substr(at + 1);
+}
+
+std::string CloneManager::LatestSnapshotId() {
+  auto snapshots = state_.ListSnapshots();
+  if (!snapshots.ok() || snapshots->empty()) return "";
+  auto latest = std::max_element(
+      snapshots->begin(), snapshots->end(), [](const Snapshot& a, const Snapshot& b) {
+        return std::tie(a.data_state_at, a.created_at) < std::tie(b.data_state_at, b.created_at);
+      });
+  return latest->id;
+}
+
+Result<Snapshot> CloneManager::FindSnapshot(const std::string& id) {
+  DBLAB_ASSIGN_OR_RETURN(auto snapshots, state_.ListSnapshots());
+  for (auto& snapshot : snapshots) {
+    if (snapshot.id == id) return snapshot;
+  }
+  return NotFound("snapshot \"" + id + "\" not found; list snapshots with `dblab snapshot list`");
+}
+
+Result<int> CloneManager::AllocatePort() {
+  // Caller holds mutex_.
+  for (int port = options_.port_from; port <= options_.port_to; ++port) {
+    if (reserved_ports_.count(port)) continue;
+    if (PortIsFree(port, options_.listen_addresses)) return port;
+  }
+  return Unavailable("port pool " + std::to_string(options_.port_from) + "-" +
+                     std::to_string(options_.port_to) + " exhausted (" +
+                     std::to_string(clones_.size()) +
+                     " clones, other ports in use by other programs); raise "
+                     "provision.portPool.to or destroy idle clones");
+}
+
+Status CloneManager::ApplyProtection(Clone& clone, std::optional<bool> is_protected,
+                                     std::optional<int64_t> duration_minutes, TimePoint now) {
+  if (duration_minutes && *duration_minutes < 0) {
+    return BadRequest("protectionDurationMinutes must be >= 0");
+  }
+  bool protect = is_protected.value_or(duration_minutes.has_value() && !is_protected.has_value()
+                                           ? true
+                                           : clone.is_protected);
+  if (!protect) {
+    clone.is_protected = false;
+    clone.protected_till.reset();
+    return OkStatus();
+  }
+  int64_t minutes = duration_minutes.value_or(options_.protection_lease_minutes);
+  if (options_.protection_max_minutes > 0 &&
+      (minutes == 0 || minutes > options_.protection_max_minutes)) {
+    if (duration_minutes && *duration_minutes > options_.protection_max_minutes) {
+      return BadRequest("protectionDurationMinutes " + std::to_string(*duration_minutes) +
+                        " exceeds the maximum of " +
+                        std::to_string(options_.protection_max_minutes) +
+                        " (cloning.protectionMaxDurationMinutes)");
+    }
+    minutes = options_.protection_max_minutes;
+  }
+  clone.is_protected = true;
+  if (minutes == 0) {
+    clone.protected_till.reset();
+  } else {
+    clone.protected_till = now + std::chrono::minutes(minutes);
+  }
+  return OkStatus();
+}
+
+Result<Clone> CloneManager::Create(const CreateCloneRequest& request) {
+  CreateCloneRequest req = request;
+  if (req.id.empty()) req.id = GenerateId();
+  DBLAB_TRY(ValidateCloneId(req.id));
+  DBLAB_TRY(ValidateUsername(req.username, options_.superuser));
+  DBLAB_TRY(ValidatePassword(req.password, options_.min_password_strength));
+  if (!req.db_name.empty()) DBLAB_TRY(ValidateDatabaseName(req.db_name));
+  if (!req.branch.empty() && req.branch != "main") {
+    return BadRequest("branch \"" + req.branch + "\" does not exist (only \"main\" for now)");
+  }
+  std::string snapshot_id = req.snapshot_id.empty() ? LatestSnapshotId() : req.snapshot_id;
+  if (snapshot_id.empty()) {
+    return Unavailable(
+        "no snapshot is ready yet: data retrieval has not finished; see `dblab instance status`");
+  }
+  DBLAB_TRY(FindSnapshot(snapshot_id));
+  DBLAB_ASSIGN_OR_RETURN(std::string verifier, ScramVerifier(req.username, req.password));
+
+  CloneRecord record;
+  Clone& clone = record.clone;
+  clone.id = req.id;
+  clone.snapshot_id = snapshot_id;
+  clone.branch = req.branch.empty() ? "main" : req.branch;
+  clone.status = CloneStatus::kCreating;
+  clone.status_message = "Clone is being created";
+  clone.created_at = Clock::now();
+  clone.db.username = req.username;
+  clone.db.db_name = req.db_name.empty() ? options_.default_db_name : req.db_name;
+  clone.db.restricted = req.restricted;
+  clone.db.host = options_.access_host;
+  record.password_verifier = verifier;
+  DBLAB_TRY(ApplyProtection(clone, req.is_protected, req.protection_duration_minutes,
+                            clone.created_at));
+  if (!req.is_protected && !req.protection_duration_minutes) {
+    clone.is_protected = false;
+    clone.protected_till.reset();
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (clones_.count(clone.id)) {
+      return Conflict("clone \"" + clone.id + "\" already exists; choose another id");
+    }
+    DBLAB_ASSIGN_OR_RETURN(clone.db.port, AllocatePort());
+    reserved_ports_.insert(clone.db.port);
+    clones_[clone.id] = record;
+  }
+  Save(record);
+  spdlog::info("clone {}: creating from snapshot {} on port {}", clone.id, snapshot_id,
+               clone.db.port);
+  RunAsync(clone.id, [this, id = clone.id] { DoCreate(id, false); });
+  return clone;
+}
+
+Result<Clone> CloneManager::Get(const std::string& id) {
+  DBLAB_TRY(ValidateCloneId(id));
+  std::lock_guard lock(mutex_);
+  auto it = clones_.find(id);
+  if (it == clones_.end()) return NotFound("clone \"" + id + "\" not found");
+  return it->second.clone;
+}
+
+std::vector<Clone> CloneManager::List() {
+  std::lock_guard lock(mutex_);
+  std::vector<Clone> out;
+  for (const auto& [id, record] : clones_) out.push_back(record.clone);
+  std::sort(out.begin(), out.end(),
+            [](const Clone& a, const Clone& b) { return a.created_at < b.created_at; });
+  return out;
+}
+
+Result<Clone> CloneManager::Update(const std::string& id, const UpdateCloneRequest& request) {
+  DBLAB_TRY(ValidateCloneId(id));
+  CloneRecord record;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = clones_.find(id);
+    if (it == clones_.end()) return NotFound("clone \"" + id + "\" not found");
+    if (it->second.clone.status == CloneStatus::kDeleting) {
+      return Conflict("clone \"" + id + "\" is being deleted");
+    }
+    Clone updated = it->second.clone;
+    DBLAB_TRY(ApplyProtection(updated, request.is_protected, request.protection_duration_minutes,
+                              Clock::now()));
+    it->second.clone = updated;
+    record = it->second;
+  }
+  Save(record);
+  return record.clone;
+}
+
+Result<Clone> CloneManager::Reset(const std::string& id, const ResetCloneRequest& request) {
+  DBLAB_TRY(ValidateCloneId(id));
+  if (request.latest && !request.snapshot_id.empty()) {
+    return BadRequest("give either snapshotID or latest, not both");
+  }
+  std::string snapshot_id = request.snapshot_id;
+  if (request.latest) {
+    snapshot_id = LatestSnapshotId();
+    if (snapshot_id.empty()) return Unavailable("no snapshot is available");
+  }
+  if (!snapshot_id.empty()) DBLAB_TRY(FindSnapshot(snapshot_id));
+  CloneRecord record;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = clones_.find(id);
+    if (it == clones_.end()) return NotFound("clone \"" + id + "\" not found");
+    Clone& clone = it->second.clone;
+    if (IsBusy(clone.status)) {
+      return Conflict("clone \"" + id + "\" is " + CloneStatusName(clone.status) +
+                      "; wait until it is OK");
+    }
+    if (snapshot_id.empty()) snapshot_id = clone.snapshot_id;
+    clone.status = CloneStatus::kResetting;
+    clone.status_message = "Clone is being reset";
+    record = it->second;
+  }
+  Save(record);
+  spdlog::info("clone {}: resetting to snapshot {}", id, snapshot_id);
+  RunAsync(id, [this, id, snapshot_id] { DoReset(id, snapshot_id); });
+  return record.clone;
+}
+
+Status CloneManager::Destroy(const std::string& id) {
+  DBLAB_TRY(ValidateCloneId(id));
+  CloneRecord record;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = clones_.find(id);
+    if (it == clones_.end()) return NotFound("clone \"" + id + "\" not found");
+    Clone& clone = it->second.clone;
+    if (clone.is_protected && clone.status != CloneStatus::kFatal) {
+      return Conflict("clone \"" + id +
+                      "\" is protected; remove protection first (dblab clone update " + id +
+                      " --protected false)");
+    }
+    if (IsBusy(clone.status)) {
+      return Conflict("clone \"" + id + "\" is " + CloneStatusName(clone.status) +
+                      "; wait until it is OK");
+    }
+    clone.status = CloneStatus::kDeleting;
+    clone.status_message = "Clone is being deleted";
+    record = it->second;
+  }
+  Save(record);
+  spdlog::info("clone {}: destroying", id);
+  RunAsync(id, [this, id] { DoDestroy(id); });
+  return OkStatus();
+}
+
+void CloneManager::Fail(const std::string& id, const std::string& message) {
+  spdlog::error("clone {}: {}", id, message);
+  CloneRecord record;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = clones_.find(id);
+    if (it == clones_.end()) return;
+    it->second.clone.status = CloneStatus::kFatal;
+    it->second.clone.status_message = message;
+    record = it->second;
+  }
+  Save(record);
+}
+
+ServerSpec CloneManager::SpecFor(const CloneRecord& record, const std::string& bin_dir) const {
+  ServerSpec spec;
+  spec.bin_dir = bin_dir;
+  spec.data_dir = pool_.ClonePath(record.clone.id);
+  spec.port = record.clone.db.port;
+  spec.listen_addresses = options_.listen_addresses;
+  spec.socket_dir = options_.socket_dir;
+  spec.hba_file = options_.hba_file;
+  spec.settings = options_.settings;
+  spec.log_file = options_.log_dir + "/" + record.clone.id + ".log";
+  spec.os_user = options_.os_user;
+  return spec;
+}
+
+Status CloneManager::StartServer(const CloneRecord& record) {
+  std::string data_dir = pool_.ClonePath(record.clone.id);
+  DBLAB_ASSIGN_OR_RETURN(int major, DataDirMajorVersion(data_dir));
+  DBLAB_ASSIGN_OR_RETURN(std::string bin_dir, FindPostgresBinDir(major, options_.pg_bin_dir));
+  auto pid = postgres_.Start(SpecFor(record, bin_dir));
+  if (!pid.ok()) return pid.error();
+  return OkStatus();
+}
+
+Status CloneManager::SetUpRole(const CloneRecord& record) {
+  const Clone& clone = record.clone;
+  auto conninfo = [&](const std::string& db) {
+    return BuildConninfo({{"host", options_.socket_dir},
+                          {"port", std::to_string(clone.db.port)},
+                          {"user", options_.superuser},
+                          {"dbname", db},
+                          {"application_name", "dblab-engine"}});
+  };
+  DBLAB_ASSIGN_OR_RETURN(PgConnection admin, PgConnection::Connect(conninfo("postgres")));
+  DBLAB_ASSIGN_OR_RETURN(
+      PgRows exists, admin.Query("SELECT 1 FROM pg_database WHERE datname = " +
+                                 admin.QuoteLiteral(clone.db.db_name)));
+  if (exists.empty()) {
+    return BadRequest("database \"" + clone.db.db_name +
+                      "\" does not exist in snapshot " + clone.snapshot_id);
+  }
+  std::string role = admin.QuoteIdentifier(clone.db.username);
+  std::string verifier = admin.QuoteLiteral(record.password_verifier);
+  std::string attributes = clone.db.restricted ? "LOGIN NOSUPERUSER" : "LOGIN SUPERUSER";
+  DBLAB_ASSIGN_OR_RETURN(PgRows role_exists,
+                         admin.Query("SELECT 1 FROM pg_roles WHERE rolname = " +
+                                     admin.QuoteLiteral(clone.db.username)));
+  std::string verb = role_exists.empty() ? "CREATE ROLE " : "ALTER ROLE ";
+  DBLAB_TRY(admin.Exec(verb + role + " " + attributes + " PASSWORD " + verifier));
+  if (!clone.db.restricted) return OkStatus();
+
+  // Restricted: an ordinary role that owns the database and everything in its user schemas.
+  std::string database = admin.QuoteIdentifier(clone.db.db_name);
+  DBLAB_TRY(admin.Exec("ALTER DATABASE " + database + " OWNER TO " + role));
+  PgConnection* target = &admin;
+  std::optional<PgConnection> other;
+  if (clone.db.db_name != "postgres") {
+    DBLAB_ASSIGN_OR_RETURN(PgConnection connection,
+                           PgConnection::Connect(conninfo(clone.db.db_name)));
+    other.emplace(std::move(connection));
+    target = &*other;
+  }
+  std::string role_literal = target->QuoteLiteral(clone.db.username);
+  return target->Exec(
+      "DO $dblab$ DECLARE r record; BEGIN "
+      "FOR r IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN "
+      "('pg_catalog','information_schema') AND nspname NOT LIKE 'pg\\_%' LOOP "
+      "EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, " + role_literal + "); END LOOP; "
+      "FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON "
+      "n.oid = c.relnamespace WHERE c.relkind IN ('r','p','v','m','f','S') AND n.nspname NOT IN "
+      "('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS "
+      "(SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass "
+      "AND d.deptype IN ('a','i')) LOOP "
+      "EXECUTE format('ALTER TABLE %s OWNER TO %I', r.name, " + role_literal + "); END LOOP; "
+      "FOR r IN SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON "
+      "n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND "
+      "n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = "
+      "p.oid AND d.deptype = 'e') LOOP "
+      "EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.name, " + role_literal + "); END LOOP; "
+      "END $dblab$");
+}
+
+void CloneManager::DoCreate(const std::string& id, bool restart_only) {
+  auto started = std::chrono::steady_clock::now();
+  CloneRecord record;
+  {
+    std::lock_guard lock(mutex_);
+    record = clones_.at(id);
+  }
+  std::string data_dir = pool_.ClonePath(id);
+  if (!restart_only) {
+    // Anything left by an interrupted earlier attempt goes first.
+    (void)postgres_.Stop(data_dir, std::chrono::seconds(10));
+    if (auto status = pool_.DestroyClone(id); !status.ok()) {
+      return Fail(id, "cannot clean up earlier attempt: " + status.error().message);
+    }
+    auto path = pool_.CreateClone(SnapshotDirName(record.clone.snapshot_id), id);
+    if (!path.ok()) return Fail(id, "cannot create clone storage: " + path.error().message);
+  }
+  if (auto status = StartServer(record); !status.ok()) {
+    (void)postgres_.Stop(data_dir, std::chrono::seconds(10));
+    return Fail(id, "postgres did not start: " + status.error().message);
+  }
+  if (!restart_only) {
+    if (auto status = SetUpRole(record); !status.ok()) {
+      (void)postgres_.Stop(data_dir, std::chrono::seconds(10));
+      return Fail(id, "cannot set up user " + record.clone.db.username + ": " +
+                          status.error().message);
+    }
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = clones_.find(id);
+    if (it == clones_.end()) return;
+    it->second.clone.status = CloneStatus::kOk;
+    it->second.clone.status_message = "Clone is ready to accept Postgres connections.";
+    if (!restart_only) it->second.clone.cloning_time_seconds = seconds;
+    it->second.clone.last_activity_at = Clock::now();
+    record = it->second;
+  }
+  Save(record);
+  spdlog::info("clone {}: ready on port {} in {:.3f} s", id, record.clone.db.port, seconds);
+}
+
+void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id) {
+  auto started = std::chrono::steady_clock::now();
+  CloneRecord record;
+  {
+    std::lock_guard lock(mutex_);
+    record = clones_.at(id);
+  }
+  std::string data_dir = pool_.ClonePath(id);
+  // The clone's data is thrown away: an immediate stop is safe and faster than a fast one.
+  if (auto status = postgres_.Stop(data_dir, std::chrono::milliseconds(0)); !status.ok()) {
+    return Fail(id, "cannot stop clone for reset: " + status.error().message);
+  }
+  if (auto status = pool_.DestroyClone(id); !status.ok()) {
+    return Fail(id, "cannot remove old clone data: " + status.error().message);
+  }
+  record.clone.snapshot_id = snapshot_id;
+  {
+    std::lock_guard lock(mutex_);
+    clones_.at(id).clone.snapshot_id = snapshot_id;
+  }
+  Save(record);
+  auto path = pool_.CreateClone(SnapshotDirName(snapshot_id), id);
+  if (!path.ok()) return Fail(id, "cannot create clone storage: " + path.error().message);
+  if (auto status = StartServer(record); !status.ok()) {
+    return Fail(id, "postgres did not start after reset: " + status.error().message);
+  }
+  if (auto status = SetUpRole(record); !status.ok()) {
+    return Fail(id, "cannot set up user after reset: " + status.error().message);
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  {
+    std::lock_guard lock(mutex_);
+    auto& clone = clones_.at(id).clone;
+    clone.status = CloneStatus::kOk;
+    clone.status_message = "Clone is ready to accept Postgres connections.";
+    clone.last_activity_at = Clock::now();
+    record = clones_.at(id);
+  }
+  Save(record);
+  spdlog::info("clone {}: reset to {} in {:.3f} s", id, snapshot_id, seconds);
+}
+
+void CloneManager::DoDestroy(const std::string& id) {
+  std::string data_dir = pool_.ClonePath(id);
+  if (auto status = postgres_.Stop(data_dir, std::chrono::milliseconds(0)); !status.ok()) {
+    return Fail(id, "cannot stop clone: " + status.error().message);
+  }
+  if (auto status = pool_.DestroyClone(id); !status.ok()) {
+    return Fail(id, "cannot remove clone data: " + status.error().message);
+  }
+  unlink((options_.log_dir + "/" + id + ".log").c_str());
+  if (auto status = state_.DeleteClone(id); !status.ok()) {
+    return Fail(id, status.error().message);
+  }
+  std::lock_guard lock(mutex_);
+  auto it = clones_.find(id);
+  if (it != clones_.end()) {
+    reserved_ports_.erase(it->second.clone.db.port);
+    clones_.erase(it);
+  }
+  spdlog::info("clone {}: destroyed", id);
+}
+
+Status CloneManager::Reconcile() {
+  DBLAB_ASSIGN_OR_RETURN(auto records, state_.ListClones());
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& record : records) {
+      if (record.clone.db.port > 0) reserved_ports_.insert(record.clone.db.port);
+      record.clone.db.host = options_.access_host;
+      clones_[record.clone.id] = record;
+    }
+  }
+  // Orphans: clone storage that no record owns (e.g. the engine died between creating the
+  // storage and writing the record is impossible by ordering, but a deleted record's files are
+  // not). Stop any server on them, then remove them.
+  DBLAB_ASSIGN_OR_RETURN(auto on_disk, pool_.ListClones());
+  for (const auto& name : on_disk) {
+    bool known;
+    {
+      std::lock_guard lock(mutex_);
+      known = clones_.count(name) > 0;
+    }
+    if (known) continue;
+    spdlog::warn("removing orphan clone storage {}", name);
+    (void)postgres_.Stop(pool_.ClonePath(name), std::chrono::milliseconds(0));
+    if (auto status = pool_.DestroyClone(name); !status.ok()) {
+      spdlog::error("cannot remove orphan clone {}: {}", name, status.error().message);
+    }
+  }
+  for (const auto& record : records) {
+    const std::string& id = record.clone.id;
+    std::string data_dir = pool_.ClonePath(id);
+    bool has_storage = std::find(on_disk.begin(), on_disk.end(), id) != on_disk.end();
+    switch (record.clone.status) {
+      case CloneStatus::kDeleting:
+        spdlog::info("clone {}: finishing interrupted destroy", id);
+        RunAsync(id, [this, id] { DoDestroy(id); });
+        break;
+      case CloneStatus::kCreating:
+        spdlog::info("clone {}: redoing interrupted create", id);
+        RunAsync(id, [this, id] { DoCreate(id, false); });
+        break;
+      case CloneStatus::kResetting: {
+        spdlog::info("clone {}: redoing interrupted reset", id);
+        std::string snapshot = record.clone.snapshot_id;
+        RunAsync(id, [this, id, snapshot] { DoReset(id, snapshot); });
+        break;
+      }
+      case CloneStatus::kOk:
+      case CloneStatus::kWarning:
+        if (PostgresControl::RunningPid(data_dir)) {
+          spdlog::info("clone {}: adopted running server on port {}", id, record.clone.db.port);
+        } else if (has_storage) {
+          spdlog::warn("clone {}: server was not running; restarting it", id);
+          {
+            std::lock_guard lock(mutex_);
+            clones_[id].clone.status = CloneStatus::kCreating;
+            clones_[id].clone.status_message = "Restarting clone server";
+          }
+          RunAsync(id, [this, id] { DoCreate(id, true); });
+        } else {
+          Fail(id, "clone data is missing from the pool; destroy this clone");
+        }
+        break;
+      case CloneStatus::kFatal:
+        break;
+    }
+  }
+  return OkStatus();
+}
+
+bool CloneManager::IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity) {
+  const Clone& clone = record.clone;
+  auto conninfo = BuildConninfo({{"host", options_.socket_dir},
+                                 {"port", std::to_string(clone.db.port)},
+                                 {"user", options_.superuser},
+                                 {"dbname", "postgres"},
+                                 {"application_name", "dblab-engine"},
+                                 {"connect_timeout", "5"}});
+  auto connection = PgConnection::Connect(conninfo);
+  if (!connection.ok()) return false;  // cannot tell: never delete on doubt
+  // Activity: a non-idle session, or a session that started since we last looked.
+  auto rows = connection->Query(
+      "SELECT count(*) FILTER (WHERE state IS DISTINCT FROM 'idle'), "
+      "COALESCE(EXTRACT(EPOCH FROM max(backend_start)) * 1000, 0)::bigint "
+      "FROM pg_stat_activity WHERE backend_type = 'client backend' "
+      "AND pid <> pg_backend_pid() AND application_name <> 'dblab-engine'");
+  if (!rows.ok() || rows->empty()) return false;
+  int64_t busy = std::stoll((*rows)[0][0]);
+  TimePoint newest_session = FromMillis(std::stoll((*rows)[0][1]));
+  TimePoint last = clone.last_activity_at.value_or(clone.created_at);
+  if (busy > 0 || newest_session > last) {
+    *activity = now;
+    return false;
+  }
+  *activity = last;
+  return now - last >= std::chrono::minutes(options_.max_idle_minutes);
+}
+
+void CloneManager::Housekeep(TimePoint now) {
+  std::vector<CloneRecord> snapshot;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, record] : clones_) snapshot.push_back(record);
+  }
+  for (auto& record : snapshot) {
+    Clone& clone = record.clone;
+    if (clone.is_protected && clone.protected_till && *clone.protected_till <= now) {
+      spdlog::info("clone {}: protection expired", clone.id);
+      UpdateCloneRequest unprotect;
+      unprotect.is_protected = false;
+      (void)Update(clone.id, unprotect);
+      clone.is_protected = false;
+    }
+    if (options_.max_idle_minutes <= 0 || clone.status != CloneStatus::kOk) continue;
+    TimePoint activity{};
+    bool idle = IsIdle(record, now, &activity);
+    {
+      std::lock_guard lock(mutex_);
+      auto it = clones_.find(clone.id);
+      if (it == clones_.end()) continue;
+      if (it->second.clone.last_activity_at != activity) {
+        it->second.clone.last_activity_at = activity;
+        record = it->second;
+      }
+      if (it->second.clone.is_protected) idle = false;
+    }
+    if (idle) {
+      spdlog::info("clone {}: idle for more than {} minutes; destroying", clone.id,
+                   options_.max_idle_minutes);
+      (void)Destroy(clone.id);
+    }
+  }
+}
+
+}  // namespace dblab

@@ -1,0 +1,102 @@
+// Clone lifecycle: create, reset, destroy, protect, idle cleanup, and reconciliation at start.
+// Public methods are thread-safe and return quickly; create/reset/destroy continue on a worker
+// thread and move the clone CREATING -> OK|FATAL, RESETTING -> OK|FATAL, DELETING -> gone.
+// Every state change is written to the StateStore before and after the work, so a crash at any
+// point leaves a record that Reconcile() can finish or roll back.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "domain/model.h"
+#include "postgres/server.h"
+#include "state/state_store.h"
+#include "storage/backend.h"
+
+namespace dblab {
+
+struct CloningOptions {
+  std::string os_user = "postgres";
+  std::string superuser = "postgres";     // management role inside the data (initdb -U)
+  std::string default_db_name = "postgres";
+  int port_from = 6000;
+  int port_to = 6099;
+  std::string listen_addresses = "127.0.0.1";  // provision.cloneAccessAddresses
+  std::string access_host = "127.0.0.1";       // cloning.accessHost, shown to users
+  std::string socket_dir;                      // postgres-owned 0700 directory
+  std::string hba_file;
+  std::string log_dir;  // one <clone>.log per clone
+  std::string pg_bin_dir;  // empty: /usr/lib/postgresql/<major>/bin from the data
+  std::map<std::string, std::string> settings;  // -c settings for every clone
+  int64_t max_idle_minutes = 0;
+  int64_t protection_lease_minutes = 1440;
+  int64_t protection_max_minutes = 10080;
+  int min_password_strength = 0;
+};
+
+class CloneManager {
+ public:
+  CloneManager(CloningOptions options, PoolBackend& pool, PostgresControl& postgres,
+               StateStore& state);
+  ~CloneManager();  // waits for running operations
+
+  // Loads the state store and makes it true again: adopts running clones, restarts dead ones,
+  // finishes half-done operations, removes orphan clones (files and servers) of this pool.
+  Status Reconcile();
+
+  Result<Clone> Create(const CreateCloneRequest& request);
+  Result<Clone> Reset(const std::string& id, const ResetCloneRequest& request);
+  Status Destroy(const std::string& id);
+  Result<Clone> Update(const std::string& id, const UpdateCloneRequest& request);
+  Result<Clone> Get(const std::string& id);
+  std::vector<Clone> List();
+
+  // Periodic housekeeping: expired protection, idle clones. Called by the engine's timer.
+  void Housekeep(TimePoint now);
+
+  // Waits until no operation runs (tests, shutdown).
+  void WaitIdle();
+
+  // Latest snapshot id, or "" when there is none (snapshots come from the state store).
+  std::string LatestSnapshotId();
+
+ private:
+  Result<Snapshot> FindSnapshot(const std::string& id);
+  Result<int> AllocatePort();
+  Status ApplyProtection(Clone& clone, std::optional<bool> is_protected,
+                         std::optional<int64_t> duration_minutes, TimePoint now);
+  void Save(const CloneRecord& record);
+  void RunAsync(const std::string& id, std::function<void()> work);
+
+  // Worker bodies.
+  void DoCreate(const std::string& id, bool restart_only);
+  void DoReset(const std::string& id, const std::string& snapshot_id);
+  void DoDestroy(const std::string& id);
+  Status StartServer(const CloneRecord& record);
+  Status SetUpRole(const CloneRecord& record);
+  void Fail(const std::string& id, const std::string& message);
+  std::string SnapshotDirName(const std::string& snapshot_id) const;
+  ServerSpec SpecFor(const CloneRecord& record, const std::string& bin_dir) const;
+  bool IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity);
+
+  CloningOptions options_;
+  PoolBackend& pool_;
+  PostgresControl& postgres_;
+  StateStore& state_;
+
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  std::map<std::string, CloneRecord> clones_;
+  std::set<int> reserved_ports_;
+  int running_ops_ = 0;
+};
+
+}  // namespace dblab

@@ -1,0 +1,990 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <utility>
+
+namespace dblab {
+namespace {
+
+constexpr int kMaxMergeDepth = 32;
+constexpr const char* kDefaultPool = "dblab_pool";
+
+std::string Join(const std::string& parent, const std::string& key) {
+  return parent.empty() ? key : parent + "." + key;
+}
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+bool IsLowerAlpha(char c) { return c >= 'a' && c <= 'z'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlnum(char c) { return IsDigit(c) || IsLowerAlpha(c) || (c >= 'A' && c <= 'Z'); }
+
+bool HasControlBreak(const std::string& text) {
+  return text.find_first_of(std::string("\n\r\0", 3)) != std::string::npos;
+}
+
+// ^[a-z_][a-z0-9_.]*$ : what postgres accepts as a (custom) setting name, lowercase.
+bool IsSettingName(const std::string& name) {
+  if (name.empty() || !(IsLowerAlpha(name[0]) || name[0] == '_')) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return IsLowerAlpha(c) || IsDigit(c) || c == '_' || c == '.'; });
+}
+
+// ^[a-zA-Z0-9_.-]+$ and not "." or "..": safe as one path component.
+bool IsSimpleName(const std::string& name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return IsAlnum(c) || c == '_' || c == '.' || c == '-'; });
+}
+
+// A relative path made of simple names ("data", "data/pgdata").
+bool IsRelativeSubPath(const std::string& path) {
+  if (path.empty() || path.front() == '/' || path.back() == '/') return false;
+  std::stringstream parts(path);
+  std::string part;
+  while (std::getline(parts, part, '/')) {
+    if (!IsSimpleName(part)) return false;
+  }
+  return true;
+}
+
+bool IsAbsoluteClean(const std::string& path) {
+  if (path.empty() || path.front() != '/' || HasControlBreak(path)) return false;
+  std::stringstream parts(path);
+  std::string part;
+  while (std::getline(parts, part, '/')) {
+    if (part == "..") return false;
+  }
+  return true;
+}
+
+// useradd's default NAME_REGEX: ^[a-z_][a-z0-9_-]*[$]?$, at most 32 characters.
+bool IsOsUserName(const std::string& name) {
+  if (name.empty() || name.size() > 32 || !(IsLowerAlpha(name[0]) || name[0] == '_')) return false;
+  for (size_t i = 1; i < name.size(); ++i) {
+    char c = name[i];
+    bool last = i + 1 == name.size();
+    if (!(IsLowerAlpha(c) || IsDigit(c) || c == '_' || c == '-' || (last && c == '$'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// listen_addresses: host names, IPv4/IPv6 addresses, '*', separated by commas and spaces.
+bool IsListenAddressList(const std::string& text) {
+  if (text.empty()) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return IsAlnum(c) || c == '.' || c == ':' || c == ',' || c == ' ' || c == '*' || c == '-' ||
+           c == '_' || c == '%';
+  });
+}
+
+std::string ExpandEnv(const std::string& text, const EnvLookup& env) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text.compare(i, 2, "${") == 0) {
+      size_t close = text.find('}', i + 2);
+      if (close != std::string::npos) {
+        std::string name = text.substr(i + 2, close - i - 2);
+        bool valid =
+            !name.empty() && !IsDigit(name[0]) &&
+            std::all_of(name.begin(), name.end(), [](char c) { return IsAlnum(c) || c == '_'; });
+        if (valid) {
+          out += env(name).value_or("");
+          i = close + 1;
+          continue;
+        }
+      }
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
+std::optional<int64_t> ParseInt(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  size_t i = (text[0] == '-' || text[0] == '+') ? 1 : 0;
+  if (i == text.size()) return std::nullopt;
+  int64_t value = 0;
+  for (; i < text.size(); ++i) {
+    if (!IsDigit(text[i])) return std::nullopt;
+    if (__builtin_mul_overflow(value, 10, &value) ||
+        __builtin_add_overflow(value, text[i] - '0', &value)) {
+      return std::nullopt;
+    }
+  }
+  return text[0] == '-' ? -value : value;
+}
+
+// One key of a mapping after `<<` merges are resolved. `merged` = it came in through `<<`.
+struct Entry {
+  std::string key;
+  YAML::Node key_node;
+  YAML::Node value;
+  bool merged = false;
+};
+
+// A mapping with its merge keys resolved; tracks which keys the reader used.
+class Mapping {
+ public:
+  Mapping(std::string path, std::vector<Entry> entries)
+      : path_(std::move(path)), entries_(std::move(entries)), used_(entries_.size(), false) {}
+
+  const std::string& path() const { return path_; }
+  const std::vector<Entry>& entries() const { return entries_; }
+
+  // The entry for `key` (marked as used), or nullptr when absent.
+  const Entry* Take(std::string_view key) {
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (entries_[i].key == key) {
+        used_[i] = true;
+        return &entries_[i];
+      }
+    }
+    return nullptr;
+  }
+
+  std::vector<const Entry*> Unused() const {
+    std::vector<const Entry*> out;
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (!used_[i]) out.push_back(&entries_[i]);
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+  std::vector<Entry> entries_;
+  std::vector<bool> used_;
+};
+
+// Why a key is accepted but not used.
+struct IgnoredKey {
+  std::string_view key;
+  std::string_view note;  // shown in parentheses
+  bool docker = false;    // "ignored Docker-only key ..."
+};
+
+constexpr std::string_view kDockerNote = "dblab runs postgres directly";
+constexpr std::string_view kNotImplemented = "not implemented yet";
+
+class Reader {
+ public:
+  Reader(std::string origin, const EnvLookup& env) : origin_(std::move(origin)), env_(env) {}
+
+  // "ORIGIN: line N: PATH: MESSAGE"; line from `node` or, failing that, from where PATH was read.
+  Error Fail(const std::string& path, const std::string& message,
+             const YAML::Node& node = YAML::Node()) const {
+    int line = -1;
+    if (node.IsDefined() && !node.Mark().is_null()) {
+      line = node.Mark().line + 1;
+    } else if (auto it = lines_.find(path); it != lines_.end()) {
+      line = it->second;
+    }
+    std::string where = line > 0 ? origin_ + ": line " + std::to_string(line) : origin_;
+    return BadRequest(where + ": " + (path.empty() ? "" : path + ": ") + message);
+  }
+
+  Error FailYaml(const YAML::Exception& e) const {
+    std::string where =
+        e.mark.is_null() ? origin_ : origin_ + ": line " + std::to_string(e.mark.line + 1);
+    return BadRequest(where + ": invalid YAML: " + e.msg);
+  }
+
+  // Resolves `<<` merges of a mapping node (recursively, in merged mappings too). Explicit keys
+  // win over merged ones; among several `<<` (or a `<<` sequence) the earlier wins. A null node
+  // is an empty mapping.
+  Result<Mapping> Map(const YAML::Node& node, const std::string& path, int depth = 0) {
+    if (depth > kMaxMergeDepth) {
+      return Fail(path, "`<<` merges nested too deeply (an anchor that includes itself?)", node);
+    }
+    std::vector<Entry> entries;
+    if (!node.IsDefined() || node.IsNull()) return Mapping(path, {});
+    if (!node.IsMap()) return Fail(path, "expected a mapping (key: value lines)", node);
+    std::vector<YAML::Node> merge_sources;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar()) return Fail(path, "keys must be plain strings", it->first);
+      std::string key = it->first.Scalar();
+      // A quoted "<<" (tag "!") is an ordinary key; a plain one is a merge.
+      if (key == "<<" && it->first.Tag() != "!") {
+        merge_sources.push_back(it->second);
+        continue;
+      }
+      for (const Entry& existing : entries) {
+        if (existing.key == key) {
+          return Fail(Join(path, key),
+                      "duplicate key (first at line " +
+                          std::to_string(existing.key_node.Mark().line + 1) + ")",
+                      it->first);
+        }
+      }
+      entries.push_back(Entry{key, it->first, it->second, false});
+    }
+    for (const YAML::Node& source : merge_sources) {
+      std::vector<YAML::Node> maps;
+      if (source.IsMap()) {
+        maps.push_back(source);
+      } else if (source.IsSequence()) {
+        for (const YAML::Node& item : source) {
+          if (!item.IsMap()) {
+            return Fail(path, "`<<` list items must be mappings (e.g. *anchor)", item);
+          }
+          maps.push_back(item);
+        }
+      } else if (!source.IsNull()) {
+        return Fail(path, "`<<` needs a mapping or a list of mappings (e.g. *anchor)", source);
+      }
+      for (const YAML::Node& map : maps) {
+        DBLAB_ASSIGN_OR_RETURN(Mapping merged, Map(map, path, depth + 1));
+        for (const Entry& entry : merged.entries()) {
+          bool present = std::any_of(entries.begin(), entries.end(),
+                                     [&](const Entry& e) { return e.key == entry.key; });
+          if (!present) entries.push_back(Entry{entry.key, entry.key_node, entry.value, true});
+        }
+      }
+    }
+    return Mapping(path, std::move(entries));
+  }
+
+  // The child mapping at `key` (empty when absent or null).
+  Result<Mapping> Sub(Mapping& map, std::string_view key) {
+    const Entry* entry = Take(map, key);
+    std::string path = Join(map.path(), std::string(key));
+    if (entry == nullptr) return Mapping(path, {});
+    return Map(entry->value, path);
+  }
+
+  // Scalar as text after ${VAR} expansion; nullopt when absent or null (= keep the default).
+  Result<std::optional<std::string>> Scalar(Mapping& map, std::string_view key) {
+    const Entry* entry = Take(map, key);
+    if (entry == nullptr || entry->value.IsNull()) return std::optional<std::string>();
+    if (!entry->value.IsScalar()) {
+      return Fail(Join(map.path(), std::string(key)),
+                  "expected a single value, not a list or "
+                  "mapping",
+                  entry->value);
+    }
+    return std::optional<std::string>(ExpandEnv(entry->value.Scalar(), env_));
+  }
+
+  Status String(Mapping& map, std::string_view key, std::string* out) {
+    DBLAB_ASSIGN_OR_RETURN(std::optional<std::string> text, Scalar(map, key));
+    if (text) {
+      if (text->find('\0') != std::string::npos) {
+        return Fail(Join(map.path(), std::string(key)), "must not contain NUL characters");
+      }
+      *out = *text;
+    }
+    return OkStatus();
+  }
+
+  Status Int(Mapping& map, std::string_view key, int64_t min, int64_t max, int64_t* out) {
+    DBLAB_ASSIGN_OR_RETURN(std::optional<std::string> text, Scalar(map, key));
+    if (!text) return OkStatus();
+    std::string path = Join(map.path(), std::string(key));
+    std::optional<int64_t> value = ParseInt(*text);
+    if (!value) return Fail(path, "expected a whole number, got '" + *text + "'");
+    if (*value < min || *value > max) {
+      return Fail(path, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                            ", got " + std::to_string(*value));
+    }
+    *out = *value;
+    return OkStatus();
+  }
+
+  Status Int(Mapping& map, std::string_view key, int min, int max, int* out) {
+    int64_t value = *out;
+    DBLAB_TRY(Int(map, key, int64_t{min}, int64_t{max}, &value));
+    *out = static_cast<int>(value);
+    return OkStatus();
+  }
+
+  Status Bool(Mapping& map, std::string_view key, bool* out) {
+    DBLAB_ASSIGN_OR_RETURN(std::optional<std::string> text, Scalar(map, key));
+    if (!text) return OkStatus();
+    std::string value = Lower(*text);
+    if (value == "true" || value == "yes" || value == "on") {
+      *out = true;
+    } else if (value == "false" || value == "no" || value == "off") {
+      *out = false;
+    } else {
+      return Fail(Join(map.path(), std::string(key)),
+                  "expected true or false, got '" + *text + "'");
+    }
+    return OkStatus();
+  }
+
+  // A list of single-line strings (each becomes one argv entry or one name).
+  Status StringList(Mapping& map, std::string_view key, std::vector<std::string>* out) {
+    const Entry* entry = Take(map, key);
+    if (entry == nullptr || entry->value.IsNull()) return OkStatus();
+    std::string path = Join(map.path(), std::string(key));
+    if (!entry->value.IsSequence())
+      return Fail(path, "expected a list (- item lines)", entry->value);
+    out->clear();
+    for (const YAML::Node& item : entry->value) {
+      if (!item.IsScalar()) return Fail(path, "list items must be single values", item);
+      std::string text = ExpandEnv(item.Scalar(), env_);
+      if (text.empty() || HasControlBreak(text)) {
+        return Fail(path, "list items must be non-empty single-line strings", item);
+      }
+      out->push_back(std::move(text));
+    }
+    return OkStatus();
+  }
+
+  // Postgres settings: name -> value (numbers and strings kept as written).
+  Status Settings(Mapping& map, std::string_view key, std::map<std::string, std::string>* out) {
+    DBLAB_ASSIGN_OR_RETURN(Mapping settings, Sub(map, key));
+    for (const Entry& entry : settings.entries()) {
+      std::string path = Join(settings.path(), entry.key);
+      if (!IsSettingName(entry.key)) {
+        return Fail(path, "not a postgres setting name (lowercase letters, digits, '_' and '.')",
+                    entry.key_node);
+      }
+      if (entry.value.IsNull()) continue;  // empty = keep postgres' default
+      if (!entry.value.IsScalar()) {
+        return Fail(path, "a setting value must be a number or a string", entry.value);
+      }
+      std::string value = ExpandEnv(entry.value.Scalar(), env_);
+      if (HasControlBreak(value)) {
+        return Fail(path, "a setting value must not contain newlines or NUL", entry.value);
+      }
+      (*out)[entry.key] = std::move(value);
+    }
+    return OkStatus();
+  }
+
+  // Warns about every key of `map` the reader did not use: known DLE keys with their reason,
+  // `dockerImage`/`containerConfig` anywhere as Docker-only, anything else as unknown.
+  void FinishSection(const Mapping& map, std::initializer_list<IgnoredKey> ignored = {}) {
+    for (const Entry* entry : map.Unused()) {
+      std::string path = Join(map.path(), entry->key);
+      if (entry->key == "dockerImage" || entry->key == "containerConfig") {
+        Ignore(*entry, path, kDockerNote, true);
+        continue;
+      }
+      auto rule = std::find_if(ignored.begin(), ignored.end(),
+                               [&](const IgnoredKey& k) { return k.key == entry->key; });
+      if (rule != ignored.end()) {
+        Ignore(*entry, path, rule->note, rule->docker);
+      } else {
+        Warn(*entry, "unknown key " + path + " (ignored; check its spelling and indentation)");
+      }
+    }
+  }
+
+  // Every key in an ignored section gets its own warning.
+  void IgnoreSection(const Entry& section, std::string_view note, bool docker) {
+    if (section.value.IsMap()) {
+      auto map = Map(section.value, section.key);
+      if (map.ok()) {
+        for (const Entry& child : map->entries()) {
+          Ignore(child, Join(section.key, child.key), note, docker);
+        }
+        return;
+      }
+    }
+    Ignore(section, section.key, note, docker);
+  }
+
+  void Ignore(const Entry& entry, const std::string& path, std::string_view note, bool docker) {
+    if (entry.value.IsNull()) return;  // nothing set, nothing ignored
+    Warn(entry, std::string("ignored ") + (docker ? "Docker-only key " : "key ") + path + " (" +
+                    std::string(note) + ")");
+  }
+
+  // One warning per key as written in the file: a key that reaches several places through an
+  // anchor is reported once, preferably where it is written rather than where it is merged.
+  void Warn(const Entry& entry, std::string text) {
+    YAML::Mark mark = entry.key_node.Mark();
+    std::pair<int, int> at{mark.line, mark.column};
+    for (PendingWarning& warning : warnings_) {
+      if (warning.at == at && !mark.is_null()) {
+        if (warning.merged && !entry.merged) {
+          warning.text = std::move(text);
+          warning.merged = false;
+        }
+        return;
+      }
+    }
+    warnings_.push_back(PendingWarning{at, std::move(text), entry.merged});
+  }
+
+  void WarnUnplaced(std::string text) {
+    warnings_.push_back(PendingWarning{{std::numeric_limits<int>::max(), 0}, std::move(text)});
+  }
+
+  std::vector<std::string> TakeWarnings() {
+    std::stable_sort(warnings_.begin(), warnings_.end(),
+                     [](const PendingWarning& a, const PendingWarning& b) { return a.at < b.at; });
+    std::vector<std::string> out;
+    for (PendingWarning& warning : warnings_) out.push_back(std::move(warning.text));
+    return out;
+  }
+
+  const EnvLookup& env() const { return env_; }
+
+ private:
+  struct PendingWarning {
+    std::pair<int, int> at;  // line, column of the key
+    std::string text;
+    bool merged = false;
+  };
+
+  const Entry* Take(Mapping& map, std::string_view key) {
+    const Entry* entry = map.Take(key);
+    if (entry != nullptr && !entry->key_node.Mark().is_null()) {
+      lines_[Join(map.path(), std::string(key))] = entry->key_node.Mark().line + 1;
+    }
+    return entry;
+  }
+
+  std::string origin_;
+  const EnvLookup& env_;
+  std::map<std::string, int> lines_;  // key path -> line where it was read
+  std::vector<PendingWarning> warnings_;
+};
+
+// ---- Sections ---------------------------------------------------------------------------------
+
+Status ReadServer(Reader& r, Mapping& m, EngineConfig& c) {
+  DBLAB_TRY(r.String(m, "verificationToken", &c.verification_token));
+  DBLAB_TRY(r.String(m, "host", &c.host));
+  DBLAB_TRY(r.Int(m, "port", 1, 65535, &c.port));
+  DBLAB_TRY(r.String(m, "uiDir", &c.ui_dir));
+  if (c.host.empty() || HasControlBreak(c.host))
+    return r.Fail("server.host", "must be a host name");
+  if (!c.ui_dir.empty() && !IsAbsoluteClean(c.ui_dir)) {
+    return r.Fail("server.uiDir", "must be an absolute path, got '" + c.ui_dir + "'");
+  }
+  r.FinishSection(m, {{"disableConfigModification", kNotImplemented}});
+  return OkStatus();
+}
+
+Status ReadEmbeddedUi(Reader& r, Mapping& m, EngineConfig& c) {
+  DBLAB_TRY(r.Bool(m, "enabled", &c.ui_enabled));
+  constexpr std::string_view kServedByApi = "the engine serves the UI on server.host:server.port";
+  r.FinishSection(m, {{"host", kServedByApi}, {"port", kServedByApi}});
+  return OkStatus();
+}
+
+Status ReadGlobal(Reader& r, Mapping& m, EngineConfig& c) {
+  std::string engine = "postgres";
+  DBLAB_TRY(r.String(m, "engine", &engine));
+  if (engine != "postgres") {
+    return r.Fail("global.engine", "only 'postgres' is supported, got '" + engine + "'");
+  }
+  DBLAB_TRY(r.Bool(m, "debug", &c.debug));
+  DBLAB_TRY(r.String(m, "stateDir", &c.state_dir));
+  DBLAB_ASSIGN_OR_RETURN(Mapping database, r.Sub(m, "database"));
+  DBLAB_TRY(r.String(database, "username", &c.database_username));
+  DBLAB_TRY(r.String(database, "dbname", &c.database_dbname));
+  for (auto [path, value] : {std::pair{"global.database.username", &c.database_username},
+                             std::pair{"global.database.dbname", &c.database_dbname}}) {
+    if (value->empty() || value->size() > 63 || HasControlBreak(*value)) {
+      return r.Fail(path, "must be a postgres name of 1 to 63 bytes");
+    }
+  }
+  if (!c.state_dir.empty() && !IsAbsoluteClean(c.state_dir)) {
+    return r.Fail("global.stateDir", "must be an absolute path, got '" + c.state_dir + "'");
+  }
+  r.FinishSection(database);
+  r.FinishSection(m);
+  return OkStatus();
+}
+
+Status ReadPoolManager(Reader& r, Mapping& m, EngineConfig& c) {
+  DBLAB_TRY(r.String(m, "mountDir", &c.mount_dir));
+  DBLAB_TRY(r.String(m, "dataSubDir", &c.data_sub_dir));
+  DBLAB_TRY(r.String(m, "clonesMountSubDir", &c.clones_mount_sub_dir));
+  DBLAB_TRY(r.String(m, "socketSubDir", &c.socket_sub_dir));
+  DBLAB_TRY(r.String(m, "selectedPool", &c.selected_pool));
+  DBLAB_TRY(r.String(m, "backend", &c.pool_backend));
+  DBLAB_ASSIGN_OR_RETURN(std::optional<std::string> image_size, r.Scalar(m, "imageSize"));
+
+  if (!IsAbsoluteClean(c.mount_dir)) {
+    return r.Fail("poolManager.mountDir",
+                  "must be an absolute path without '..', got '" + c.mount_dir + "'");
+  }
+  while (c.mount_dir.size() > 1 && c.mount_dir.back() == '/') c.mount_dir.pop_back();
+  for (auto [path, value] : {std::pair{"poolManager.dataSubDir", &c.data_sub_dir},
+                             std::pair{"poolManager.clonesMountSubDir", &c.clones_mount_sub_dir},
+                             std::pair{"poolManager.socketSubDir", &c.socket_sub_dir}}) {
+    if (!IsRelativeSubPath(*value)) {
+      return r.Fail(path,
+                    "must be a relative path of names made of letters, digits, '_', '.' "
+                    "and '-', got '" +
+                        *value + "'");
+    }
+  }
+  if (!c.selected_pool.empty() && !IsSimpleName(c.selected_pool)) {
+    return r.Fail("poolManager.selectedPool",
+                  "must match ^[a-zA-Z0-9_.-]+$, got '" + c.selected_pool + "'");
+  }
+  static const std::set<std::string> kBackends = {"btrfs", "zfs", "reflink", "overlay", "copy"};
+  if (!kBackends.contains(c.pool_backend)) {
+    return r.Fail(
+        "poolManager.backend",
+        "must be one of btrfs, zfs, reflink, overlay, copy; got '" + c.pool_backend + "'");
+  }
+  if (image_size) {
+    Result<int64_t> bytes = ParseByteSize(*image_size);
+    if (!bytes.ok()) return r.Fail("poolManager.imageSize", bytes.error().message);
+    if (*bytes <= 0) return r.Fail("poolManager.imageSize", "must be greater than 0");
+    c.pool_image_size_bytes = *bytes;
+  }
+  r.FinishSection(m, {{"observerSubDir", "the CI observer is not implemented yet"},
+                      {"preSnapshotSuffix", "dblab takes no preliminary snapshots"}});
+  return OkStatus();
+}
+
+Status ReadProvision(Reader& r, Mapping& m, EngineConfig& c) {
+  DBLAB_ASSIGN_OR_RETURN(Mapping ports, r.Sub(m, "portPool"));
+  DBLAB_TRY(r.Int(ports, "from", 1024, 65535, &c.port_pool.from));
+  DBLAB_TRY(r.Int(ports, "to", 1024, 65535, &c.port_pool.to));
+  if (c.port_pool.from > c.port_pool.to) {
+    return r.Fail("provision.portPool.from",
+                  "must be <= provision.portPool.to (" + std::to_string(c.port_pool.to) + ")");
+  }
+  r.FinishSection(ports);
+  DBLAB_TRY(r.Bool(m, "keepUserPasswords", &c.keep_user_passwords));
+  DBLAB_TRY(r.String(m, "cloneAccessAddresses", &c.clone_access_addresses));
+  if (!IsListenAddressList(c.clone_access_addresses)) {
+    return r.Fail("provision.cloneAccessAddresses",
+                  "must be a comma-separated list of addresses or host names, got '" +
+                      c.clone_access_addresses + "'");
+  }
+  DBLAB_TRY(r.String(m, "osUser", &c.os_user));
+  if (!IsOsUserName(c.os_user)) {
+    return r.Fail("provision.osUser",
+                  "must be an OS user name (^[a-z_][a-z0-9_-]*$, at most 32 characters), got '" +
+                      c.os_user + "'");
+  }
+  DBLAB_TRY(r.String(m, "pgBinDir", &c.pg_bin_dir));
+  if (!c.pg_bin_dir.empty() && !IsAbsoluteClean(c.pg_bin_dir)) {
+    return r.Fail("provision.pgBinDir", "must be an absolute path, got '" + c.pg_bin_dir + "'");
+  }
+  DBLAB_TRY(r.Int(m, "minPasswordStrength", 0, 4, &c.min_password_strength));
+  // Settings merged into provision (e.g. `<<: *db_configs`) are clone settings too, and more
+  // specific than databaseConfigs: they win.
+  DBLAB_TRY(r.Settings(m, "configs", &c.clone_configs));
+  r.FinishSection(m, {{"useSudo", "dblab-engine runs as root and calls no sudo"}});
+  return OkStatus();
+}
+
+Status ReadCloning(Reader& r, Mapping& m, EngineConfig& c) {
+  constexpr int64_t kMax = int64_t{1} << 40;
+  DBLAB_TRY(r.String(m, "accessHost", &c.access_host));
+  DBLAB_TRY(r.Int(m, "maxIdleMinutes", 0, kMax, &c.max_idle_minutes));
+  DBLAB_TRY(
+      r.Int(m, "protectionLeaseDurationMinutes", 0, kMax, &c.protection_lease_duration_minutes));
+  DBLAB_TRY(r.Int(m, "protectionMaxDurationMinutes", 0, kMax, &c.protection_max_duration_minutes));
+  if (c.access_host.empty() || HasControlBreak(c.access_host)) {
+    return r.Fail("cloning.accessHost", "must be a host name or address");
+  }
+  if (c.protection_max_duration_minutes > 0 &&
+      c.protection_lease_duration_minutes > c.protection_max_duration_minutes) {
+    return r.Fail("cloning.protectionLeaseDurationMinutes",
+                  "must be <= cloning.protectionMaxDurationMinutes (" +
+                      std::to_string(c.protection_max_duration_minutes) + ") unless that is 0");
+  }
+  r.FinishSection(m, {{"protectionExpiryWarningMinutes", "webhooks are not implemented yet"}});
+  return OkStatus();
+}
+
+Status ReadQueryPreprocessing(Reader& r, Mapping& m, QueryPreprocessing& q) {
+  DBLAB_TRY(r.String(m, "queryPath", &q.query_path));
+  DBLAB_TRY(r.String(m, "inline", &q.inline_sql));
+  DBLAB_TRY(r.Int(m, "maxParallelWorkers", 1, 128, &q.max_parallel_workers));
+  r.FinishSection(m);
+  return OkStatus();
+}
+
+Status CheckDumpLocation(Reader& r, const std::string& path, const std::string& location) {
+  if (!location.empty() && !IsAbsoluteClean(location)) {
+    return r.Fail(path, "must be an absolute path without '..', got '" + location + "'");
+  }
+  return OkStatus();
+}
+
+// `databases:` as DLE writes it (a mapping of names to per-database options) or a plain list.
+// Per-database options that would change what is dumped or restored are refused, not ignored:
+// dumping a table the user meant to exclude would be worse than stopping.
+Status ReadDatabases(Reader& r, Mapping& m, std::vector<std::string>* out,
+                     std::initializer_list<std::string_view> harmless) {
+  std::string path = Join(m.path(), "databases");
+  auto check_name = [&](const std::string& name, const YAML::Node& node) -> Status {
+    if (name.empty() || name.size() > 63 || HasControlBreak(name)) {
+      return r.Fail(path, "'" + name + "' is not a database name (1 to 63 bytes)", node);
+    }
+    out->push_back(name);
+    return OkStatus();
+  };
+  const Entry* probe = nullptr;
+  for (const Entry& entry : m.entries()) {
+    if (entry.key == "databases") probe = &entry;
+  }
+  if (probe != nullptr && probe->value.IsSequence()) {
+    DBLAB_TRY(r.StringList(m, "databases", out));
+    std::vector<std::string> names = std::move(*out);
+    out->clear();
+    for (const std::string& name : names) DBLAB_TRY(check_name(name, probe->value));
+    return OkStatus();
+  }
+  DBLAB_ASSIGN_OR_RETURN(Mapping databases, r.Sub(m, "databases"));
+  for (const Entry& entry : databases.entries()) {
+    DBLAB_TRY(check_name(entry.key, entry.key_node));
+    DBLAB_ASSIGN_OR_RETURN(Mapping options, r.Map(entry.value, Join(path, entry.key)));
+    for (const Entry& option : options.entries()) {
+      if (option.value.IsNull()) continue;
+      bool is_harmless = std::find(harmless.begin(), harmless.end(), option.key) != harmless.end();
+      if (!is_harmless) {
+        return r.Fail(Join(options.path(), option.key),
+                      "per-database options are not implemented yet; remove it to use whole "
+                      "databases",
+                      option.key_node);
+      }
+    }
+  }
+  return OkStatus();
+}
+
+Status ReadLogicalDump(Reader& r, Mapping& m, LogicalDumpOptions& o) {
+  DBLAB_ASSIGN_OR_RETURN(Mapping source, r.Sub(m, "source"));
+  std::string type = "remote";
+  DBLAB_TRY(r.String(source, "type", &type));
+  if (type != "remote" && type != "local") {
+    return r.Fail(source.path() + ".type",
+                  "'" + type + "' is not supported; use 'remote' (or 'local')");
+  }
+  DBLAB_TRY(r.String(source, "connectionString", &o.source.connection_string));
+  DBLAB_ASSIGN_OR_RETURN(Mapping connection, r.Sub(source, "connection"));
+  DBLAB_TRY(r.String(connection, "host", &o.source.host));
+  DBLAB_TRY(r.Int(connection, "port", 1, 65535, &o.source.port));
+  DBLAB_TRY(r.String(connection, "dbname", &o.source.dbname));
+  DBLAB_TRY(r.String(connection, "username", &o.source.username));
+  DBLAB_TRY(r.String(connection, "password", &o.source.password));
+  if (std::optional<std::string> pgpassword = r.env()("PGPASSWORD");
+      pgpassword && !pgpassword->empty()) {
+    o.source.password = *pgpassword;
+  }
+  r.FinishSection(connection);
+  r.FinishSection(source, {{"rdsIam", "RDS IAM authentication is not implemented yet"}});
+
+  DBLAB_TRY(ReadDatabases(r, m, &o.databases, {}));
+  DBLAB_TRY(r.Int(m, "parallelJobs", 1, 128, &o.parallel_jobs));
+  DBLAB_TRY(r.StringList(m, "customOptions", &o.custom_options));
+  DBLAB_TRY(r.String(m, "dumpLocation", &o.dump_location));
+  DBLAB_TRY(CheckDumpLocation(r, m.path() + ".dumpLocation", o.dump_location));
+
+  DBLAB_ASSIGN_OR_RETURN(Mapping immediate, r.Sub(m, "immediateRestore"));
+  bool immediate_enabled = false;
+  DBLAB_TRY(r.Bool(immediate, "enabled", &immediate_enabled));
+  if (immediate_enabled) {
+    return r.Fail(immediate.path() + ".enabled",
+                  "immediate restore is not implemented yet; set it to false and add "
+                  "logicalRestore to retrieval.jobs");
+  }
+  for (const Entry* entry : immediate.Unused()) {
+    r.Ignore(*entry, Join(immediate.path(), entry->key), kNotImplemented, false);
+  }
+  r.FinishSection(m, {{"configs", "pg_dump needs no local postgres settings"}});
+  return OkStatus();
+}
+
+Status ReadLogicalRestore(Reader& r, Mapping& m, LogicalRestoreOptions& o) {
+  DBLAB_TRY(r.Int(m, "parallelJobs", 1, 128, &o.parallel_jobs));
+  DBLAB_TRY(r.StringList(m, "customOptions", &o.custom_options));
+  DBLAB_TRY(r.String(m, "dumpLocation", &o.dump_location));
+  DBLAB_TRY(CheckDumpLocation(r, m.path() + ".dumpLocation", o.dump_location));
+  DBLAB_TRY(ReadDatabases(r, m, &o.databases, {"format"}));
+  DBLAB_ASSIGN_OR_RETURN(Mapping query, r.Sub(m, "queryPreprocessing"));
+  DBLAB_TRY(ReadQueryPreprocessing(r, query, o.query_preprocessing));
+  DBLAB_TRY(r.Settings(m, "configs", &o.configs));
+  r.FinishSection(m, {{"skipPolicies", kNotImplemented}});
+  return OkStatus();
+}
+
+Status ReadLogicalSnapshot(Reader& r, Mapping& m, LogicalSnapshotOptions& o) {
+  DBLAB_TRY(r.String(m, "preprocessingScript", &o.preprocessing_script));
+  DBLAB_ASSIGN_OR_RETURN(Mapping patching, r.Sub(m, "dataPatching"));
+  DBLAB_ASSIGN_OR_RETURN(Mapping query, r.Sub(patching, "queryPreprocessing"));
+  DBLAB_TRY(ReadQueryPreprocessing(r, query, o.data_patching));
+  r.FinishSection(patching);
+  DBLAB_TRY(r.Settings(m, "configs", &o.configs));
+  r.FinishSection(m, {{"databaseRename", kNotImplemented}});
+  return OkStatus();
+}
+
+Status ReadRetrieval(Reader& r, Mapping& m, RetrievalConfig& c) {
+  DBLAB_ASSIGN_OR_RETURN(Mapping refresh, r.Sub(m, "refresh"));
+  DBLAB_TRY(r.String(refresh, "timetable", &c.refresh_timetable));
+  DBLAB_TRY(r.Bool(refresh, "skipStartRefresh", &c.skip_start_refresh));
+  if (!c.refresh_timetable.empty()) {
+    std::stringstream fields(c.refresh_timetable);
+    std::string field;
+    int count = 0;
+    while (fields >> field) ++count;
+    if (count != 5) {
+      return r.Fail("retrieval.refresh.timetable",
+                    "expected a 5-field cron expression (minute hour day month weekday), got '" +
+                        c.refresh_timetable + "'");
+    }
+  }
+  r.FinishSection(refresh);
+
+  DBLAB_TRY(r.StringList(m, "jobs", &c.jobs));
+  static const std::set<std::string> kLogical = {"logicalDump", "logicalRestore",
+                                                 "logicalSnapshot"};
+  static const std::set<std::string> kPhysical = {"physicalRestore", "physicalSnapshot"};
+  std::set<std::string> seen;
+  std::string first_physical;
+  bool any_logical = false;
+  for (const std::string& job : c.jobs) {
+    if (!kLogical.contains(job) && !kPhysical.contains(job)) {
+      return r.Fail("retrieval.jobs", "unknown job '" + job +
+                                          "'; expected logicalDump, logicalRestore, "
+                                          "logicalSnapshot, physicalRestore or physicalSnapshot");
+    }
+    if (!seen.insert(job).second)
+      return r.Fail("retrieval.jobs", "job '" + job + "' is listed twice");
+    if (kPhysical.contains(job) && first_physical.empty()) first_physical = job;
+    any_logical = any_logical || kLogical.contains(job);
+  }
+  if (any_logical && !first_physical.empty()) {
+    return r.Fail("retrieval.jobs", "logical and physical jobs cannot be combined (" +
+                                        first_physical + " with logical jobs); pick one method");
+  }
+  if (!first_physical.empty()) {
+    return r.Fail("retrieval.jobs",
+                  "physical retrieval (" + first_physical +
+                      ") is not implemented yet; use logicalDump, logicalRestore and "
+                      "logicalSnapshot");
+  }
+
+  DBLAB_ASSIGN_OR_RETURN(Mapping spec, r.Sub(m, "spec"));
+  struct Job {
+    std::string_view name;
+    std::function<Status(Mapping&)> read;
+  };
+  const Job jobs[] = {
+      {"logicalDump", [&](Mapping& o) { return ReadLogicalDump(r, o, c.logical_dump); }},
+      {"logicalRestore", [&](Mapping& o) { return ReadLogicalRestore(r, o, c.logical_restore); }},
+      {"logicalSnapshot",
+       [&](Mapping& o) { return ReadLogicalSnapshot(r, o, c.logical_snapshot); }},
+  };
+  for (const Job& job : jobs) {
+    DBLAB_ASSIGN_OR_RETURN(Mapping job_spec, r.Sub(spec, job.name));
+    DBLAB_ASSIGN_OR_RETURN(Mapping options, r.Sub(job_spec, "options"));
+    DBLAB_TRY(job.read(options));
+    r.FinishSection(job_spec);
+  }
+  constexpr std::string_view kPhysicalNote = "physical retrieval is not implemented yet";
+  r.FinishSection(spec, {{"physicalRestore", kPhysicalNote}, {"physicalSnapshot", kPhysicalNote}});
+  r.FinishSection(m);
+  return OkStatus();
+}
+
+Status ReadRoot(Reader& r, Mapping& root, EngineConfig& c) {
+  struct Section {
+    std::string_view name;
+    std::function<Status(Mapping&)> read;
+  };
+  const Section sections[] = {
+      {"server", [&](Mapping& m) { return ReadServer(r, m, c); }},
+      {"embeddedUI", [&](Mapping& m) { return ReadEmbeddedUi(r, m, c); }},
+      {"global", [&](Mapping& m) { return ReadGlobal(r, m, c); }},
+      {"poolManager", [&](Mapping& m) { return ReadPoolManager(r, m, c); }},
+      {"databaseConfigs",
+       [&](Mapping& m) -> Status {
+         DBLAB_TRY(r.Settings(m, "configs", &c.clone_configs));
+         r.FinishSection(m);
+         return OkStatus();
+       }},
+      // After databaseConfigs so that provision-level settings win.
+      {"provision", [&](Mapping& m) { return ReadProvision(r, m, c); }},
+      {"cloning", [&](Mapping& m) { return ReadCloning(r, m, c); }},
+      {"retrieval", [&](Mapping& m) { return ReadRetrieval(r, m, c.retrieval); }},
+  };
+  for (const Section& section : sections) {
+    DBLAB_ASSIGN_OR_RETURN(Mapping map, r.Sub(root, section.name));
+    DBLAB_TRY(section.read(map));
+  }
+
+  struct IgnoredSection {
+    std::string_view name;
+    std::string_view note;
+    bool docker;
+  };
+  static constexpr IgnoredSection kIgnored[] = {
+      {"databaseContainer", kDockerNote, true},
+      {"retention", "automatic deletion of unused snapshots and branches is not implemented yet",
+       false},
+      {"diagnostic", "dblab keeps no separate diagnostic logs", false},
+      {"observer", "the CI observer is not implemented yet", false},
+      {"estimator", "the estimator is not implemented", false},
+      {"webhooks", "webhooks are not implemented yet", false},
+      {"platform", "the Postgres.ai Platform integration is not implemented", false},
+  };
+  for (const Entry* entry : root.Unused()) {
+    auto rule = std::find_if(std::begin(kIgnored), std::end(kIgnored),
+                             [&](const IgnoredSection& s) { return s.name == entry->key; });
+    if (rule != std::end(kIgnored)) {
+      r.IgnoreSection(*entry, rule->note, rule->docker);
+    } else {
+      r.Warn(*entry, "unknown top-level key " + entry->key + " (ignored)");
+    }
+  }
+
+  if (c.state_dir.empty()) c.state_dir = (c.mount_dir == "/" ? "" : c.mount_dir) + "/.dblab-engine";
+  if (c.port >= c.port_pool.from && c.port <= c.port_pool.to) {
+    return r.Fail("server.port", std::to_string(c.port) + " is inside provision.portPool (" +
+                                     std::to_string(c.port_pool.from) + "-" +
+                                     std::to_string(c.port_pool.to) + ")");
+  }
+  if (c.verification_token.empty()) {
+    r.WarnUnplaced(
+        "server.verificationToken is empty: the API accepts requests without a token (set it, "
+        "e.g. verificationToken: \"${DBLAB_VERIFICATION_TOKEN}\")");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+bool RetrievalConfig::HasJob(const std::string& job) const {
+  return std::find(jobs.begin(), jobs.end(), job) != jobs.end();
+}
+
+std::string EngineConfig::PoolName() const {
+  return selected_pool.empty() ? kDefaultPool : selected_pool;
+}
+
+std::string EngineConfig::PoolPath() const {
+  return (mount_dir == "/" ? "" : mount_dir) + "/" + PoolName();
+}
+
+std::string EngineConfig::DumpLocation() const {
+  return retrieval.logical_dump.dump_location.empty() ? PoolPath() + "/dump"
+                                                      : retrieval.logical_dump.dump_location;
+}
+
+std::string EngineConfig::RestoreLocation() const {
+  return retrieval.logical_restore.dump_location.empty() ? DumpLocation()
+                                                         : retrieval.logical_restore.dump_location;
+}
+
+std::optional<std::string> ProcessEnvironment(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+Result<EngineConfig> ParseConfig(const std::string& yaml_text, const std::string& origin) {
+  return ParseConfig(yaml_text, origin, ProcessEnvironment);
+}
+
+Result<EngineConfig> ParseConfig(const std::string& yaml_text, const std::string& origin,
+                                 const EnvLookup& env) {
+  Reader reader(origin, env);
+  try {
+    YAML::Node document = YAML::Load(yaml_text);
+    if (document.IsDefined() && !document.IsNull() && !document.IsMap()) {
+      return reader.Fail("", "the top level must be a mapping (server:, provision:, ...)",
+                         document);
+    }
+    DBLAB_ASSIGN_OR_RETURN(Mapping root, reader.Map(document, ""));
+    EngineConfig config;
+    DBLAB_TRY(ReadRoot(reader, root, config));
+    config.warnings = reader.TakeWarnings();
+    return config;
+  } catch (const YAML::Exception& e) {
+    return reader.FailYaml(e);
+  }
+}
+
+Result<EngineConfig> LoadConfigFile(const std::string& path) {
+  return LoadConfigFile(path, ProcessEnvironment);
+}
+
+Result<EngineConfig> LoadConfigFile(const std::string& path, const EnvLookup& env) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    int error = errno;
+    std::string message = "read config " + path + ": " + std::strerror(error);
+    if (error == ENOENT) return NotFound(message);
+    return Internal(message);
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  if (file.bad()) return Internal("read config " + path + ": read error");
+  return ParseConfig(text.str(), path, env);
+}
+
+Result<int64_t> ParseByteSize(const std::string& text) {
+  auto fail = [&] {
+    return BadRequest("'" + text +
+                      "' is not a byte size; use a whole or decimal number with an optional "
+                      "unit B, K, M, G, T or P (binary: 1K = 1024), e.g. 20GB or 512MiB");
+  };
+  size_t i = 0;
+  auto skip_spaces = [&] {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+  };
+  skip_spaces();
+  int64_t whole = 0;
+  size_t digits = 0;
+  for (; i < text.size() && IsDigit(text[i]); ++i, ++digits) {
+    if (__builtin_mul_overflow(whole, 10, &whole) ||
+        __builtin_add_overflow(whole, text[i] - '0', &whole)) {
+      return BadRequest("'" + text + "' is too large");
+    }
+  }
+  long double fraction = 0;
+  if (i < text.size() && text[i] == '.') {
+    long double scale = 0.1L;
+    for (++i; i < text.size() && IsDigit(text[i]); ++i, ++digits, scale /= 10) {
+      fraction += (text[i] - '0') * scale;
+    }
+  }
+  if (digits == 0) return fail();
+  skip_spaces();
+  std::string unit = Lower(text.substr(i));
+  while (!unit.empty() && (unit.back() == ' ' || unit.back() == '\t')) unit.pop_back();
+  static const std::pair<std::string_view, int> kUnits[] = {
+      {"", 0},   {"b", 0},   {"k", 1}, {"kb", 1}, {"kib", 1}, {"m", 2},
+      {"mb", 2}, {"mib", 2}, {"g", 3}, {"gb", 3}, {"gib", 3}, {"t", 4},
+      {"tb", 4}, {"tib", 4}, {"p", 5}, {"pb", 5}, {"pib", 5},
+  };
+  auto found = std::find_if(std::begin(kUnits), std::end(kUnits),
+                            [&](const auto& u) { return u.first == unit; });
+  if (found == std::end(kUnits)) return fail();
+  int64_t multiplier = int64_t{1} << (10 * found->second);
+  int64_t bytes = 0;
+  if (__builtin_mul_overflow(whole, multiplier, &bytes) ||
+      __builtin_add_overflow(bytes, static_cast<int64_t>(std::floor(fraction * multiplier)),
+                             &bytes)) {
+    return BadRequest("'" + text + "' is too large");
+  }
+  return bytes;
+}
+
+}  // namespace dblab

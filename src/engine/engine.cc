@@ -1,0 +1,332 @@
+#include "engine/engine.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cloning/validation.h"
+#include "common/version.h"
+#include "retrieval/logical_retrieval.h"
+#include "storage/factory.h"
+
+namespace dblab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Settings every clone gets unless the configuration says otherwise: small enough that an idle
+// clone costs little memory, and no fsync of all files if recovery ever runs.
+const std::map<std::string, std::string> kCloneDefaults = {
+    {"shared_buffers", "32MB"},
+    {"max_connections", "100"},
+    {"recovery_init_sync_method", "syncfs"},
+    {"ssl", "off"},
+};
+
+Status WriteFileAtomically(const std::string& path, const std::string& content, mode_t mode) {
+  std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) return Internal("cannot write " + temp);
+  }
+  chmod(temp.c_str(), mode);
+  if (rename(temp.c_str(), path.c_str()) != 0) {
+    return Internal("cannot rename " + temp + ": " + strerror(errno));
+  }
+  return OkStatus();
+}
+
+// Drops shared_preload_libraries entries that are not installed (DLE's example configs name
+// extensions such as pg_stat_kcache that a plain Debian PostgreSQL does not have).
+std::string InstalledLibraries(const std::string& list, const std::string& lib_dir) {
+  std::string kept;
+  std::stringstream stream(list);
+  std::string name;
+  while (std::getline(stream, name, ',')) {
+    name.erase(0, name.find_first_not_of(" \t\"'"));
+    name.erase(name.find_last_not_of(" \t\"'") + 1);
+    if (name.empty()) continue;
+    if (access((lib_dir + "/" + name + ".so").c_str(), R_OK) == 0) {
+      kept += (kept.empty() ? "" : ",") + name;
+    } else {
+      spdlog::warn("shared_preload_libraries: {} is not installed in {}; clones start without it",
+                   name, lib_dir);
+    }
+  }
+  return kept;
+}
+
+}  // namespace
+
+Engine::Engine(EngineConfig config, EngineOptions options)
+    : config_(std::move(config)), options_(std::move(options)) {}
+
+Result<std::unique_ptr<Engine>> Engine::Start(EngineConfig config, EngineOptions options) {
+  std::unique_ptr<Engine> engine(new Engine(std::move(config), std::move(options)));
+  DBLAB_TRY(engine->Init());
+  return engine;
+}
+
+Status Engine::Init() {
+  started_at_ = std::chrono::system_clock::now();
+  for (const auto& warning : config_.warnings) spdlog::warn("config: {}", warning);
+  DBLAB_ASSIGN_OR_RETURN(OsUser os_user, LookupOsUser(config_.os_user));
+
+  std::error_code error;
+  fs::create_directories(config_.state_dir, error);
+  if (error) return Internal("cannot create state dir " + config_.state_dir + ": " + error.message());
+  chmod(config_.state_dir.c_str(), 0711);
+  std::string log_dir = config_.state_dir + "/logs";
+  fs::create_directories(log_dir, error);
+  chmod(log_dir.c_str(), 0700);
+
+  PoolSpec spec;
+  spec.mode = config_.pool_backend;
+  spec.pool_name = config_.PoolName();
+  spec.pool_path = config_.PoolPath();
+  spec.image_path = config_.PoolPath() + ".img";
+  spec.image_size_bytes = config_.pool_image_size_bytes;
+  spec.data_owner_uid = os_user.uid;
+  spec.data_owner_gid = os_user.gid;
+  DBLAB_ASSIGN_OR_RETURN(pool_, MakePoolBackend(spec, runner_));
+  spdlog::info("pool {} ({}) at {}", pool_->Name(), pool_->Mode(), config_.PoolPath());
+
+  DBLAB_ASSIGN_OR_RETURN(state_, StateStore::Open(config_.state_dir + "/state.db"));
+  DBLAB_ASSIGN_OR_RETURN(auto instance_id, state_->GetMeta("instance_id"));
+  if (!instance_id) {
+    instance_id = GenerateId(20);
+    DBLAB_TRY(state_->PutMeta("instance_id", *instance_id));
+  }
+  instance_id_ = *instance_id;
+
+  // Unix sockets of every server we start: only root and the postgres user can reach them, which
+  // is what makes trust authentication on them safe.
+  std::string socket_dir = config_.PoolPath() + "/" + config_.socket_sub_dir;
+  fs::create_directories(socket_dir, error);
+  if (chown(socket_dir.c_str(), os_user.uid, os_user.gid) != 0 ||
+      chmod(socket_dir.c_str(), 0700) != 0) {
+    return Internal("cannot prepare socket dir " + socket_dir + ": " + strerror(errno));
+  }
+  std::string hba_file = config_.state_dir + "/pg_hba.conf";
+  DBLAB_TRY(WriteFileAtomically(hba_file,
+                                "# Written by dblab-engine; clones and retrieval use it.\n"
+                                "local all all trust\n"
+                                "host all all 0.0.0.0/0 scram-sha-256\n"
+                                "host all all ::/0 scram-sha-256\n",
+                                0644));
+
+  postgres_ = std::make_unique<PostgresControl>(runner_);
+  CloningOptions cloning;
+  cloning.os_user = config_.os_user;
+  cloning.superuser = config_.database_username;
+  cloning.default_db_name = config_.database_dbname;
+  if (config_.retrieval.logical_dump.databases.size() == 1) {
+    cloning.default_db_name = config_.retrieval.logical_dump.databases.front();
+  }
+  cloning.port_from = config_.port_pool.from;
+  cloning.port_to = config_.port_pool.to;
+  cloning.listen_addresses = config_.clone_access_addresses;
+  cloning.access_host = config_.access_host;
+  cloning.socket_dir = socket_dir;
+  cloning.hba_file = hba_file;
+  cloning.log_dir = log_dir;
+  cloning.pg_bin_dir = config_.pg_bin_dir;
+  cloning.settings = kCloneDefaults;
+  for (const auto& [key, value] : config_.clone_configs) cloning.settings[key] = value;
+  if (auto libraries = cloning.settings.find("shared_preload_libraries");
+      libraries != cloning.settings.end()) {
+    libraries->second = InstalledLibraries(libraries->second, "/usr/lib/postgresql/" +
+                                                                  std::string("15") + "/lib");
+  }
+  cloning.max_idle_minutes = config_.max_idle_minutes;
+  cloning.protection_lease_minutes = config_.protection_lease_duration_minutes;
+  cloning.protection_max_minutes = config_.protection_max_duration_minutes;
+  cloning.min_password_strength = config_.min_password_strength;
+  clones_ = std::make_unique<CloneManager>(cloning, *pool_, *postgres_, *state_);
+  DBLAB_TRY(clones_->Reconcile());
+
+  auto snapshots = state_->ListSnapshots();
+  {
+    std::lock_guard lock(mutex_);
+    retrieval_.mode = config_.retrieval.enabled() ? "logical" : "unknown";
+    retrieval_.status = snapshots.ok() && !snapshots->empty() ? "finished" : "pending";
+    if (snapshots.ok() && !snapshots->empty()) retrieval_.last_refresh = snapshots->back().created_at;
+    // A refresh at start only when there is nothing to clone yet: existing snapshots stay valid
+    // across restarts (use POST /full-refresh or the timetable for new data).
+    refresh_requested_ = config_.retrieval.enabled() && snapshots.ok() && snapshots->empty();
+  }
+  retrieval_thread_ = std::thread([this] { RetrievalLoop(); });
+  housekeeping_thread_ = std::thread([this] { HousekeepingLoop(); });
+  return OkStatus();
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (housekeeping_thread_.joinable()) housekeeping_thread_.join();
+  if (retrieval_thread_.joinable()) retrieval_thread_.join();
+  if (clones_) clones_->WaitIdle();
+}
+
+void Engine::SetRetrieval(const std::function<void(RetrievalState&)>& change) {
+  std::lock_guard lock(mutex_);
+  change(retrieval_);
+}
+
+void Engine::RetrievalLoop() {
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || refresh_requested_; });
+      if (stopping_) return;
+      refresh_requested_ = false;
+      refresh_running_ = true;
+      retrieval_.status = "refreshing";
+      retrieval_.progress = "starting";
+    }
+    spdlog::info("retrieval: full refresh started");
+    LogicalRetrievalOptions options;
+    options.retrieval = config_.retrieval;
+    options.dump_dir = config_.DumpLocation();
+    options.os_user = config_.os_user;
+    options.superuser = config_.database_username;
+    options.socket_dir = config_.PoolPath() + "/" + config_.socket_sub_dir;
+    options.hba_file = config_.state_dir + "/pg_hba.conf";
+    options.log_dir = config_.state_dir + "/logs";
+    options.pg_bin_dir = config_.pg_bin_dir;
+    LogicalRetrieval retrieval(options, *pool_, *postgres_, runner_, *state_,
+                               [this](const std::string& step) {
+                                 spdlog::info("retrieval: {}", step);
+                                 SetRetrieval([&](RetrievalState& state) { state.progress = step; });
+                               });
+    auto result = retrieval.Run();
+    SetRetrieval([&](RetrievalState& state) {
+      state.progress.clear();
+      if (result.ok()) {
+        state.status = "finished";
+        state.last_refresh = std::chrono::system_clock::now();
+        state.alerts.clear();
+      } else {
+        state.status = "failed";
+        state.alerts.push_back(result.error().message);
+        if (state.alerts.size() > 10) state.alerts.erase(state.alerts.begin());
+      }
+    });
+    if (result.ok()) {
+      spdlog::info("retrieval: snapshot {} is ready", result->id);
+    } else {
+      spdlog::error("retrieval failed: {}", result.error().message);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      refresh_running_ = false;
+    }
+    if (options_.on_retrieval_done) options_.on_retrieval_done(result);
+  }
+}
+
+void Engine::HousekeepingLoop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, options_.housekeeping_interval, [this] { return stopping_; });
+    if (stopping_) return;
+    lock.unlock();
+    clones_->Housekeep(std::chrono::system_clock::now());
+    lock.lock();
+  }
+}
+
+InstanceStatus Engine::GetStatus() {
+  InstanceStatus status;
+  status.version = kVersion;
+  status.instance_id = instance_id_;
+  status.started_at = started_at_;
+  status.clones = clones_->List();
+  {
+    std::lock_guard lock(mutex_);
+    status.retrieval = retrieval_;
+  }
+  PoolUsage usage;
+  usage.name = pool_->Name();
+  usage.mode = pool_->Mode();
+  if (auto measured = pool_->Usage(); measured.ok()) {
+    usage.size = measured->size;
+    usage.free = measured->free;
+    usage.used = measured->used;
+  }
+  auto snapshots = ListSnapshots();
+  if (!snapshots.empty()) usage.data_size = snapshots.back().logical_size;
+  status.pools.push_back(usage);
+  double total = 0;
+  int counted = 0;
+  for (const auto& clone : status.clones) {
+    if (clone.cloning_time_seconds > 0) {
+      total += clone.cloning_time_seconds;
+      ++counted;
+    }
+  }
+  status.expected_cloning_time_seconds = counted ? total / counted : 0;
+  status.protection_lease_duration_minutes = config_.protection_lease_duration_minutes;
+  status.protection_max_duration_minutes = config_.protection_max_duration_minutes;
+  status.max_idle_minutes = config_.max_idle_minutes;
+  if (status.retrieval.status == "failed") {
+    status.status_code = "WARNING";
+    status.status_message = "Data retrieval failed: " + status.retrieval.alerts.back();
+  } else if (snapshots.empty()) {
+    status.status_code = "WARNING";
+    status.status_message = "No snapshot yet: data retrieval is " + status.retrieval.status;
+  }
+  return status;
+}
+
+std::vector<Snapshot> Engine::ListSnapshots() {
+  auto snapshots = state_->ListSnapshots();
+  if (!snapshots.ok()) return {};
+  auto clones = clones_->List();
+  for (auto& snapshot : *snapshots) {
+    snapshot.num_clones = static_cast<int>(std::count_if(
+        clones.begin(), clones.end(), [&](const Clone& c) { return c.snapshot_id == snapshot.id; }));
+  }
+  // Newest first, as DLE lists them.
+  std::reverse(snapshots->begin(), snapshots->end());
+  return *snapshots;
+}
+
+std::vector<Clone> Engine::ListClones() { return clones_->List(); }
+Result<Clone> Engine::GetClone(const std::string& id) { return clones_->Get(id); }
+Result<Clone> Engine::CreateClone(const CreateCloneRequest& request) {
+  return clones_->Create(request);
+}
+Result<Clone> Engine::UpdateClone(const std::string& id, const UpdateCloneRequest& request) {
+  return clones_->Update(id, request);
+}
+Result<Clone> Engine::ResetClone(const std::string& id, const ResetCloneRequest& request) {
+  return clones_->Reset(id, request);
+}
+Status Engine::DestroyClone(const std::string& id) { return clones_->Destroy(id); }
+
+Status Engine::FullRefresh() {
+  if (!config_.retrieval.enabled()) {
+    return BadRequest("no retrieval jobs are configured (retrieval.jobs)");
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (refresh_running_ || refresh_requested_) {
+      return Conflict("a full refresh is already running");
+    }
+    refresh_requested_ = true;
+  }
+  wake_.notify_all();
+  return OkStatus();
+}
+
+}  // namespace dblab

@@ -1,0 +1,74 @@
+// The engine: wires the pool, the state store, clones and retrieval together, and serves them
+// to the API through EngineService. Owns a retrieval thread and a housekeeping thread.
+// Thread-safe. Clones keep running when the engine stops; Start() re-adopts them.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "api/engine_service.h"
+#include "cloning/clone_manager.h"
+#include "config/config.h"
+#include "platform/posix_process.h"
+#include "postgres/server.h"
+#include "state/state_store.h"
+#include "storage/backend.h"
+
+namespace dblab {
+
+struct EngineOptions {
+  std::chrono::seconds housekeeping_interval{60};
+  // Called after a retrieval attempt ends (tests, the embedded default's hints).
+  std::function<void(const Result<Snapshot>&)> on_retrieval_done;
+};
+
+class Engine : public EngineService {
+ public:
+  // Mounts/prepares the pool, opens state, reconciles clones, and starts a retrieval in the
+  // background when no snapshot exists yet. Errors name what failed and what to do.
+  static Result<std::unique_ptr<Engine>> Start(EngineConfig config, EngineOptions options);
+  ~Engine() override;  // stops background threads; clones keep running
+
+  InstanceStatus GetStatus() override;
+  std::vector<Snapshot> ListSnapshots() override;
+  std::vector<Clone> ListClones() override;
+  Result<Clone> GetClone(const std::string& id) override;
+  Result<Clone> CreateClone(const CreateCloneRequest& request) override;
+  Result<Clone> UpdateClone(const std::string& id, const UpdateCloneRequest& request) override;
+  Result<Clone> ResetClone(const std::string& id, const ResetCloneRequest& request) override;
+  Status DestroyClone(const std::string& id) override;
+  Status FullRefresh() override;
+
+  const EngineConfig& config() const { return config_; }
+
+ private:
+  Engine(EngineConfig config, EngineOptions options);
+  Status Init();
+  void RetrievalLoop();
+  void HousekeepingLoop();
+  void SetRetrieval(const std::function<void(RetrievalState&)>& change);
+
+  EngineConfig config_;
+  EngineOptions options_;
+  PosixProcessRunner runner_;
+  std::unique_ptr<PostgresControl> postgres_;
+  std::unique_ptr<PoolBackend> pool_;
+  std::unique_ptr<StateStore> state_;
+  std::unique_ptr<CloneManager> clones_;
+  std::string instance_id_;
+  TimePoint started_at_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool refresh_requested_ = false;
+  bool refresh_running_ = false;
+  RetrievalState retrieval_;
+  std::thread retrieval_thread_;
+  std::thread housekeeping_thread_;
+};
+
+}  // namespace dblab

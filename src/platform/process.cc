@@ -1,0 +1,334 @@
+#include "platform/process.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "platform/posix_process.h"
+
+extern char** environ;
+
+namespace dblab {
+
+std::string DescribeCommand(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& arg : argv) {
+    if (!out.empty()) out += ' ';
+    bool plain = !arg.empty() && arg.find_first_of(" \t\n'\"\\$`") == std::string::npos;
+    out += plain ? arg : "'" + arg + "'";
+  }
+  return out;
+}
+
+static std::string Tail(const std::string& text, size_t max_bytes) {
+  std::string trimmed = text;
+  while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' ')) trimmed.pop_back();
+  if (trimmed.size() <= max_bytes) return trimmed;
+  return "..." + trimmed.substr(trimmed.size() - max_bytes);
+}
+
+Result<RunResult> RunChecked(ProcessRunner& runner, const std::vector<std::string>& argv,
+                             const RunOptions& options) {
+  DBLAB_ASSIGN_OR_RETURN(RunResult result, runner.Run(argv, options));
+  if (result.exit_code != 0) {
+    std::string detail = Tail(result.err.empty() ? result.out : result.err, 1500);
+    return Internal(argv.front() + " failed (exit " + std::to_string(result.exit_code) +
+                    "): " + detail);
+  }
+  return result;
+}
+
+namespace {
+
+// Everything the child needs, prepared before fork(): after fork() in a threaded process only
+// async-signal-safe calls are allowed, so no allocation, no getpwnam, no PATH search there.
+struct ExecPlan {
+  std::string path;
+  std::vector<std::string> args;
+  std::vector<std::string> env_strings;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  bool switch_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::string working_dir;
+};
+
+Result<std::string> FindExecutable(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    if (access(name.c_str(), X_OK) == 0) return name;
+    return NotFound("program " + name + " not found or not executable");
+  }
+  const char* path_env = getenv("PATH");
+  std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string candidate = path.substr(start, end - start) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return NotFound("program " + name + " not found in PATH; install it (see README)");
+}
+
+Result<ExecPlan> MakePlan(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env_overrides,
+                          const std::string& user, const std::string& working_dir) {
+  if (argv.empty()) return BadRequest("empty command");
+  ExecPlan plan;
+  DBLAB_ASSIGN_OR_RETURN(plan.path, FindExecutable(argv.front()));
+  plan.args = argv;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string kv = *entry;
+    std::string key = kv.substr(0, kv.find('='));
+    if (env_overrides.count(key) == 0) plan.env_strings.push_back(kv);
+  }
+  for (const auto& [key, value] : env_overrides) plan.env_strings.push_back(key + "=" + value);
+  if (!user.empty()) {
+    DBLAB_ASSIGN_OR_RETURN(OsUser os_user, LookupOsUser(user));
+    plan.switch_user = true;
+    plan.uid = os_user.uid;
+    plan.gid = os_user.gid;
+    plan.groups = os_user.groups;
+    bool has_home = false;
+    for (const auto& kv : plan.env_strings) has_home |= kv.rfind("HOME=", 0) == 0;
+    // A program run as another user must not write into root's HOME.
+    for (auto& kv : plan.env_strings) {
+      if (kv.rfind("HOME=", 0) == 0 && env_overrides.count("HOME") == 0) kv = "HOME=" + os_user.home;
+    }
+    if (!has_home) plan.env_strings.push_back("HOME=" + os_user.home);
+  }
+  // A program run as another user may not be allowed into the engine's working directory.
+  plan.working_dir = working_dir.empty() && !user.empty() ? "/" : working_dir;
+  for (auto& arg : plan.args) plan.argv.push_back(arg.data());
+  plan.argv.push_back(nullptr);
+  for (auto& kv : plan.env_strings) plan.envp.push_back(kv.data());
+  plan.envp.push_back(nullptr);
+  return plan;
+}
+
+// In the child, after fork: async-signal-safe calls only. Never returns.
+[[noreturn]] void ExecChild(const ExecPlan& plan, int error_pipe) {
+  sigset_t all;
+  sigemptyset(&all);
+  sigprocmask(SIG_SETMASK, &all, nullptr);
+  signal(SIGPIPE, SIG_DFL);
+  if (plan.switch_user) {
+    if (setgroups(plan.groups.size(), plan.groups.data()) != 0 || setgid(plan.gid) != 0 ||
+        setuid(plan.uid) != 0) {
+      int err = errno;
+      (void)!write(error_pipe, &err, sizeof err);
+      _exit(127);
+    }
+  }
+  if (!plan.working_dir.empty() && chdir(plan.working_dir.c_str()) != 0) {
+    int err = errno;
+    (void)!write(error_pipe, &err, sizeof err);
+    _exit(127);
+  }
+  execve(plan.path.c_str(), plan.argv.data(), plan.envp.data());
+  int err = errno;
+  (void)!write(error_pipe, &err, sizeof err);
+  _exit(127);
+}
+
+// Reads the errno a child wrote before failing to exec; 0 when exec succeeded (EOF).
+int ReadExecError(int fd) {
+  int err = 0;
+  ssize_t n;
+  do {
+    n = read(fd, &err, sizeof err);
+  } while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(sizeof err) ? err : 0;
+}
+
+}  // namespace
+
+Result<OsUser> LookupOsUser(const std::string& name) {
+  struct passwd pwd;
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (getpwnam_r(name.c_str(), &pwd, buffer.data(), buffer.size(), &found) != 0 || !found) {
+    return NotFound("OS user " + name + " does not exist; create it or set provision.osUser");
+  }
+  OsUser user{name, pwd.pw_uid, pwd.pw_gid, pwd.pw_dir ? pwd.pw_dir : "/", {}};
+  int count = 64;
+  user.groups.resize(count);
+  if (getgrouplist(name.c_str(), pwd.pw_gid, user.groups.data(), &count) < 0) {
+    user.groups.resize(count);
+    getgrouplist(name.c_str(), pwd.pw_gid, user.groups.data(), &count);
+  }
+  user.groups.resize(count);
+  return user;
+}
+
+Result<RunResult> PosixProcessRunner::Run(const std::vector<std::string>& argv,
+                                          const RunOptions& options) {
+  DBLAB_ASSIGN_OR_RETURN(ExecPlan plan,
+                         MakePlan(argv, options.env, options.user, options.working_dir));
+  int out_pipe[2], err_pipe[2], exec_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Internal("pipe: " + std::string(strerror(errno)));
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    return Internal("pipe: " + std::string(strerror(errno)));
+  }
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    return Internal("pipe: " + std::string(strerror(errno)));
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], exec_pipe[0], exec_pipe[1]})
+      close(fd);
+    return Internal("fork: " + std::string(strerror(errno)));
+  }
+  if (pid == 0) {
+    setpgid(0, 0);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    ExecChild(plan, exec_pipe[1]);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  close(exec_pipe[1]);
+  int exec_error = ReadExecError(exec_pipe[0]);
+  close(exec_pipe[0]);
+
+  RunResult result;
+  std::string pending_line;
+  auto deadline = options.timeout ? std::chrono::steady_clock::now() + *options.timeout
+                                  : std::chrono::steady_clock::time_point::max();
+  bool timed_out = false;
+  struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buffer[65536];
+  while (open_fds > 0) {
+    int wait_ms = -1;
+    if (options.timeout) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        timed_out = true;
+        kill(-pid, SIGKILL);
+        break;
+      }
+      wait_ms = static_cast<int>(std::min<int64_t>(left.count(), 1000));
+    }
+    int ready = poll(fds, 2, wait_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    for (auto& entry : fds) {
+      if (entry.fd < 0 || !(entry.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = read(entry.fd, buffer, sizeof buffer);
+      if (n > 0) {
+        std::string chunk(buffer, static_cast<size_t>(n));
+        if (entry.fd == err_pipe[0]) {
+          result.err += chunk;
+          if (options.on_stderr_line) {
+            pending_line += chunk;
+            size_t newline;
+            while ((newline = pending_line.find('\n')) != std::string::npos) {
+              options.on_stderr_line(pending_line.substr(0, newline));
+              pending_line.erase(0, newline + 1);
+            }
+          }
+        } else {
+          result.out += chunk;
+        }
+      } else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+        close(entry.fd);
+        entry.fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (auto& entry : fds)
+    if (entry.fd >= 0) close(entry.fd);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (exec_error != 0) {
+    return Internal("cannot run " + argv.front() + ": " + strerror(exec_error));
+  }
+  if (timed_out) {
+    return Internal(DescribeCommand(argv) + " timed out after " +
+                    std::to_string(options.timeout->count()) + " ms");
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+Result<pid_t> PosixProcessRunner::SpawnDetached(const std::vector<std::string>& argv,
+                                                const SpawnOptions& options) {
+  DBLAB_ASSIGN_OR_RETURN(ExecPlan plan,
+                         MakePlan(argv, options.env, options.user, options.working_dir));
+  int log_fd = open(options.log_file.empty() ? "/dev/null" : options.log_file.c_str(),
+                    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) {
+    return Internal("cannot open log file " + options.log_file + ": " + strerror(errno));
+  }
+  if (plan.switch_user && !options.log_file.empty() && fchown(log_fd, plan.uid, plan.gid) != 0) {
+    close(log_fd);
+    return Internal("cannot chown log file " + options.log_file + ": " + strerror(errno));
+  }
+  int pid_pipe[2], exec_pipe[2];
+  if (pipe2(pid_pipe, O_CLOEXEC) != 0) {
+    close(log_fd);
+    return Internal("pipe: " + std::string(strerror(errno)));
+  }
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    for (int fd : {log_fd, pid_pipe[0], pid_pipe[1]}) close(fd);
+    return Internal("pipe: " + std::string(strerror(errno)));
+  }
+  pid_t middle = fork();
+  if (middle < 0) {
+    for (int fd : {log_fd, pid_pipe[0], pid_pipe[1], exec_pipe[0], exec_pipe[1]}) close(fd);
+    return Internal("fork: " + std::string(strerror(errno)));
+  }
+  if (middle == 0) {
+    // Intermediate child: new session, fork the daemon, report its pid, exit so that init
+    // adopts the daemon and it survives the engine.
+    setsid();
+    pid_t daemon = fork();
+    if (daemon == 0) {
+      int devnull = open("/dev/null", O_RDONLY);
+      if (devnull >= 0) dup2(devnull, 0);
+      dup2(log_fd, 1);
+      dup2(log_fd, 2);
+      ExecChild(plan, exec_pipe[1]);
+    }
+    (void)!write(pid_pipe[1], &daemon, sizeof daemon);
+    _exit(daemon > 0 ? 0 : 1);
+  }
+  close(log_fd);
+  close(pid_pipe[1]);
+  close(exec_pipe[1]);
+  pid_t daemon = -1;
+  ssize_t n;
+  do {
+    n = read(pid_pipe[0], &daemon, sizeof daemon);
+  } while (n < 0 && errno == EINTR);
+  close(pid_pipe[0]);
+  int status = 0;
+  while (waitpid(middle, &status, 0) < 0 && errno == EINTR) {
+  }
+  int exec_error = ReadExecError(exec_pipe[0]);
+  close(exec_pipe[0]);
+  if (n != sizeof daemon || daemon <= 0) return Internal("cannot fork " + argv.front());
+  if (exec_error != 0) return Internal("cannot run " + argv.front() + ": " + strerror(exec_error));
+  return daemon;
+}
+
+}  // namespace dblab

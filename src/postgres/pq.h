@@ -1,0 +1,51 @@
+// Thin RAII over libpq for the engine's own management connections (never a user's).
+// Not thread-safe per connection; use one Connection per thread.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace dblab {
+
+using PgRows = std::vector<std::vector<std::string>>;
+
+class PgConnection {
+ public:
+  // conninfo in libpq keyword=value form; values must come from BuildConninfo.
+  static Result<PgConnection> Connect(const std::string& conninfo);
+
+  // Runs one or more statements; rows of the last statement (NULL -> "").
+  Result<PgRows> Query(const std::string& sql);
+  Status Exec(const std::string& sql) {
+    auto result = Query(sql);
+    if (!result.ok()) return result.error();
+    return OkStatus();
+  }
+  std::string QuoteIdentifier(const std::string& name);
+  std::string QuoteLiteral(const std::string& value);
+  PGconn* raw() { return conn_.get(); }
+
+ private:
+  struct Closer {
+    void operator()(PGconn* conn) const { PQfinish(conn); }
+  };
+  explicit PgConnection(PGconn* conn) : conn_(conn) {}
+  std::unique_ptr<PGconn, Closer> conn_;
+};
+
+// Builds a conninfo string with values quoted as libpq requires.
+std::string BuildConninfo(const std::vector<std::pair<std::string, std::string>>& params);
+
+// SCRAM-SHA-256 verifier of a password, computed locally (no server). PostgreSQL accepts it in
+// CREATE/ALTER ROLE ... PASSWORD, so the plain password never has to be stored.
+Result<std::string> ScramVerifier(const std::string& username, const std::string& password);
+
+// True when a server answers on the given host (socket dir or address) and port.
+bool PingServer(const std::string& host, int port, const std::string& user);
+
+}  // namespace dblab

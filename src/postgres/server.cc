@@ -1,0 +1,195 @@
+#include "postgres/server.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace dblab {
+
+namespace {
+
+struct PidFile {
+  pid_t pid = 0;
+  std::string status;  // "starting", "ready", "stopping", "standby" (line 8), may be empty
+};
+
+std::optional<PidFile> ReadPidFile(const std::string& data_dir) {
+  std::ifstream in(data_dir + "/postmaster.pid");
+  if (!in) return std::nullopt;
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  if (lines.empty()) return std::nullopt;
+  PidFile file;
+  try {
+    file.pid = static_cast<pid_t>(std::stol(lines[0]));
+  } catch (...) {
+    return std::nullopt;
+  }
+  if (lines.size() >= 8) {
+    file.status = lines[7];
+    while (!file.status.empty() && file.status.back() == ' ') file.status.pop_back();
+  }
+  return file;
+}
+
+bool ProcessAlive(pid_t pid) {
+  if (kill(pid, 0) != 0) return false;
+  // A zombie is not alive; init reaps detached servers, but check state to be exact.
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content;
+  std::getline(stat, content);
+  auto close_paren = content.rfind(')');
+  return close_paren == std::string::npos || close_paren + 2 >= content.size() ||
+         content[close_paren + 2] != 'Z';
+}
+
+std::string RealPath(const std::string& path) {
+  char buffer[PATH_MAX];
+  return realpath(path.c_str(), buffer) ? std::string(buffer) : path;
+}
+
+}  // namespace
+
+std::string FileTail(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return "";
+  std::streamoff size = in.tellg();
+  std::streamoff start = size > static_cast<std::streamoff>(max_bytes) ? size - max_bytes : 0;
+  in.seekg(start);
+  std::string out(static_cast<size_t>(size - start), '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  return out;
+}
+
+Status ValidateSetting(const std::string& name, const std::string& value) {
+  static const std::regex kName("^[a-z_][a-z0-9_.]*$");
+  if (!std::regex_match(name, kName)) return BadRequest("invalid postgres setting name: " + name);
+  if (value.find('\n') != std::string::npos || value.find('\0') != std::string::npos) {
+    return BadRequest("invalid value for postgres setting " + name);
+  }
+  return OkStatus();
+}
+
+Result<std::string> FindPostgresBinDir(int major, const std::string& configured_dir) {
+  std::string dir = configured_dir.empty()
+                        ? "/usr/lib/postgresql/" + std::to_string(major) + "/bin"
+                        : configured_dir;
+  if (access((dir + "/postgres").c_str(), X_OK) != 0) {
+    return NotFound("PostgreSQL " + std::to_string(major) + " server binaries not found in " +
+                    dir + "; install postgresql-" + std::to_string(major) +
+                    " or set provision.pgBinDir");
+  }
+  return dir;
+}
+
+Result<int> DataDirMajorVersion(const std::string& data_dir) {
+  std::ifstream in(data_dir + "/PG_VERSION");
+  int major = 0;
+  if (!(in >> major) || major <= 0) {
+    return Internal("cannot read " + data_dir + "/PG_VERSION: not a PostgreSQL data directory");
+  }
+  return major;
+}
+
+std::optional<pid_t> PostgresControl::RunningPid(const std::string& data_dir) {
+  auto pid_file = ReadPidFile(data_dir);
+  if (!pid_file || pid_file->pid <= 0 || !ProcessAlive(pid_file->pid)) return std::nullopt;
+  // The postmaster's working directory is its data directory: this tells a live server from a
+  // stale postmaster.pid whose PID was reused by another process.
+  char buffer[PATH_MAX];
+  std::string link = "/proc/" + std::to_string(pid_file->pid) + "/cwd";
+  ssize_t n = readlink(link.c_str(), buffer, sizeof buffer - 1);
+  if (n <= 0) return std::nullopt;
+  buffer[n] = '\0';
+  if (std::string(buffer) != RealPath(data_dir)) return std::nullopt;
+  return pid_file->pid;
+}
+
+Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
+  if (spec.socket_dir.size() + 20 > 107) {
+    return BadRequest("unix socket directory " + spec.socket_dir +
+                      " is too long (socket paths are limited to 107 bytes); use a shorter "
+                      "poolManager.mountDir");
+  }
+  if (auto running = RunningPid(spec.data_dir)) {
+    return Conflict("a postgres server (pid " + std::to_string(*running) + ") already runs on " +
+                    spec.data_dir);
+  }
+  // A clone starts from a cleanly stopped snapshot; files of a previous life must not confuse it.
+  for (const char* stale : {"postmaster.pid", "standby.signal", "recovery.signal"}) {
+    unlink((spec.data_dir + "/" + stale).c_str());
+  }
+  std::vector<std::string> argv = {spec.bin_dir + "/postgres", "-D", spec.data_dir, "-p",
+                                   std::to_string(spec.port)};
+  std::map<std::string, std::string> settings = {
+      {"listen_addresses", spec.listen_addresses},
+      {"unix_socket_directories", spec.socket_dir},
+      {"logging_collector", "off"},
+      {"log_destination", "stderr"},
+  };
+  if (!spec.hba_file.empty()) settings["hba_file"] = spec.hba_file;
+  for (const auto& [name, value] : spec.settings) settings[name] = value;
+  for (const auto& [name, value] : settings) {
+    DBLAB_TRY(ValidateSetting(name, value));
+    argv.push_back("-c");
+    argv.push_back(name + "=" + value);
+  }
+  DBLAB_ASSIGN_OR_RETURN(pid_t pid,
+                         runner_.SpawnDetached(argv, {.user = spec.os_user,
+                                                      .log_file = spec.log_file,
+                                                      .working_dir = spec.data_dir}));
+  // Ready when postmaster.pid says so: no connection attempts, no fixed sleeps.
+  auto deadline = std::chrono::steady_clock::now() + spec.ready_timeout;
+  auto pause = std::chrono::microseconds(500);
+  while (true) {
+    auto pid_file = ReadPidFile(spec.data_dir);
+    if (pid_file && pid_file->pid == pid && pid_file->status == "ready") return pid;
+    if (!ProcessAlive(pid)) {
+      return Internal("postgres on " + spec.data_dir + " (port " + std::to_string(spec.port) +
+                      ") exited during start; log tail:\n" + FileTail(spec.log_file));
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGQUIT);
+      return Internal("postgres on " + spec.data_dir + " did not become ready in " +
+                      std::to_string(spec.ready_timeout.count() / 1000) + " s; log tail:\n" +
+                      FileTail(spec.log_file));
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(5000));
+  }
+}
+
+Status PostgresControl::Stop(const std::string& data_dir, std::chrono::milliseconds timeout) {
+  auto pid = RunningPid(data_dir);
+  if (!pid) return OkStatus();
+  kill(*pid, SIGINT);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int escalation = 0;
+  while (ProcessAlive(*pid)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      if (escalation == 0) {
+        kill(*pid, SIGQUIT);
+      } else if (escalation == 1) {
+        kill(*pid, SIGKILL);
+      } else {
+        return Internal("postgres (pid " + std::to_string(*pid) + ") on " + data_dir +
+                        " does not stop");
+      }
+      ++escalation;
+      deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  // Children (backends) of a killed postmaster exit on their own once it is gone.
+  return OkStatus();
+}
+
+}  // namespace dblab

@@ -1,0 +1,61 @@
+// Starting, stopping and finding PostgreSQL servers. Servers are started directly (no pg_ctl),
+// detached, as an unprivileged OS user, with every per-server setting on the command line so
+// that nothing in a snapshot is edited. Thread-safe (no shared mutable state).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "platform/process.h"
+
+namespace dblab {
+
+struct ServerSpec {
+  std::string bin_dir;  // directory with the `postgres` binary of the data's major version
+  std::string data_dir;
+  int port = 0;
+  std::string listen_addresses;  // "" = no TCP, unix socket only
+  std::string socket_dir;        // unix_socket_directories; <= 90 bytes (socket path limit)
+  std::string hba_file;          // "" = the data directory's own pg_hba.conf
+  std::map<std::string, std::string> settings;  // extra -c name=value
+  std::string log_file;
+  std::string os_user = "postgres";
+  std::chrono::milliseconds ready_timeout{120000};
+};
+
+class PostgresControl {
+ public:
+  explicit PostgresControl(ProcessRunner& runner) : runner_(runner) {}
+
+  // Starts the server and returns once it accepts connections. On failure the server is
+  // stopped and the error carries the tail of its log.
+  Result<pid_t> Start(const ServerSpec& spec);
+
+  // Fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL after `timeout`.
+  // Succeeds when no server runs on data_dir.
+  Status Stop(const std::string& data_dir,
+              std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+  // PID of the postmaster serving data_dir, if one runs (postmaster.pid checked against /proc).
+  static std::optional<pid_t> RunningPid(const std::string& data_dir);
+
+ private:
+  ProcessRunner& runner_;
+};
+
+// /usr/lib/postgresql/<major>/bin, or kNotFound naming the package to install.
+Result<std::string> FindPostgresBinDir(int major, const std::string& configured_dir = "");
+// Major version of a data directory (PG_VERSION), e.g. 15.
+Result<int> DataDirMajorVersion(const std::string& data_dir);
+// Last `max_bytes` of a text file ("" if unreadable).
+std::string FileTail(const std::string& path, size_t max_bytes = 2000);
+// Shell-free quoting for postgresql.conf-style values on the command line is not needed; this
+// validates setting names and values instead (no NUL, no newline).
+Status ValidateSetting(const std::string& name, const std::string& value);
+
+}  // namespace dblab

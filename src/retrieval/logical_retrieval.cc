@@ -1,0 +1,329 @@
+#include "retrieval/logical_retrieval.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+
+#include "platform/posix_process.h"
+#include "postgres/pq.h"
+
+namespace dblab {
+
+namespace fs = std::filesystem;
+
+Result<int> PickFreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Internal("socket: " + std::string(strerror(errno)));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    close(fd);
+    return Internal("cannot find a free port: " + std::string(strerror(errno)));
+  }
+  close(fd);
+  return static_cast<int>(ntohs(address.sin_port));
+}
+
+LogicalRetrieval::LogicalRetrieval(LogicalRetrievalOptions options, PoolBackend& pool,
+                                   PostgresControl& postgres, ProcessRunner& runner,
+                                   StateStore& state, Progress progress)
+    : options_(std::move(options)),
+      pool_(pool),
+      postgres_(postgres),
+      runner_(runner),
+      state_(state),
+      progress_(std::move(progress)) {}
+
+std::vector<std::pair<std::string, std::string>> LogicalRetrieval::SourceConninfo(
+    const std::string& db) const {
+  const SourceConnection& source = options_.retrieval.logical_dump.source;
+  std::vector<std::pair<std::string, std::string>> params;
+  if (!source.connection_string.empty()) params.push_back({"dbname", source.connection_string});
+  params.push_back({"host", source.host});
+  params.push_back({"port", std::to_string(source.port)});
+  params.push_back({"user", source.username});
+  if (!source.password.empty()) params.push_back({"password", source.password});
+  params.push_back({"dbname", db.empty() ? source.dbname : db});
+  params.push_back({"connect_timeout", "10"});
+  params.push_back({"application_name", "dblab-retrieval"});
+  return params;
+}
+
+Result<LogicalRetrieval::SourceInfo> LogicalRetrieval::InspectSource() {
+  const SourceConnection& source = options_.retrieval.logical_dump.source;
+  auto connection = PgConnection::Connect(BuildConninfo(SourceConninfo("")));
+  if (!connection.ok()) {
+    return Unavailable("cannot connect to source " + source.username + "@" + source.host + ":" +
+                       std::to_string(source.port) + "/" + source.dbname + ": " +
+                       connection.error().message +
+                       " (check retrieval.spec.logicalDump.options.source.connection and "
+                       "PGPASSWORD)");
+  }
+  SourceInfo info;
+  info.major = PQserverVersion(connection->raw()) / 10000;
+  DBLAB_ASSIGN_OR_RETURN(
+      PgRows rows, connection->Query("SELECT datname, pg_encoding_to_char(encoding) FROM "
+                                     "pg_database WHERE NOT datistemplate AND datallowconn "
+                                     "ORDER BY datname"));
+  const auto& wanted = options_.retrieval.logical_dump.databases;
+  for (const auto& row : rows) {
+    if (wanted.empty() || std::find(wanted.begin(), wanted.end(), row[0]) != wanted.end()) {
+      info.databases.push_back({row[0], row[1]});
+    }
+  }
+  for (const auto& name : wanted) {
+    bool found = std::any_of(info.databases.begin(), info.databases.end(),
+                             [&](const auto& db) { return db.first == name; });
+    if (!found) {
+      return BadRequest("database \"" + name +
+                        "\" listed in retrieval.spec.logicalDump.options.databases does not "
+                        "exist on the source");
+    }
+  }
+  if (info.databases.empty()) return BadRequest("the source has no database to dump");
+  return info;
+}
+
+Status LogicalRetrieval::Dump(const SourceInfo& source, const std::string& bin_dir) {
+  std::error_code ignored;
+  fs::remove_all(options_.dump_dir, ignored);
+  fs::create_directories(options_.dump_dir, ignored);
+  chmod(options_.dump_dir.c_str(), 0700);
+  const auto& dump = options_.retrieval.logical_dump;
+  int index = 0;
+  for (const auto& [name, encoding] : source.databases) {
+    ++index;
+    progress_("pg_dump: database " + name + " (" + std::to_string(index) + "/" +
+              std::to_string(source.databases.size()) + ")");
+    std::vector<std::string> argv = {bin_dir + "/pg_dump",
+                                     "--format=directory",
+                                     "--jobs=" + std::to_string(std::max(1, dump.parallel_jobs)),
+                                     "--file=" + options_.dump_dir + "/" + std::to_string(index),
+                                     "--dbname=" + BuildConninfo(SourceConninfo(name))};
+    for (const auto& option : dump.custom_options) argv.push_back(option);
+    RunOptions run;
+    if (!dump.source.password.empty()) run.env["PGPASSWORD"] = dump.source.password;
+    auto result = RunChecked(runner_, argv, run);
+    if (!result.ok()) return result.error().Wrap("dump of database " + name);
+  }
+  return OkStatus();
+}
+
+Status LogicalRetrieval::InitMainData(const std::string& bin_dir) {
+  std::string data = pool_.MainDataPath();
+  DBLAB_TRY(postgres_.Stop(data, std::chrono::seconds(30)));
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(data, error)) {
+    fs::remove_all(entry.path(), error);
+    if (error) return Internal("cannot clear main data " + data + ": " + error.message());
+  }
+  if (error) return Internal("cannot read main data " + data + ": " + error.message());
+  progress_("initdb: preparing main data");
+  auto result = RunChecked(runner_,
+                           {bin_dir + "/initdb", "--pgdata=" + data,
+                            "--username=" + options_.superuser, "--encoding=UTF8",
+                            "--locale=C.UTF-8", "--auth=trust", "--no-sync"},
+                           {.user = options_.os_user});
+  if (!result.ok()) return result.error().Wrap("initdb of main data");
+  return OkStatus();
+}
+
+Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bin_dir, int port) {
+  const auto& restore = options_.retrieval.logical_restore;
+  auto admin = PgConnection::Connect(BuildConninfo({{"host", options_.socket_dir},
+                                                    {"port", std::to_string(port)},
+                                                    {"user", options_.superuser},
+                                                    {"dbname", "postgres"}}));
+  if (!admin.ok()) return admin.error().Wrap("connect to restore server");
+  int index = 0;
+  for (const auto& [name, encoding] : source.databases) {
+    ++index;
+    if (!restore.databases.empty() &&
+        std::find(restore.databases.begin(), restore.databases.end(), name) ==
+            restore.databases.end()) {
+      continue;
+    }
+    progress_("pg_restore: database " + name + " (" + std::to_string(index) + "/" +
+              std::to_string(source.databases.size()) + ")");
+    if (name != "postgres") {
+      DBLAB_TRY(admin->Exec("CREATE DATABASE " + admin->QuoteIdentifier(name) +
+                            " TEMPLATE template0 ENCODING " + admin->QuoteLiteral(encoding)));
+    }
+    std::vector<std::string> argv = {
+        bin_dir + "/pg_restore",
+        "--jobs=" + std::to_string(std::max(1, restore.parallel_jobs)),
+        "--dbname=" + BuildConninfo({{"host", options_.socket_dir},
+                                     {"port", std::to_string(port)},
+                                     {"user", options_.superuser},
+                                     {"dbname", name}})};
+    if (restore.custom_options.empty()) {
+      for (const char* option : {"--no-owner", "--no-privileges", "--no-tablespaces"}) {
+        argv.push_back(option);
+      }
+    }
+    for (const auto& option : restore.custom_options) argv.push_back(option);
+    argv.push_back(options_.dump_dir + "/" + std::to_string(index));
+    auto result = RunChecked(runner_, argv);
+    if (!result.ok()) return result.error().Wrap("restore of database " + name);
+  }
+  return OkStatus();
+}
+
+Status LogicalRetrieval::RunQueries(const QueryPreprocessing& queries,
+                                    const std::vector<std::string>& databases,
+                                    const std::string& bin_dir, int port,
+                                    const std::string& stage) {
+  std::vector<std::string> files;
+  if (!queries.query_path.empty()) {
+    std::error_code error;
+    // Files in name order; files in subfolders follow their folder's place in that order.
+    for (const auto& entry : fs::recursive_directory_iterator(queries.query_path, error)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".sql") {
+        files.push_back(entry.path().string());
+      }
+    }
+    if (error) {
+      return BadRequest(stage + ".queryPreprocessing.queryPath " + queries.query_path +
+                        ": " + error.message());
+    }
+    std::sort(files.begin(), files.end());
+  }
+  if (files.empty() && queries.inline_sql.empty()) return OkStatus();
+  for (const auto& db : databases) {
+    auto psql = [&](std::vector<std::string> extra) {
+      std::vector<std::string> argv = {bin_dir + "/psql", "--no-psqlrc", "--quiet",
+                                       "--set=ON_ERROR_STOP=1",
+                                       "--dbname=" + BuildConninfo({{"host", options_.socket_dir},
+                                                                    {"port", std::to_string(port)},
+                                                                    {"user", options_.superuser},
+                                                                    {"dbname", db}})};
+      argv.insert(argv.end(), extra.begin(), extra.end());
+      return RunChecked(runner_, argv);
+    };
+    for (const auto& file : files) {
+      progress_(stage + ": " + file + " on " + db);
+      auto result = psql({"--file=" + file});
+      if (!result.ok()) return result.error().Wrap(stage + " " + file + " on database " + db);
+    }
+    if (!queries.inline_sql.empty()) {
+      progress_(stage + ": inline SQL on " + db);
+      auto result = psql({"--command=" + queries.inline_sql});
+      if (!result.ok()) return result.error().Wrap(stage + " inline SQL on database " + db);
+    }
+  }
+  return OkStatus();
+}
+
+Status LogicalRetrieval::RunScript(const std::string& script, const std::string& bin_dir,
+                                   int port) {
+  if (script.empty()) return OkStatus();
+  progress_("preprocessing script " + script);
+  RunOptions run;
+  run.env = {{"PGHOST", options_.socket_dir},
+             {"PGPORT", std::to_string(port)},
+             {"PGUSER", options_.superuser},
+             {"PGDATA", pool_.MainDataPath()},
+             {"PATH", bin_dir + ":" + (getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin")}};
+  auto result = RunChecked(runner_, {script}, run);
+  if (!result.ok()) return result.error().Wrap("logicalSnapshot.options.preprocessingScript");
+  return OkStatus();
+}
+
+Result<Snapshot> LogicalRetrieval::TakeSnapshot(TimePoint data_state_at) {
+  auto now = std::chrono::system_clock::now();
+  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &utc);
+  DBLAB_ASSIGN_OR_RETURN(auto existing, pool_.ListSnapshots());
+  std::string name = std::string("snapshot_") + stamp;
+  for (int suffix = 1; std::find(existing.begin(), existing.end(), name) != existing.end();
+       ++suffix) {
+    name = std::string("snapshot_") + stamp + "_" + std::to_string(suffix);
+  }
+  progress_("snapshot " + name);
+  DBLAB_TRY(pool_.CreateSnapshot(name));
+  Snapshot snapshot;
+  snapshot.id = pool_.Name() + "@" + name;
+  snapshot.pool = pool_.Name();
+  snapshot.created_at = now;
+  snapshot.data_state_at = data_state_at;
+  std::error_code error;
+  for (const auto& entry : fs::recursive_directory_iterator(pool_.SnapshotPath(name), error)) {
+    if (entry.is_regular_file(error)) snapshot.logical_size += entry.file_size(error);
+  }
+  snapshot.physical_size = snapshot.logical_size;  // shared with main data until it changes
+  DBLAB_TRY(state_.PutSnapshot(snapshot));
+  return snapshot;
+}
+
+Result<Snapshot> LogicalRetrieval::Run() {
+  auto data_state_at = std::chrono::system_clock::now();
+  progress_("connecting to source");
+  DBLAB_ASSIGN_OR_RETURN(SourceInfo source, InspectSource());
+  // pg_dump must be at least as new as the source; prefer the same major.
+  DBLAB_ASSIGN_OR_RETURN(std::string bin_dir,
+                         FindPostgresBinDir(source.major, options_.pg_bin_dir));
+  DBLAB_TRY(Dump(source, bin_dir));
+  DBLAB_TRY(InitMainData(bin_dir));
+  DBLAB_ASSIGN_OR_RETURN(int port, PickFreePort());
+  ServerSpec spec;
+  spec.bin_dir = bin_dir;
+  spec.data_dir = pool_.MainDataPath();
+  spec.port = port;
+  spec.socket_dir = options_.socket_dir;
+  spec.hba_file = options_.hba_file;
+  spec.log_file = options_.log_dir + "/retrieval.log";
+  spec.os_user = options_.os_user;
+  // Durability is pointless while restoring: the result is synced and snapshotted at the end.
+  spec.settings = {{"fsync", "off"},
+                   {"full_page_writes", "off"},
+                   {"synchronous_commit", "off"},
+                   {"max_wal_size", "4GB"}};
+  for (const auto& [key, value] : options_.retrieval.logical_restore.configs) {
+    if (key != "shared_preload_libraries") spec.settings[key] = value;
+  }
+  progress_("starting restore server");
+  DBLAB_TRY(postgres_.Start(spec));
+  auto stop = [&] { return postgres_.Stop(spec.data_dir, std::chrono::seconds(120)); };
+  std::vector<std::string> databases;
+  for (const auto& db : source.databases) {
+    const auto& only = options_.retrieval.logical_restore.databases;
+    if (only.empty() || std::find(only.begin(), only.end(), db.first) != only.end()) {
+      databases.push_back(db.first);
+    }
+  }
+  Status work = Restore(source, bin_dir, port);
+  if (work.ok()) {
+    work = RunQueries(options_.retrieval.logical_restore.query_preprocessing, databases, bin_dir,
+                      port, "logicalRestore");
+  }
+  if (work.ok()) {
+    work = RunQueries(options_.retrieval.logical_snapshot.data_patching, databases, bin_dir, port,
+                      "logicalSnapshot.dataPatching");
+  }
+  if (work.ok()) {
+    work = RunScript(options_.retrieval.logical_snapshot.preprocessing_script, bin_dir, port);
+  }
+  progress_("stopping restore server");
+  Status stopped = stop();
+  if (!work.ok()) return work.error();
+  if (!stopped.ok()) return stopped.error();
+  sync();  // fsync was off: make the data durable before it becomes a snapshot
+  std::error_code ignored;
+  fs::remove_all(options_.dump_dir, ignored);
+  return TakeSnapshot(data_state_at);
+}
+
+}  // namespace dblab

@@ -1,0 +1,69 @@
+// Logical retrieval: pg_dump (directory format, parallel) from the source, pg_restore into main
+// data with a temporary server, preprocessing (SQL files in name order, inline SQL, a script),
+// clean shutdown, then a read-only snapshot. A snapshot is recorded only after every step has
+// succeeded, so no clone can be made from data that was not preprocessed (masked).
+// Not thread-safe: one retrieval at a time (the engine guarantees it).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/result.h"
+#include "config/config.h"
+#include "domain/model.h"
+#include "platform/process.h"
+#include "postgres/server.h"
+#include "state/state_store.h"
+#include "storage/backend.h"
+
+namespace dblab {
+
+struct LogicalRetrievalOptions {
+  RetrievalConfig retrieval;
+  std::string dump_dir;
+  std::string os_user = "postgres";
+  std::string superuser = "postgres";
+  std::string socket_dir;
+  std::string hba_file;
+  std::string log_dir;
+  std::string pg_bin_dir;  // empty: detect from the source's major version
+};
+
+class LogicalRetrieval {
+ public:
+  using Progress = std::function<void(const std::string&)>;
+
+  LogicalRetrieval(LogicalRetrievalOptions options, PoolBackend& pool, PostgresControl& postgres,
+                   ProcessRunner& runner, StateStore& state, Progress progress);
+
+  // Runs dump, restore, preprocessing and snapshot. Returns the new snapshot. On failure main
+  // data is left stopped and existing snapshots are untouched.
+  Result<Snapshot> Run();
+
+ private:
+  struct SourceInfo {
+    int major = 0;
+    std::vector<std::pair<std::string, std::string>> databases;  // name, encoding
+  };
+  Result<SourceInfo> InspectSource();
+  std::vector<std::pair<std::string, std::string>> SourceConninfo(const std::string& db) const;
+  Status Dump(const SourceInfo& source, const std::string& bin_dir);
+  Status InitMainData(const std::string& bin_dir);
+  Status Restore(const SourceInfo& source, const std::string& bin_dir, int port);
+  Status RunQueries(const QueryPreprocessing& queries, const std::vector<std::string>& databases,
+                    const std::string& bin_dir, int port, const std::string& stage);
+  Status RunScript(const std::string& script, const std::string& bin_dir, int port);
+  Result<Snapshot> TakeSnapshot(TimePoint data_state_at);
+
+  LogicalRetrievalOptions options_;
+  PoolBackend& pool_;
+  PostgresControl& postgres_;
+  ProcessRunner& runner_;
+  StateStore& state_;
+  Progress progress_;
+};
+
+// A free TCP port on 127.0.0.1 chosen by the kernel (for temporary servers).
+Result<int> PickFreePort();
+
+}  // namespace dblab

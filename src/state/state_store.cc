@@ -1,0 +1,254 @@
+#include "state/state_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+
+#include <memory>
+
+namespace dblab {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (
+  id TEXT PRIMARY KEY, pool TEXT NOT NULL, created_at INTEGER NOT NULL,
+  data_state_at INTEGER NOT NULL, physical_size INTEGER NOT NULL, logical_size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS clones (
+  id TEXT PRIMARY KEY, snapshot_id TEXT NOT NULL, branch TEXT NOT NULL, status TEXT NOT NULL,
+  status_message TEXT NOT NULL, protected INTEGER NOT NULL, protected_till INTEGER,
+  created_at INTEGER NOT NULL, username TEXT NOT NULL, password_verifier TEXT NOT NULL,
+  db_name TEXT NOT NULL, restricted INTEGER NOT NULL, port INTEGER NOT NULL,
+  cloning_time REAL NOT NULL, last_activity_at INTEGER);
+)sql";
+
+// Statement with automatic finalize; binds by 1-based index.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  bool ok() const { return stmt_ != nullptr; }
+  void Bind(int index, const std::string& value) {
+    sqlite3_bind_text(stmt_, index, value.c_str(), static_cast<int>(value.size()),
+                      SQLITE_TRANSIENT);
+  }
+  void Bind(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+  void Bind(int index, double value) { sqlite3_bind_double(stmt_, index, value); }
+  void BindNull(int index) { sqlite3_bind_null(stmt_, index); }
+  int Step() { return sqlite3_step(stmt_); }
+  std::string Text(int col) {
+    auto text = sqlite3_column_text(stmt_, col);
+    return text ? reinterpret_cast<const char*>(text) : "";
+  }
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  double Real(int col) { return sqlite3_column_double(stmt_, col); }
+  bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string Error() const { return sqlite3_errmsg(db_); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+Status StepDone(Statement& statement, const std::string& what) {
+  if (!statement.ok() || statement.Step() != SQLITE_DONE) {
+    return Internal("state store: " + what + ": " + statement.Error());
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+int64_t ToMillis(TimePoint time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+TimePoint FromMillis(int64_t millis) { return TimePoint(std::chrono::milliseconds(millis)); }
+
+StateStore::~StateStore() { sqlite3_close(db_); }
+
+Status StateStore::ExecLocked(const std::string& sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error ? error : "unknown error";
+    sqlite3_free(error);
+    return Internal("state store: " + message);
+  }
+  return OkStatus();
+}
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
+  // Create the file 0600 before SQLite does, so no other user can read it at any moment.
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Internal("cannot create state database " + path + ": " + strerror(errno));
+  close(fd);
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+      SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Internal("cannot open state database " + path + ": " + message);
+  }
+  std::unique_ptr<StateStore> store(new StateStore(db));
+  sqlite3_busy_timeout(db, 5000);
+  DBLAB_TRY(store->ExecLocked("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
+  DBLAB_TRY(store->ExecLocked(kSchema));
+  auto version = store->GetMeta("schema_version");
+  if (!version.ok()) return version.error();
+  if (!*version) {
+    DBLAB_TRY(store->PutMeta("schema_version", std::to_string(kSchemaVersion)));
+  } else if (std::stoi(**version) > kSchemaVersion) {
+    return Internal("state database " + path + " has schema version " + **version +
+                    ", newer than this engine supports (" + std::to_string(kSchemaVersion) +
+                    "); upgrade dblab-engine");
+  }
+  return store;
+}
+
+Status StateStore::PutClone(const CloneRecord& record) {
+  std::lock_guard lock(mutex_);
+  const Clone& clone = record.clone;
+  Statement statement(db_,
+                      "INSERT OR REPLACE INTO clones (id, snapshot_id, branch, status, "
+                      "status_message, protected, protected_till, created_at, username, "
+                      "password_verifier, db_name, restricted, port, cloning_time, "
+                      "last_activity_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  if (!statement.ok()) return Internal("state store: " + statement.Error());
+  statement.Bind(1, clone.id);
+  statement.Bind(2, clone.snapshot_id);
+  statement.Bind(3, clone.branch);
+  statement.Bind(4, std::string(CloneStatusName(clone.status)));
+  statement.Bind(5, clone.status_message);
+  statement.Bind(6, static_cast<int64_t>(clone.is_protected));
+  if (clone.protected_till) {
+    statement.Bind(7, ToMillis(*clone.protected_till));
+  } else {
+    statement.BindNull(7);
+  }
+  statement.Bind(8, ToMillis(clone.created_at));
+  statement.Bind(9, clone.db.username);
+  statement.Bind(10, record.password_verifier);
+  statement.Bind(11, clone.db.db_name);
+  statement.Bind(12, static_cast<int64_t>(clone.db.restricted));
+  statement.Bind(13, static_cast<int64_t>(clone.db.port));
+  statement.Bind(14, clone.cloning_time_seconds);
+  if (clone.last_activity_at) {
+    statement.Bind(15, ToMillis(*clone.last_activity_at));
+  } else {
+    statement.BindNull(15);
+  }
+  return StepDone(statement, "save clone " + clone.id);
+}
+
+Status StateStore::DeleteClone(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_, "DELETE FROM clones WHERE id = ?");
+  statement.Bind(1, id);
+  return StepDone(statement, "delete clone " + id);
+}
+
+Result<std::vector<CloneRecord>> StateStore::ListClones() {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_,
+                      "SELECT id, snapshot_id, branch, status, status_message, protected, "
+                      "protected_till, created_at, username, password_verifier, db_name, "
+                      "restricted, port, cloning_time, last_activity_at FROM clones "
+                      "ORDER BY created_at, id");
+  if (!statement.ok()) return Internal("state store: " + statement.Error());
+  std::vector<CloneRecord> records;
+  int rc;
+  while ((rc = statement.Step()) == SQLITE_ROW) {
+    CloneRecord record;
+    Clone& clone = record.clone;
+    clone.id = statement.Text(0);
+    clone.snapshot_id = statement.Text(1);
+    clone.branch = statement.Text(2);
+    clone.status = ParseCloneStatus(statement.Text(3)).value_or(CloneStatus::kFatal);
+    clone.status_message = statement.Text(4);
+    clone.is_protected = statement.Int(5) != 0;
+    if (!statement.IsNull(6)) clone.protected_till = FromMillis(statement.Int(6));
+    clone.created_at = FromMillis(statement.Int(7));
+    clone.db.username = statement.Text(8);
+    record.password_verifier = statement.Text(9);
+    clone.db.db_name = statement.Text(10);
+    clone.db.restricted = statement.Int(11) != 0;
+    clone.db.port = static_cast<int>(statement.Int(12));
+    clone.cloning_time_seconds = statement.Real(13);
+    if (!statement.IsNull(14)) clone.last_activity_at = FromMillis(statement.Int(14));
+    records.push_back(std::move(record));
+  }
+  if (rc != SQLITE_DONE) return Internal("state store: list clones: " + statement.Error());
+  return records;
+}
+
+Status StateStore::PutSnapshot(const Snapshot& snapshot) {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_,
+                      "INSERT OR REPLACE INTO snapshots (id, pool, created_at, data_state_at, "
+                      "physical_size, logical_size) VALUES (?,?,?,?,?,?)");
+  statement.Bind(1, snapshot.id);
+  statement.Bind(2, snapshot.pool);
+  statement.Bind(3, ToMillis(snapshot.created_at));
+  statement.Bind(4, ToMillis(snapshot.data_state_at));
+  statement.Bind(5, snapshot.physical_size);
+  statement.Bind(6, snapshot.logical_size);
+  return StepDone(statement, "save snapshot " + snapshot.id);
+}
+
+Status StateStore::DeleteSnapshot(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_, "DELETE FROM snapshots WHERE id = ?");
+  statement.Bind(1, id);
+  return StepDone(statement, "delete snapshot " + id);
+}
+
+Result<std::vector<Snapshot>> StateStore::ListSnapshots() {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_,
+                      "SELECT id, pool, created_at, data_state_at, physical_size, logical_size "
+                      "FROM snapshots ORDER BY created_at, id");
+  if (!statement.ok()) return Internal("state store: " + statement.Error());
+  std::vector<Snapshot> snapshots;
+  int rc;
+  while ((rc = statement.Step()) == SQLITE_ROW) {
+    Snapshot snapshot;
+    snapshot.id = statement.Text(0);
+    snapshot.pool = statement.Text(1);
+    snapshot.created_at = FromMillis(statement.Int(2));
+    snapshot.data_state_at = FromMillis(statement.Int(3));
+    snapshot.physical_size = statement.Int(4);
+    snapshot.logical_size = statement.Int(5);
+    snapshots.push_back(std::move(snapshot));
+  }
+  if (rc != SQLITE_DONE) return Internal("state store: list snapshots: " + statement.Error());
+  return snapshots;
+}
+
+Result<std::optional<std::string>> StateStore::GetMeta(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_, "SELECT value FROM meta WHERE key = ?");
+  if (!statement.ok()) return Internal("state store: " + statement.Error());
+  statement.Bind(1, key);
+  int rc = statement.Step();
+  if (rc == SQLITE_ROW) return std::optional<std::string>(statement.Text(0));
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  return Internal("state store: read " + key + ": " + statement.Error());
+}
+
+Status StateStore::PutMeta(const std::string& key, const std::string& value) {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+  statement.Bind(1, key);
+  statement.Bind(2, value);
+  return StepDone(statement, "save " + key);
+}
+
+}  // namespace dblab

@@ -1,0 +1,73 @@
+// Shared pieces of the integration and end-to-end tests: temp dirs, free ports, a real source
+// PostgreSQL, the real engine binary, the real CLI. Everything a test makes is registered for
+// cleanup that runs even when the test fails: servers are stopped by PID, pools unmounted,
+// loop devices detached, directories removed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "postgres/pq.h"
+
+namespace dblab::testing {
+
+// A fresh directory under /tmp, removed (after unmounting anything below it) by Cleanup().
+std::string MakeTempDir(const std::string& prefix);
+int FreePort();
+
+// Stops every postgres whose data directory is below `root`, unmounts every mount below it
+// (detaching loop devices), then removes the tree. Safe to call twice.
+void CleanupTree(const std::string& root);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env = {});
+
+// A real PostgreSQL 15 source with a password and a `users` table (plus pgbench tables when
+// scale > 0), listening on 127.0.0.1.
+struct SourceDatabase {
+  std::string dir;
+  int port = 0;
+  std::string password = "source-secret";
+  std::string dbname = "app";
+};
+SourceDatabase StartSourceDatabase(const std::string& dir, int users, int pgbench_scale = 0);
+
+// The real dblab-engine binary in the background.
+class EngineProcess {
+ public:
+  EngineProcess() = default;
+  ~EngineProcess();
+  // Starts `dblab-engine --config FILE` and waits for /healthz. Returns false on failure (its
+  // log is in log_path).
+  bool Start(const std::string& config_file, int api_port, const std::string& log_path,
+             const std::vector<std::string>& extra_args = {});
+  void Kill();       // SIGKILL, as a crash would
+  void Terminate();  // SIGTERM, waits for exit
+  pid_t pid() const { return pid_; }
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+};
+
+// Connects to a clone as its user over TCP.
+Result<PgConnection> ConnectClone(int port, const std::string& user, const std::string& password,
+                                  const std::string& dbname);
+// Single-value query helper; fails the test on error.
+std::string QueryValue(PgConnection& connection, const std::string& sql);
+
+bool PortListening(int port);
+std::string EngineBinary();
+std::string CliBinary();
+std::string SourceDir();
+
+}  // namespace dblab::testing
