@@ -3,9 +3,9 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <utility>
 
 namespace dblab {
@@ -74,8 +74,13 @@ struct HeaderListDeleter {
 }  // namespace
 
 bool IsValidCloneId(const std::string& id) {
-  static const std::regex kPattern("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$");
-  return std::regex_match(id, kPattern);
+  auto alphanumeric = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (id.empty() || !alphanumeric(id[0])) return false;
+  return std::all_of(id.begin(), id.end(), [&alphanumeric](char c) {
+    return alphanumeric(c) || c == '_' || c == '.' || c == '-';
+  });
 }
 
 ApiClient::ApiClient(ClientOptions options) : options_(std::move(options)) {

@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,6 +120,11 @@ Result<ExecPlan> MakePlan(const std::vector<std::string>& argv,
 
 // In the child, after fork: async-signal-safe calls only. Never returns.
 [[noreturn]] void ExecChild(const ExecPlan& plan, int error_pipe) {
+  // Only stdin/stdout/stderr (and the error pipe, close-on-exec) may reach the program: a
+  // listening socket of the engine inherited by a clone's postgres would keep the API port busy
+  // after the engine exits.
+  if (error_pipe > 3) syscall(SYS_close_range, 3u, static_cast<unsigned>(error_pipe - 1), 0u);
+  syscall(SYS_close_range, static_cast<unsigned>(error_pipe + 1), ~0u, 0u);
   sigset_t all;
   sigemptyset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);

@@ -85,3 +85,22 @@ TEST(ProcessTest, SpawnDetachedOutlivesItsParentAndLogs) {
 
 }  // namespace
 }  // namespace dblab
+
+namespace dblab {
+namespace {
+
+TEST(ProcessTest, ChildrenDoNotInheritTheEnginesFileDescriptors) {
+  // Given a descriptor without close-on-exec, like a listening socket a library opened.
+  int leaked = dup2(1, 57);
+  ASSERT_EQ(leaked, 57);
+  PosixProcessRunner runner;
+  auto result = runner.Run({"sh", "-c", "ls /proc/self/fd"});
+  ASSERT_TRUE(result.ok());
+  // sh's own fds are 0-2 (and one for the listing itself); never ours.
+  std::string target = "\n" + std::to_string(leaked) + "\n";
+  EXPECT_EQ(("\n" + result->out).find(target), std::string::npos) << result->out;
+  close(leaked);
+}
+
+}  // namespace
+}  // namespace dblab

@@ -20,8 +20,9 @@ struct PidFile {
   std::string status;  // "starting", "ready", "stopping", "standby" (line 8), may be empty
 };
 
-std::optional<PidFile> ReadPidFile(const std::string& data_dir) {
-  std::ifstream in(data_dir + "/postmaster.pid");
+// Reads a postmaster.pid-style file (also the socket lock files, which share the format).
+std::optional<PidFile> ReadPidFile(const std::string& path) {
+  std::ifstream in(path);
   if (!in) return std::nullopt;
   std::vector<std::string> lines;
   std::string line;
@@ -100,7 +101,7 @@ Result<int> DataDirMajorVersion(const std::string& data_dir) {
 }
 
 std::optional<pid_t> PostgresControl::RunningPid(const std::string& data_dir) {
-  auto pid_file = ReadPidFile(data_dir);
+  auto pid_file = ReadPidFile(data_dir + "/postmaster.pid");
   if (!pid_file || pid_file->pid <= 0 || !ProcessAlive(pid_file->pid)) return std::nullopt;
   // The postmaster's working directory is its data directory: this tells a live server from a
   // stale postmaster.pid whose PID was reused by another process.
@@ -127,6 +128,15 @@ Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
   for (const char* stale : {"postmaster.pid", "standby.signal", "recovery.signal"}) {
     unlink((spec.data_dir + "/" + stale).c_str());
   }
+  // A killed postmaster leaves its socket lock behind. postgres removes it itself only when the
+  // PID in it is gone; an unreaped zombie (PID 1 in some containers does not reap) still counts
+  // for postgres, so decide here, zombie-aware.
+  std::string socket_lock =
+      spec.socket_dir + "/.s.PGSQL." + std::to_string(spec.port) + ".lock";
+  if (auto lock = ReadPidFile(socket_lock); lock && !ProcessAlive(lock->pid)) {
+    unlink(socket_lock.c_str());
+    unlink(socket_lock.substr(0, socket_lock.size() - 5).c_str());
+  }
   std::vector<std::string> argv = {spec.bin_dir + "/postgres", "-D", spec.data_dir, "-p",
                                    std::to_string(spec.port)};
   std::map<std::string, std::string> settings = {
@@ -150,7 +160,7 @@ Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
   auto deadline = std::chrono::steady_clock::now() + spec.ready_timeout;
   auto pause = std::chrono::microseconds(500);
   while (true) {
-    auto pid_file = ReadPidFile(spec.data_dir);
+    auto pid_file = ReadPidFile(spec.data_dir + "/postmaster.pid");
     if (pid_file && pid_file->pid == pid && pid_file->status == "ready") return pid;
     if (!ProcessAlive(pid)) {
       return Internal("postgres on " + spec.data_dir + " (port " + std::to_string(spec.port) +
