@@ -188,7 +188,8 @@ SourceDatabase StartSourceDatabase(const std::string& dir, int users, int pgbenc
 EngineProcess::~EngineProcess() { Terminate(); }
 
 bool EngineProcess::Start(const std::string& config_file, int api_port,
-                          const std::string& log_path, const std::vector<std::string>& extra_args) {
+                          const std::string& log_path, const std::vector<std::string>& extra_args,
+                          const std::map<std::string, std::string>& env) {
   log_path_ = log_path;
   std::vector<std::string> argv = {EngineBinary(), "--config", config_file};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
@@ -197,6 +198,7 @@ bool EngineProcess::Start(const std::string& config_file, int api_port,
     int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(fd, 1);
     dup2(fd, 2);
+    for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
     std::vector<char*> args;
     for (auto& arg : argv) args.push_back(arg.data());
     args.push_back(nullptr);

@@ -48,7 +48,8 @@ class EngineProcess {
   // Starts `dblab-engine --config FILE` and waits for /healthz. Returns false on failure (its
   // log is in log_path).
   bool Start(const std::string& config_file, int api_port, const std::string& log_path,
-             const std::vector<std::string>& extra_args = {});
+             const std::vector<std::string>& extra_args = {},
+             const std::map<std::string, std::string>& env = {});
   void Kill();       // SIGKILL, as a crash would
   void Terminate();  // SIGTERM, waits for exit
   pid_t pid() const { return pid_; }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests (also under AddressSanitizer + UBSan) and the integration and
+# end-to-end tests on real btrfs loop pools and real PostgreSQL servers. Needs root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+
+echo "== unit tests under AddressSanitizer and UBSan"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDBLAB_SANITIZE=ON \
+  -DDBLAB_WERROR=OFF >/dev/null
+ninja -C build-asan dblab_unit_tests
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/dblab_unit_tests \
+  --gtest_brief=1
+
+echo "== all tests (unit, integration, end-to-end)"
+cd build
+ctest --output-on-failure --timeout 900 "$@"
