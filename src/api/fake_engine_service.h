@@ -16,7 +16,7 @@ namespace dblab {
 class FakeEngineService : public EngineService {
  public:
   std::mutex mutex;
-  InstanceStatus status;           // clones are filled in from `clones` by GetStatus()
+  InstanceStatus status;            // clones are filled in from `clones` by GetStatus()
   std::vector<Snapshot> snapshots;  // the last one counts as the latest
   std::map<std::string, Clone> clones;
   std::optional<Error> fail_with;  // when set, every Result/Status call returns this error

@@ -6,8 +6,15 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 // <utility> must precede the Asio coroutine headers with Boost 1.74.
+// clang-format off
 #include <utility>
+// clang-format on
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,11 +25,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <condition_variable>
 #include <mutex>
@@ -159,8 +161,7 @@ asio::awaitable<void> HttpServer::Impl::Refuse(Connection& connection, const Err
   }
 }
 
-asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connection,
-                                              uint64_t id) {
+asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connection, uint64_t id) {
   struct UnregisterOnExit {
     Impl* impl;
     uint64_t id;
@@ -194,8 +195,9 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
       if (ec && !IsQuietDisconnect(ec)) {
         Error refusal = BadRequest("malformed HTTP request: " + ec.message());
         if (ec == http::error::body_limit) {
-          refusal = Error{ErrorCode::kTooLarge, fmt::format("request body over the limit of {} bytes",
-                                                            options.max_body_bytes)};
+          refusal =
+              Error{ErrorCode::kTooLarge,
+                    fmt::format("request body over the limit of {} bytes", options.max_body_bytes)};
         } else if (ec == http::error::header_limit) {
           refusal = Error{ErrorCode::kTooLarge,
                           fmt::format("request headers over {} bytes", kHeaderLimitBytes)};
@@ -261,9 +263,10 @@ Status HttpServer::Start() {
     tcp::resolver resolver(impl.io_context);
     auto results = resolver.resolve(host, "", ec);
     if (ec || results.empty()) {
-      return BadRequest(fmt::format("cannot resolve API host \"{}\": {}; set server.host to an "
-                                    "IP address or a resolvable name",
-                                    host, ec ? ec.message() : "no addresses"));
+      return BadRequest(
+          fmt::format("cannot resolve API host \"{}\": {}; set server.host to an "
+                      "IP address or a resolvable name",
+                      host, ec ? ec.message() : "no addresses"));
     }
     address = results.begin()->endpoint().address();
   }
@@ -271,8 +274,8 @@ Status HttpServer::Start() {
   std::string where = fmt::format("{}:{}", address.to_string(), impl.options.port);
   tcp::acceptor& acceptor = impl.acceptor.emplace(asio::make_strand(impl.io_context));
   auto fail = [&](const char* step) {
-    Error error{ErrorCode::kInternal, fmt::format("API server: {} {}: {}", step, where,
-                                                  ec.message())};
+    Error error{ErrorCode::kInternal,
+                fmt::format("API server: {} {}: {}", step, where, ec.message())};
     if (ec == asio::error::address_in_use) {
       error = Unavailable(fmt::format(
           "API server: cannot listen on {}: address already in use; another dblab-engine or "
@@ -301,8 +304,7 @@ Status HttpServer::Start() {
     impl.threads.emplace_back([&impl] { impl.io_context.run(); });
   }
   impl.started = true;
-  spdlog::info("api: listening on {}:{}{}", address.to_string(), impl.port.load(),
-               auth_enabled() ? "" : " (no verification token: the API is open)");
+  spdlog::debug("api: listening on {}:{}", address.to_string(), impl.port.load());
   return OkStatus();
 }
 
@@ -325,7 +327,8 @@ void HttpServer::Stop() {
         });
       }
     }
-    impl.connections_closed.wait_for(lock, kStopGrace, [&impl] { return impl.connections.empty(); });
+    impl.connections_closed.wait_for(lock, kStopGrace,
+                                     [&impl] { return impl.connections.empty(); });
   }
   impl.io_context.stop();
   for (auto& thread : impl.threads) thread.join();

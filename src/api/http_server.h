@@ -16,10 +16,10 @@
 namespace dblab {
 
 struct ApiOptions {
-  std::string host = "127.0.0.1";  // address or name to listen on; "" = all IPv4 interfaces
-  uint16_t port = 2345;            // 0 = an ephemeral port (tests); see Port()
-  std::string token;               // Verification-Token; empty turns auth off
-  std::string ui_dir;              // built web UI; empty or without index.html: a notice page
+  std::string host = "127.0.0.1";   // address or name to listen on; "" = all IPv4 interfaces
+  uint16_t port = 2345;             // 0 = an ephemeral port (tests); see Port()
+  std::string token;                // Verification-Token; empty turns auth off
+  std::string ui_dir;               // built web UI; empty or without index.html: a notice page
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413 and the connection is closed
   int threads = 2;
   // Longest wait for the next request on a keep-alive connection, and for each read or write

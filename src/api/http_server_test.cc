@@ -7,14 +7,13 @@
 
 #include <gtest/gtest.h>
 
-#include <utility>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <utility>
 
 #include "api/fake_engine_service.h"
 #include "api/json_mapping.h"
@@ -131,19 +130,36 @@ TEST_F(HttpServerTest, HugeBodyIs413AndClosesTheConnection) {
   options.max_body_bytes = 1024;
   StartServer(options);
   tcp::socket socket = Connect();
-  Response response = Send(socket, http::verb::post, "/clone",
-                           R"({"id":")" + std::string(200000, 'x') + R"("})");
+  Response response =
+      Send(socket, http::verb::post, "/clone", R"({"id":")" + std::string(200000, 'x') + R"("})");
   EXPECT_EQ(response.result_int(), 413);
   EXPECT_EQ(Json::parse(response.body())["code"], "PAYLOAD_TOO_LARGE");
   EXPECT_FALSE(response.keep_alive());
   EXPECT_FALSE(engine_.Called("CreateClone("));
 }
 
+TEST_F(HttpServerTest, ExpectContinueGetsAnInterimResponse) {
+  StartServer({});
+  tcp::socket socket = Connect();
+  std::string body = R"({"id":"c2","db":{"username":"u","password":"p"}})";
+  asio::write(socket, asio::buffer("POST /clone HTTP/1.1\r\nHost: x\r\nVerification-Token: tok\r\n"
+                                   "Expect: 100-continue\r\nContent-Length: " +
+                                   std::to_string(body.size()) + "\r\n\r\n"));
+  beast::flat_buffer buffer;
+  http::response<http::empty_body> interim;
+  http::read(socket, buffer, interim);
+  EXPECT_EQ(interim.result_int(), 100);
+  asio::write(socket, asio::buffer(body));
+  Response response;
+  http::read(socket, buffer, response);
+  EXPECT_EQ(response.result_int(), 201) << response.body();
+}
+
 TEST_F(HttpServerTest, HugeHeadersAre413) {
   StartServer({});
   tcp::socket socket = Connect();
-  std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64000, 'a') +
-                        "\r\n\r\n";
+  std::string request =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64000, 'a') + "\r\n\r\n";
   asio::write(socket, asio::buffer(request));
   beast::flat_buffer buffer;
   Response response;
@@ -219,7 +235,7 @@ TEST_F(HttpServerTest, StopClosesIdleConnectionsPromptly) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
   EXPECT_TRUE(PeerClosed(idle));
   EXPECT_TRUE(PeerClosed(kept_alive));
-  server_->Stop();  // idempotent
+  server_->Stop();                      // idempotent
   EXPECT_FALSE(server_->Start().ok());  // a stopped server stays stopped
 }
 

@@ -16,12 +16,18 @@ constexpr int kMaxJsonDepth = 32;
 
 const char* DefaultStatusMessage(CloneStatus status) {
   switch (status) {
-    case CloneStatus::kCreating: return "Clone is being created.";
-    case CloneStatus::kOk: return "Clone is ready to accept Postgres connections.";
-    case CloneStatus::kResetting: return "Clone is being reset.";
-    case CloneStatus::kDeleting: return "Clone is being deleted.";
-    case CloneStatus::kFatal: return "Cloning failure.";
-    case CloneStatus::kWarning: return "Clone needs attention.";
+    case CloneStatus::kCreating:
+      return "Clone is being created.";
+    case CloneStatus::kOk:
+      return "Clone is ready to accept Postgres connections.";
+    case CloneStatus::kResetting:
+      return "Clone is being reset.";
+    case CloneStatus::kDeleting:
+      return "Clone is being deleted.";
+    case CloneStatus::kFatal:
+      return "Cloning failure.";
+    case CloneStatus::kWarning:
+      return "Clone needs attention.";
   }
   return "";
 }
@@ -85,7 +91,8 @@ Status CheckKnownFields(const Json& object, std::string_view prefix,
 Status GetString(const Json& object, const char* key, std::string_view prefix, std::string& out) {
   auto it = object.find(key);
   if (it == object.end() || it->is_null()) return OkStatus();
-  if (!it->is_string()) return BadRequest(fmt::format("field \"{}{}\" must be a string", prefix, key));
+  if (!it->is_string())
+    return BadRequest(fmt::format("field \"{}{}\" must be a string", prefix, key));
   out = it->get<std::string>();
   return OkStatus();
 }
@@ -157,7 +164,8 @@ Result<std::optional<TimePoint>> LenientTime(const Json& object, const char* key
   std::string text = LenientString(object, key);
   if (text.empty()) return std::optional<TimePoint>();
   auto time = ParseRfc3339(text);
-  if (!time) return Internal(fmt::format("field \"{}\": \"{}\" is not an RFC 3339 time", key, text));
+  if (!time)
+    return Internal(fmt::format("field \"{}\": \"{}\" is not an RFC 3339 time", key, text));
   return std::optional<TimePoint>(*time);
 }
 
@@ -182,16 +190,16 @@ Json SnapshotToJson(const Snapshot& snapshot) {
 Json CloneToJson(const Clone& clone, const CloneJsonContext& context) {
   Json json;
   json["id"] = clone.id;
-  json["snapshot"] = context.snapshot ? SnapshotToJson(*context.snapshot)
-                                      : Json{{"id", clone.snapshot_id}};
+  json["snapshot"] =
+      context.snapshot ? SnapshotToJson(*context.snapshot) : Json{{"id", clone.snapshot_id}};
   json["branch"] = clone.branch;
   json["protected"] = clone.is_protected;
   if (clone.protected_till) json["protectedTill"] = FormatRfc3339(*clone.protected_till);
   json["createdAt"] = FormatRfc3339(clone.created_at);
-  json["status"] = Json{{"code", CloneStatusName(clone.status)},
-                        {"message", clone.status_message.empty()
-                                        ? std::string(DefaultStatusMessage(clone.status))
-                                        : clone.status_message}};
+  json["status"] = Json{
+      {"code", CloneStatusName(clone.status)},
+      {"message", clone.status_message.empty() ? std::string(DefaultStatusMessage(clone.status))
+                                               : clone.status_message}};
   json["db"] = Json{{"connStr", ConnectionString(clone.db)},
                     {"host", clone.db.host},
                     {"port", clone.db.port == 0 ? std::string() : std::to_string(clone.db.port)},
@@ -277,9 +285,9 @@ Json ErrorToJson(const Error& error) {
 
 Result<CreateCloneRequest> ParseCreateCloneRequest(std::string_view body) {
   DBLAB_ASSIGN_OR_RETURN(Json json, ParseObject(body));
-  DBLAB_TRY(CheckKnownFields(json, "",
-                             {"id", "snapshot", "branch", "protected", "protectionDurationMinutes",
-                              "db", "extra_conf"}));
+  DBLAB_TRY(CheckKnownFields(
+      json, "",
+      {"id", "snapshot", "branch", "protected", "protectionDurationMinutes", "db", "extra_conf"}));
   CreateCloneRequest request;
   DBLAB_TRY(GetString(json, "id", "", request.id));
   DBLAB_TRY(GetString(json, "branch", "", request.branch));
@@ -428,11 +436,10 @@ Result<InstanceStatus> InstanceStatusFromJson(const Json& json) {
     for (const auto& entry : *pools) {
       if (!entry.is_object()) continue;
       const Json& fs = LenientObject(entry, "fileSystem");
-      status.pools.push_back(PoolUsage{LenientString(entry, "name"), LenientString(entry, "mode"),
-                                       LenientInt(fs, "size"), LenientInt(fs, "free"),
-                                       LenientInt(fs, "used"), LenientInt(fs, "dataSize"),
-                                       LenientInt(fs, "usedBySnapshots"),
-                                       LenientInt(fs, "usedByClones")});
+      status.pools.push_back(PoolUsage{
+          LenientString(entry, "name"), LenientString(entry, "mode"), LenientInt(fs, "size"),
+          LenientInt(fs, "free"), LenientInt(fs, "used"), LenientInt(fs, "dataSize"),
+          LenientInt(fs, "usedBySnapshots"), LenientInt(fs, "usedByClones")});
     }
   }
   const Json& cloning = LenientObject(json, "cloning");

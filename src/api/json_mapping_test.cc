@@ -237,13 +237,13 @@ TEST(JsonRequest, WrongTypesAreRejectedByName) {
     const char* body;
     const char* field;
   };
-  for (auto [body, field] : {Case{R"({"protected":"yes"})", "\"protected\""},
-                             Case{R"({"db":{"username":42}})", "\"db.username\""},
-                             Case{R"({"db":"u"})", "\"db\""},
-                             Case{R"({"snapshot":{"id":[]}})", "\"snapshot.id\""},
-                             Case{R"({"protectionDurationMinutes":1.5})", "protectionDuration"},
-                             Case{R"({"protectionDurationMinutes":-1})", "protectionDuration"},
-                             Case{R"({"extra_conf":{"work_mem":"1GB"}})", "\"extra_conf\""}}) {
+  for (auto [body, field] :
+       {Case{R"({"protected":"yes"})", "\"protected\""},
+        Case{R"({"db":{"username":42}})", "\"db.username\""}, Case{R"({"db":"u"})", "\"db\""},
+        Case{R"({"snapshot":{"id":[]}})", "\"snapshot.id\""},
+        Case{R"({"protectionDurationMinutes":1.5})", "protectionDuration"},
+        Case{R"({"protectionDurationMinutes":-1})", "protectionDuration"},
+        Case{R"({"extra_conf":{"work_mem":"1GB"}})", "\"extra_conf\""}}) {
     auto request = ParseCreateCloneRequest(body);
     ASSERT_FALSE(request.ok()) << body;
     EXPECT_EQ(request.error().code, ErrorCode::kBadRequest);

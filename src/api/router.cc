@@ -122,13 +122,20 @@ bool MethodAllowed(std::string_view allow, std::string_view method) {
 
 int HttpStatusFor(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kBadRequest: return 400;
-    case ErrorCode::kUnauthorized: return 401;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kConflict: return 409;
-    case ErrorCode::kTooLarge: return 413;
-    case ErrorCode::kUnavailable: return 503;
-    case ErrorCode::kInternal: return 500;
+    case ErrorCode::kBadRequest:
+      return 400;
+    case ErrorCode::kUnauthorized:
+      return 401;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kTooLarge:
+      return 413;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -256,8 +263,8 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
   if (!MethodAllowed(allow, request.method)) {
     ApiResponse response = JsonResponse(
         405, Json{{"code", "METHOD_NOT_ALLOWED"},
-                  {"message", fmt::format("{} does not accept {}; use {}", path, request.method,
-                                          allow)}});
+                  {"message",
+                   fmt::format("{} does not accept {}; use {}", path, request.method, allow)}});
     response.allow = std::string(allow);
     return response;
   }

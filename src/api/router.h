@@ -25,8 +25,8 @@ struct RouterOptions {
 };
 
 struct ApiRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // raw request-target: "/api/clone/x?y=1"
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // raw request-target: "/api/clone/x?y=1"
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
 };

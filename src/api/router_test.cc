@@ -87,8 +87,8 @@ TEST_F(ApiRouterTest, ClonesListsClonesWithSnapshotDetailsAndMetadata) {
 }
 
 TEST_F(ApiRouterTest, CreateCloneAnswers201WithTheCreatingClone) {
-  ApiResponse response = Call("POST", "/clone",
-                              R"({"id":"dev1","db":{"username":"dev","password":"pw"}})");
+  ApiResponse response =
+      Call("POST", "/clone", R"({"id":"dev1","db":{"username":"dev","password":"pw"}})");
   ASSERT_EQ(response.status, 201) << response.body;
   Json json = Body(response);
   EXPECT_EQ(json["id"], "dev1");
@@ -140,8 +140,8 @@ TEST_F(ApiRouterTest, FullRefreshStartsARefresh) {
 // --- auth ---
 
 TEST_F(ApiRouterTest, MissingOrWrongTokenIs401AndNeverReachesTheEngine) {
-  for (const char* token : {static_cast<const char*>(nullptr), "", "wrong", "s3cret-toke",
-                            "s3cret-token-and-more"}) {
+  for (const char* token :
+       {static_cast<const char*>(nullptr), "", "wrong", "s3cret-toke", "s3cret-token-and-more"}) {
     ApiResponse response = Call("GET", "/clones", "", token);
     EXPECT_EQ(response.status, 401) << (token ? token : "(none)");
     EXPECT_EQ(Body(response)["code"], "UNAUTHORIZED");
@@ -175,9 +175,9 @@ TEST_F(ApiRouterTest, BadJsonUnknownFieldAndWrongTypeAre400) {
     const char* body;
     const char* in_message;
   };
-  for (auto [body, in_message] : {Case{"{not json", "invalid JSON"},
-                                  Case{R"({"id":"a","size":"xl"})", "\"size\""},
-                                  Case{R"({"db":{"username":7}})", "\"db.username\""}}) {
+  for (auto [body, in_message] :
+       {Case{"{not json", "invalid JSON"}, Case{R"({"id":"a","size":"xl"})", "\"size\""},
+        Case{R"({"db":{"username":7}})", "\"db.username\""}}) {
     ApiResponse response = Call("POST", "/clone", body);
     EXPECT_EQ(response.status, 400) << body;
     EXPECT_EQ(Body(response)["code"], "BAD_REQUEST");
@@ -189,20 +189,20 @@ TEST_F(ApiRouterTest, BadJsonUnknownFieldAndWrongTypeAre400) {
 }
 
 TEST_F(ApiRouterTest, ResetWithBothSnapshotIdAndLatestIs400) {
-  ApiResponse response =
-      Call("POST", "/clone/jworks/reset", R"({"snapshotID":"dblab_pool@snapshot_1","latest":true})");
+  ApiResponse response = Call("POST", "/clone/jworks/reset",
+                              R"({"snapshotID":"dblab_pool@snapshot_1","latest":true})");
   EXPECT_EQ(response.status, 400);
   EXPECT_FALSE(engine_.Called("ResetClone("));
 }
 
 TEST_F(ApiRouterTest, TraversalAndMalformedIdsAre400AndNeverReachTheEngine) {
   for (const char* target :
-       {"/clone/..%2F..%2Fetc%2Fpasswd", "/clone/%2e%2e", "/api/clone/%2E%2E/reset",
-        "/clone/..", "/clone/.hidden", "/clone/a%20b", "/clone/a%00b", "/clone/%zz",
-        "/clone/-rf", "/clone/"
-                      "a123456789012345678901234567890123456789012345678901234567890123456789"}) {
-    ApiResponse response = Call(target == std::string("/api/clone/%2E%2E/reset") ? "POST" : "GET",
-                                target);
+       {"/clone/..%2F..%2Fetc%2Fpasswd", "/clone/%2e%2e", "/api/clone/%2E%2E/reset", "/clone/..",
+        "/clone/.hidden", "/clone/a%20b", "/clone/a%00b", "/clone/%zz", "/clone/-rf",
+        "/clone/"
+        "a123456789012345678901234567890123456789012345678901234567890123456789"}) {
+    ApiResponse response =
+        Call(target == std::string("/api/clone/%2E%2E/reset") ? "POST" : "GET", target);
     EXPECT_EQ(response.status, 400) << target;
     EXPECT_EQ(Body(response)["code"], "BAD_REQUEST") << target;
   }
@@ -236,8 +236,8 @@ TEST_F(ApiRouterTest, BodyOverTheLimitIs413) {
 // --- routing ---
 
 TEST_F(ApiRouterTest, UnknownApiRouteIs404Json) {
-  for (const char* target : {"/api/nope", "/api", "/api/", "/clone/jworks/explode",
-                             "/branches", "/admin/config", "/clones/extra"}) {
+  for (const char* target : {"/api/nope", "/api", "/api/", "/clone/jworks/explode", "/branches",
+                             "/admin/config", "/clones/extra"}) {
     ApiResponse response = Call("GET", target);
     EXPECT_EQ(response.status, 404) << target;
     EXPECT_EQ(response.content_type, "application/json") << target;
@@ -268,16 +268,18 @@ TEST_F(ApiRouterTest, EngineErrorsMapToStatuses) {
     int status;
     const char* name;
   };
-  for (auto [code, status, name] : {Case{ErrorCode::kBadRequest, 400, "BAD_REQUEST"},
-                                    Case{ErrorCode::kNotFound, 404, "NOT_FOUND"},
-                                    Case{ErrorCode::kConflict, 409, "CONFLICT"},
-                                    Case{ErrorCode::kTooLarge, 413, "PAYLOAD_TOO_LARGE"},
-                                    Case{ErrorCode::kUnavailable, 503, "UNAVAILABLE"},
-                                    Case{ErrorCode::kInternal, 500, "INTERNAL_ERROR"}}) {
+  for (auto [code, status, name] :
+       {Case{ErrorCode::kBadRequest, 400, "BAD_REQUEST"},
+        Case{ErrorCode::kNotFound, 404, "NOT_FOUND"}, Case{ErrorCode::kConflict, 409, "CONFLICT"},
+        Case{ErrorCode::kTooLarge, 413, "PAYLOAD_TOO_LARGE"},
+        Case{ErrorCode::kUnavailable, 503, "UNAVAILABLE"},
+        Case{ErrorCode::kInternal, 500, "INTERNAL_ERROR"}}) {
     engine_.fail_with = Error{code, "engine says no"};
-    for (auto [method, target] : std::vector<std::pair<std::string, std::string>>{
-             {"GET", "/clone/jworks"}, {"DELETE", "/clone/jworks"}, {"POST", "/full-refresh"},
-             {"POST", "/clone/jworks/reset"}}) {
+    for (auto [method, target] :
+         std::vector<std::pair<std::string, std::string>>{{"GET", "/clone/jworks"},
+                                                          {"DELETE", "/clone/jworks"},
+                                                          {"POST", "/full-refresh"},
+                                                          {"POST", "/clone/jworks/reset"}}) {
       ApiResponse response = Call(method, target);
       EXPECT_EQ(response.status, status) << method << " " << target;
       EXPECT_EQ(Body(response), Json({{"code", name}, {"message", "engine says no"}}));
