@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 #include "cloning/validation.h"
@@ -65,7 +67,10 @@ CloneManager::CloneManager(CloningOptions options, PoolBackend& pool, PostgresCo
                            StateStore& state)
     : options_(std::move(options)), pool_(pool), postgres_(postgres), state_(state) {}
 
-CloneManager::~CloneManager() { WaitIdle(); }
+CloneManager::~CloneManager() {
+  StopWarmPool();
+  WaitIdle();
+}
 
 void CloneManager::WaitIdle() {
   std::unique_lock lock(mutex_);
@@ -195,16 +200,23 @@ Result<Clone> CloneManager::Create(const CreateCloneRequest& request) {
     clone.is_protected = false;
     clone.protected_till.reset();
   }
+  std::optional<WarmClone> warm;
   {
     std::lock_guard lock(mutex_);
     if (clones_.count(clone.id)) {
       return Conflict("clone \"" + clone.id + "\" already exists; choose another id");
     }
-    DBLAB_ASSIGN_OR_RETURN(clone.db.port, AllocatePort());
-    reserved_ports_.insert(clone.db.port);
+    warm = TakeWarm(snapshot_id);
+    if (warm) {
+      clone.db.port = warm->port;
+    } else {
+      DBLAB_ASSIGN_OR_RETURN(clone.db.port, AllocatePort());
+      reserved_ports_.insert(clone.db.port);
+    }
     clones_[clone.id] = record;
   }
   Save(record);
+  if (warm) return AssignWarm(std::move(record), *warm);
   spdlog::info("clone {}: creating from snapshot {} on port {}", clone.id, snapshot_id,
                clone.db.port);
   RunAsync(clone.id, [this, id = clone.id] { DoCreate(id, false); });
@@ -577,6 +589,140 @@ Status CloneManager::Reconcile() {
   return OkStatus();
 }
 
+std::optional<CloneManager::WarmClone> CloneManager::TakeWarm(const std::string& snapshot_id) {
+  for (auto it = warm_.begin(); it != warm_.end(); ++it) {
+    if (it->snapshot_id == snapshot_id) {
+      WarmClone warm = *it;
+      warm_.erase(it);
+      warm_wake_.notify_all();
+      return warm;
+    }
+  }
+  return std::nullopt;
+}
+
+Result<Clone> CloneManager::AssignWarm(CloneRecord record, const WarmClone& warm) {
+  auto started = std::chrono::steady_clock::now();
+  const std::string& id = record.clone.id;
+  // The running server follows its directory: postgres works relative to its data directory
+  // after start, so renaming the subvolume hands the server over to the clone.
+  if (rename(pool_.ClonePath(warm.name).c_str(), pool_.ClonePath(id).c_str()) != 0) {
+    std::string error = strerror(errno);
+    DestroyWarm(warm);
+    Fail(id, "cannot take a warm clone: " + error + "; destroy this clone and retry");
+    return Get(id);
+  }
+  rename((options_.log_dir + "/" + warm.name + ".log").c_str(),
+         (options_.log_dir + "/" + id + ".log").c_str());
+  if (auto status = SetUpRole(record); !status.ok()) {
+    (void)postgres_.Stop(pool_.ClonePath(id), std::chrono::seconds(10));
+    Fail(id, "cannot set up user " + record.clone.db.username + ": " + status.error().message);
+    return Get(id);
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  {
+    std::lock_guard lock(mutex_);
+    auto& clone = clones_.at(id).clone;
+    clone.status = CloneStatus::kOk;
+    clone.status_message = "Clone is ready to accept Postgres connections.";
+    clone.cloning_time_seconds = seconds;
+    clone.last_activity_at = Clock::now();
+    record = clones_.at(id);
+  }
+  Save(record);
+  spdlog::info("clone {}: ready on port {} in {:.3f} s (warm pool)", id, record.clone.db.port,
+               seconds);
+  return record.clone;
+}
+
+void CloneManager::DestroyWarm(const WarmClone& warm) {
+  (void)postgres_.Stop(pool_.ClonePath(warm.name), std::chrono::milliseconds(0));
+  if (auto status = pool_.DestroyClone(warm.name); !status.ok()) {
+    spdlog::error("warm pool: cannot remove {}: {}", warm.name, status.error().message);
+  }
+  unlink((options_.log_dir + "/" + warm.name + ".log").c_str());
+  std::lock_guard lock(mutex_);
+  reserved_ports_.erase(warm.port);
+}
+
+size_t CloneManager::WarmCount() {
+  std::lock_guard lock(mutex_);
+  return warm_.size();
+}
+
+void CloneManager::StartWarmPool() {
+  if (options_.warm_pool_size <= 0) return;
+  warm_thread_ = std::thread([this] { WarmLoop(); });
+}
+
+void CloneManager::SnapshotsChanged() { warm_wake_.notify_all(); }
+
+void CloneManager::StopWarmPool() {
+  {
+    std::lock_guard lock(mutex_);
+    warm_stopping_ = true;
+  }
+  warm_wake_.notify_all();
+  if (warm_thread_.joinable()) warm_thread_.join();
+  std::vector<WarmClone> remaining;
+  {
+    std::lock_guard lock(mutex_);
+    remaining.swap(warm_);
+  }
+  for (const auto& warm : remaining) DestroyWarm(warm);
+}
+
+void CloneManager::WarmLoop() {
+  while (true) {
+    std::string latest = LatestSnapshotId();
+    std::vector<WarmClone> stale;
+    bool need_more = false;
+    WarmClone next;
+    {
+      std::unique_lock lock(mutex_);
+      if (warm_stopping_) return;
+      for (auto it = warm_.begin(); it != warm_.end();) {
+        if (it->snapshot_id != latest) {
+          stale.push_back(*it);
+          it = warm_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      need_more = !latest.empty() && warm_.size() < static_cast<size_t>(options_.warm_pool_size);
+      if (need_more) {
+        auto port = AllocatePort();
+        if (port.ok()) {
+          next = WarmClone{"warm-" + GenerateId(12), latest, *port};
+          reserved_ports_.insert(*port);
+        } else {
+          need_more = false;
+        }
+      }
+      if (!need_more && stale.empty()) {
+        warm_wake_.wait_for(lock, std::chrono::seconds(5));
+        continue;
+      }
+    }
+    for (const auto& warm : stale) DestroyWarm(warm);
+    if (!need_more) continue;
+    CloneRecord record;
+    record.clone.id = next.name;
+    record.clone.db.port = next.port;
+    auto path = pool_.CreateClone(SnapshotDirName(latest), next.name);
+    Status started = path.ok() ? StartServer(record) : Status(path.error());
+    if (!started.ok()) {
+      spdlog::error("warm pool: {}", started.error().message);
+      DestroyWarm(next);
+      std::unique_lock lock(mutex_);
+      warm_wake_.wait_for(lock, std::chrono::seconds(10), [this] { return warm_stopping_; });
+      continue;
+    }
+    std::lock_guard lock(mutex_);
+    warm_.push_back(next);
+  }
+}
+
 bool CloneManager::IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity) {
   const Clone& clone = record.clone;
   auto conninfo = BuildConninfo({{"host", options_.socket_dir},
@@ -623,16 +769,19 @@ void CloneManager::Housekeep(TimePoint now) {
     if (options_.max_idle_minutes <= 0 || clone.status != CloneStatus::kOk) continue;
     TimePoint activity{};
     bool idle = IsIdle(record, now, &activity);
+    bool changed = false;
     {
       std::lock_guard lock(mutex_);
       auto it = clones_.find(clone.id);
       if (it == clones_.end()) continue;
-      if (it->second.clone.last_activity_at != activity) {
+      if (activity != TimePoint{} && it->second.clone.last_activity_at != activity) {
         it->second.clone.last_activity_at = activity;
         record = it->second;
+        changed = true;
       }
       if (it->second.clone.is_protected) idle = false;
     }
+    if (changed) Save(record);
     if (idle) {
       spdlog::info("clone {}: idle for more than {} minutes; destroying", clone.id,
                    options_.max_idle_minutes);

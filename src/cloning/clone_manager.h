@@ -40,6 +40,9 @@ struct CloningOptions {
   int64_t protection_lease_minutes = 1440;
   int64_t protection_max_minutes = 10080;
   int min_password_strength = 0;
+  // Clone servers kept started on the latest snapshot, without a user: a create takes one, adds
+  // the role and answers at once (provision.warmPool).
+  int warm_pool_size = 0;
 };
 
 class CloneManager {
@@ -67,6 +70,14 @@ class CloneManager {
 
   // Latest snapshot id, or "" when there is none (snapshots come from the state store).
   std::string LatestSnapshotId();
+
+  // The warm pool: started after Reconcile, refilled in the background, rebuilt when the latest
+  // snapshot changes (call SnapshotsChanged), emptied (servers stopped, storage removed) by
+  // StopWarmPool. No-ops when warm_pool_size is 0.
+  void StartWarmPool();
+  void SnapshotsChanged();
+  void StopWarmPool();
+  size_t WarmCount();
 
  private:
   Result<Snapshot> FindSnapshot(const std::string& id);
@@ -97,6 +108,20 @@ class CloneManager {
   std::map<std::string, CloneRecord> clones_;
   std::set<int> reserved_ports_;
   int running_ops_ = 0;
+
+  struct WarmClone {
+    std::string name;  // storage name, "warm-<random>"
+    std::string snapshot_id;
+    int port = 0;
+  };
+  void WarmLoop();
+  void DestroyWarm(const WarmClone& warm);
+  std::optional<WarmClone> TakeWarm(const std::string& snapshot_id);  // mutex_ held
+  Result<Clone> AssignWarm(CloneRecord record, const WarmClone& warm);
+  std::vector<WarmClone> warm_;
+  bool warm_stopping_ = false;
+  std::condition_variable warm_wake_;
+  std::thread warm_thread_;
 };
 
 }  // namespace dblab

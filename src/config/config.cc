@@ -583,6 +583,7 @@ Status ReadProvision(Reader& r, Mapping& m, EngineConfig& c) {
     return r.Fail("provision.pgBinDir", "must be an absolute path, got '" + c.pg_bin_dir + "'");
   }
   DBLAB_TRY(r.Int(m, "minPasswordStrength", 0, 4, &c.min_password_strength));
+  DBLAB_TRY(r.Int(m, "warmPool", 0, 50, &c.warm_pool_size));
   // Settings merged into provision (e.g. `<<: *db_configs`) are clone settings too, and more
   // specific than databaseConfigs: they win.
   DBLAB_TRY(r.Settings(m, "configs", &c.clone_configs));

@@ -105,6 +105,7 @@ struct EngineConfig {
   bool keep_user_passwords = false;
   std::string pg_bin_dir;         // own key provision.pgBinDir; empty = detect
   int min_password_strength = 0;  // own key provision.minPasswordStrength (0 = accept anything)
+  int warm_pool_size = 0;  // own key provision.warmPool: clones kept started on the latest snapshot
   std::map<std::string, std::string> clone_configs;  // databaseConfigs.configs (+ provision)
   // cloning
   std::string access_host = "127.0.0.1";

@@ -148,8 +148,10 @@ Status Engine::Init() {
   cloning.protection_lease_minutes = config_.protection_lease_duration_minutes;
   cloning.protection_max_minutes = config_.protection_max_duration_minutes;
   cloning.min_password_strength = config_.min_password_strength;
+  cloning.warm_pool_size = config_.warm_pool_size;
   clones_ = std::make_unique<CloneManager>(cloning, *pool_, *postgres_, *state_);
   DBLAB_TRY(clones_->Reconcile());
+  clones_->StartWarmPool();
 
   auto snapshots = state_->ListSnapshots();
   {
@@ -174,7 +176,10 @@ Engine::~Engine() {
   wake_.notify_all();
   if (housekeeping_thread_.joinable()) housekeeping_thread_.join();
   if (retrieval_thread_.joinable()) retrieval_thread_.join();
-  if (clones_) clones_->WaitIdle();
+  if (clones_) {
+    clones_->StopWarmPool();  // warm servers have no user yet: nothing is lost
+    clones_->WaitIdle();
+  }
 }
 
 void Engine::SetRetrieval(const std::function<void(RetrievalState&)>& change) {
@@ -223,6 +228,7 @@ void Engine::RetrievalLoop() {
     });
     if (result.ok()) {
       spdlog::info("retrieval: snapshot {} is ready", result->id);
+      clones_->SnapshotsChanged();
     } else {
       spdlog::error("retrieval failed: {}", result.error().message);
     }

@@ -27,6 +27,7 @@ std::string EngineFixture::WriteConfig(const std::string& extra_yaml) {
       << "poolManager:\n  mountDir: " << dir_ << "/mnt\n  imageSize: 3GB\n"
       << "provision:\n  portPool:\n    from: " << port_from_ << "\n    to: " << port_from_ + 40
       << "\n"
+      << provision_extra_
       << "retrieval:\n  jobs: [logicalDump, logicalRestore, logicalSnapshot]\n  spec:\n"
       << "    logicalDump:\n      options:\n        source:\n          connection:\n"
       << "            host: 127.0.0.1\n            port: " << source_.port << "\n"

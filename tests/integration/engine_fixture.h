@@ -44,6 +44,7 @@ class EngineFixture : public ::testing::Test {
   std::string config_path_;
   EngineProcess engine_;
   int users_ = 2000;
+  std::string provision_extra_;  // extra lines under provision:, indented by two spaces
 };
 
 // Checksum of the users table as a clone's user sees it.

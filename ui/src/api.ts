@@ -1,0 +1,261 @@
+// Typed client for dblab-engine's DLE-compatible REST API, served under /api/ beside the UI.
+// Field names are DLE's (see src/api/json_mapping.cc in the engine).
+
+export type CloneStatusCode = 'OK' | 'CREATING' | 'RESETTING' | 'DELETING' | 'FATAL' | 'WARNING';
+
+export interface Snapshot {
+  id: string;
+  createdAt: string;
+  dataStateAt: string;
+  physicalSize: number;
+  logicalSize: number;
+  pool: string;
+  numClones: number;
+}
+
+export interface CloneDb {
+  connStr: string;
+  host: string;
+  port: string;
+  username: string;
+  password: string;
+  dbName: string;
+  restricted?: boolean;
+}
+
+export interface Clone {
+  id: string;
+  snapshot?: Partial<Snapshot> & { id: string };
+  branch?: string;
+  protected: boolean;
+  protectedTill?: string;
+  createdAt: string;
+  status: { code: CloneStatusCode | string; message: string };
+  db: CloneDb;
+  metadata: {
+    cloneDiffSize: number;
+    logicalSize: number;
+    cloningTime: number;
+    maxIdleMinutes: number;
+    protectionLeaseDurationMinutes?: number;
+    protectionMaxDurationMinutes?: number;
+  };
+}
+
+export interface PoolFileSystem {
+  mode: string;
+  size: number;
+  free: number;
+  used: number;
+  dataSize: number;
+  usedBySnapshots: number;
+  usedByClones: number;
+}
+
+export interface Pool {
+  name: string;
+  mode: string;
+  dataStateAt: string | null;
+  status: string;
+  cloneList: string[];
+  fileSystem: PoolFileSystem;
+}
+
+export interface InstanceStatus {
+  status: { code: string; message: string };
+  engine: { version: string; edition: string; instanceID: string; startedAt: string };
+  pools: Pool[];
+  cloning: {
+    expectedCloningTime: number;
+    numClones: number;
+    clones: Clone[];
+    protectionLeaseDurationMinutes: number;
+    protectionMaxDurationMinutes: number;
+  };
+  retrieving: {
+    mode: string;
+    status: string;
+    lastRefresh: string | null;
+    nextRefresh: string | null;
+    alerts: unknown;
+    progress?: string;
+  };
+}
+
+export interface CreateCloneRequest {
+  id?: string;
+  snapshot?: { id: string };
+  protected?: boolean;
+  protectionDurationMinutes?: number;
+  db: { username: string; password: string; db_name?: string; restricted?: boolean };
+}
+
+export interface ResetCloneRequest {
+  snapshotID?: string;
+  latest?: boolean;
+}
+
+export interface UpdateCloneRequest {
+  protected: boolean;
+  protectionDurationMinutes?: number;
+}
+
+/** An API failure, always with a message a person can read. */
+export class ApiError extends Error {
+  readonly status: number; // HTTP status; 0 when the engine could not be reached
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+
+  get unauthorized(): boolean {
+    return this.status === 401;
+  }
+  get notFound(): boolean {
+    return this.status === 404;
+  }
+  get conflict(): boolean {
+    return this.status === 409;
+  }
+}
+
+const TOKEN_KEY = 'dblab.verificationToken';
+export const API_BASE = '/api';
+
+export function loadToken(): string {
+  try {
+    return localStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export function saveToken(token: string): void {
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY, token);
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // Private mode without storage: the token lives for this page only.
+  }
+}
+
+const HTTP_WORDS: Record<number, string> = {
+  400: 'the request was refused as invalid',
+  401: 'the token was refused',
+  403: 'access is forbidden',
+  404: 'not found',
+  405: 'this action is not supported',
+  409: 'conflict',
+  413: 'the request is too large',
+  500: 'the engine had an internal error',
+  502: 'bad gateway',
+  503: 'the engine is not ready',
+  504: 'the engine did not answer in time',
+};
+
+/** Turns any failed fetch or non-2xx response into an ApiError with words in it. */
+export async function errorFromResponse(response: Response): Promise<ApiError> {
+  let text = '';
+  try {
+    text = await response.text();
+  } catch {
+    // keep text empty
+  }
+  let code = `HTTP_${response.status}`;
+  let message = '';
+  try {
+    const body = JSON.parse(text) as { code?: unknown; message?: unknown; details?: unknown };
+    if (typeof body.code === 'string') code = body.code;
+    if (typeof body.message === 'string') message = body.message;
+    if (!message && typeof body.details === 'string') message = body.details;
+  } catch {
+    // not JSON: a proxy error page or plain text
+  }
+  const words = HTTP_WORDS[response.status] ?? 'the request failed';
+  if (!message) {
+    const plain = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+    message = plain ? `${words} (HTTP ${response.status}): ${plain}` : `${words} (HTTP ${response.status})`;
+  }
+  return new ApiError(response.status, code, message);
+}
+
+type UnauthorizedListener = (error: ApiError) => void;
+let onUnauthorized: UnauthorizedListener | null = null;
+
+/** The app registers here to return to the login page when the token stops working. */
+export function setUnauthorizedHandler(listener: UnauthorizedListener | null): void {
+  onUnauthorized = listener;
+}
+
+export class DblabClient {
+  constructor(
+    private readonly token: string,
+    private readonly base: string = API_BASE,
+  ) {}
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (this.token) headers['Verification-Token'] = this.token;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(`${this.base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ApiError(0, 'NETWORK', `Cannot reach the dblab engine (${reason}). Is it running?`);
+    }
+    if (!response.ok) {
+      const error = await errorFromResponse(response);
+      if (error.unauthorized && onUnauthorized) onUnauthorized(error);
+      throw error;
+    }
+    const text = await response.text();
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError(response.status, 'BAD_RESPONSE', `The engine sent an answer that is not JSON (HTTP ${response.status}).`);
+    }
+  }
+
+  status(): Promise<InstanceStatus> {
+    return this.request('GET', '/status');
+  }
+  snapshots(): Promise<Snapshot[]> {
+    return this.request('GET', '/snapshots');
+  }
+  clones(): Promise<Clone[]> {
+    return this.request('GET', '/clones');
+  }
+  clone(id: string): Promise<Clone> {
+    return this.request('GET', `/clone/${encodeURIComponent(id)}`);
+  }
+  createClone(request: CreateCloneRequest): Promise<Clone> {
+    return this.request('POST', '/clone', request);
+  }
+  resetClone(id: string, request: ResetCloneRequest): Promise<Clone> {
+    return this.request('POST', `/clone/${encodeURIComponent(id)}/reset`, request);
+  }
+  updateClone(id: string, request: UpdateCloneRequest): Promise<Clone> {
+    return this.request('PATCH', `/clone/${encodeURIComponent(id)}`, request);
+  }
+  destroyClone(id: string): Promise<unknown> {
+    return this.request('DELETE', `/clone/${encodeURIComponent(id)}`);
+  }
+}
+
+/** The message to show for any thrown value. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
