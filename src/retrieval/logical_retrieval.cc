@@ -45,14 +45,15 @@ LogicalRetrieval::LogicalRetrieval(LogicalRetrievalOptions options, PoolBackend&
       progress_(std::move(progress)) {}
 
 std::vector<std::pair<std::string, std::string>> LogicalRetrieval::SourceConninfo(
-    const std::string& db) const {
+    const std::string& db, bool with_password) const {
   const SourceConnection& source = options_.retrieval.logical_dump.source;
   std::vector<std::pair<std::string, std::string>> params;
   if (!source.connection_string.empty()) params.push_back({"dbname", source.connection_string});
   params.push_back({"host", source.host});
   params.push_back({"port", std::to_string(source.port)});
   params.push_back({"user", source.username});
-  if (!source.password.empty()) params.push_back({"password", source.password});
+  // Programs get the password through PGPASSWORD: an argument is visible to every local user.
+  if (with_password && !source.password.empty()) params.push_back({"password", source.password});
   params.push_back({"dbname", db.empty() ? source.dbname : db});
   params.push_back({"connect_timeout", "10"});
   params.push_back({"application_name", "dblab-retrieval"});
@@ -109,7 +110,7 @@ Status LogicalRetrieval::Dump(const SourceInfo& source, const std::string& bin_d
                                      "--format=directory",
                                      "--jobs=" + std::to_string(std::max(1, dump.parallel_jobs)),
                                      "--file=" + options_.dump_dir + "/" + std::to_string(index),
-                                     "--dbname=" + BuildConninfo(SourceConninfo(name))};
+                                     "--dbname=" + BuildConninfo(SourceConninfo(name, false))};
     for (const auto& option : dump.custom_options) argv.push_back(option);
     RunOptions run;
     if (!dump.source.password.empty()) run.env["PGPASSWORD"] = dump.source.password;

@@ -46,7 +46,8 @@ class LogicalRetrieval {
     std::vector<std::pair<std::string, std::string>> databases;  // name, encoding
   };
   Result<SourceInfo> InspectSource();
-  std::vector<std::pair<std::string, std::string>> SourceConninfo(const std::string& db) const;
+  std::vector<std::pair<std::string, std::string>> SourceConninfo(const std::string& db,
+                                                             bool with_password = true) const;
   Status Dump(const SourceInfo& source, const std::string& bin_dir);
   Status InitMainData(const std::string& bin_dir);
   Status Restore(const SourceInfo& source, const std::string& bin_dir, int port);
