@@ -13,6 +13,7 @@
 
 #include "cloning/validation.h"
 #include "postgres/pq.h"
+#include "storage/extent_usage.h"
 
 namespace dblab {
 
@@ -775,7 +776,13 @@ void CloneManager::Housekeep(TimePoint now) {
       (void)Update(clone.id, unprotect);
       clone.is_protected = false;
     }
-    if (options_.max_idle_minutes <= 0 || clone.status != CloneStatus::kOk) continue;
+    if (clone.status != CloneStatus::kOk) continue;
+    // What the clone has written since its snapshot (a tree walk: here, never on a request).
+    if (auto diff = ExclusiveBytes(pool_.ClonePath(clone.id)); diff.ok()) {
+      std::lock_guard lock(mutex_);
+      if (auto it = clones_.find(clone.id); it != clones_.end()) it->second.clone.diff_size = *diff;
+    }
+    if (options_.max_idle_minutes <= 0) continue;
     TimePoint activity{};
     bool idle = IsIdle(record, now, &activity);
     bool changed = false;

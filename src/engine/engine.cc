@@ -10,6 +10,7 @@
 #include "cloning/validation.h"
 #include "common/version.h"
 #include "retrieval/logical_retrieval.h"
+#include "storage/extent_usage.h"
 #include "storage/factory.h"
 
 namespace dblab {
@@ -247,7 +248,21 @@ void Engine::HousekeepingLoop() {
     if (stopping_) return;
     lock.unlock();
     clones_->Housekeep(std::chrono::system_clock::now());
+    MeasureSnapshots();
     lock.lock();
+  }
+}
+
+void Engine::MeasureSnapshots() {
+  auto snapshots = state_->ListSnapshots();
+  if (!snapshots.ok()) return;
+  for (auto& snapshot : *snapshots) {
+    std::string name = snapshot.id.substr(snapshot.id.find('@') + 1);
+    auto exclusive = ExclusiveBytes(pool_->SnapshotPath(name));
+    if (exclusive.ok() && *exclusive != snapshot.physical_size) {
+      snapshot.physical_size = *exclusive;
+      (void)state_->PutSnapshot(snapshot);
+    }
   }
 }
 
@@ -269,8 +284,10 @@ InstanceStatus Engine::GetStatus() {
     usage.free = measured->free;
     usage.used = measured->used;
   }
-  auto snapshots = ListSnapshots();
-  if (!snapshots.empty()) usage.data_size = snapshots.back().logical_size;
+  auto snapshots = ListSnapshots();  // newest first
+  if (!snapshots.empty()) usage.data_size = snapshots.front().logical_size;
+  for (const auto& snapshot : snapshots) usage.used_by_snapshots += snapshot.physical_size;
+  for (const auto& clone : status.clones) usage.used_by_clones += clone.diff_size;
   status.pools.push_back(usage);
   double total = 0;
   int counted = 0;

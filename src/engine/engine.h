@@ -49,6 +49,7 @@ class Engine : public EngineService {
   Status Init();
   void RetrievalLoop();
   void HousekeepingLoop();
+  void MeasureSnapshots();  // exclusive bytes of each snapshot (tree walk)
   void SetRetrieval(const std::function<void(RetrievalState&)>& change);
 
   EngineConfig config_;

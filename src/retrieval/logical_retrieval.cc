@@ -264,7 +264,7 @@ Result<Snapshot> LogicalRetrieval::TakeSnapshot(TimePoint data_state_at) {
   for (const auto& entry : fs::recursive_directory_iterator(pool_.SnapshotPath(name), error)) {
     if (entry.is_regular_file(error)) snapshot.logical_size += entry.file_size(error);
   }
-  snapshot.physical_size = snapshot.logical_size;  // shared with main data until it changes
+  snapshot.physical_size = 0;  // shares every extent with main data until main data changes
   DBLAB_TRY(state_.PutSnapshot(snapshot));
   return snapshot;
 }

@@ -2,6 +2,7 @@
 // test does, TearDown unmounts and detaches everything under its temp dir and checks that no
 // mount and no loop device of ours remain.
 #include "storage/btrfs/btrfs_pool.h"
+#include "storage/extent_usage.h"
 
 #include <btrfsutil.h>
 #include <fcntl.h>
@@ -471,6 +472,34 @@ TEST_F(BtrfsLoopTest, FactoryMountsAndPreparesABtrfsPool) {
   EXPECT_TRUE((*backend)->CreateClone("s1", "c1").ok());
   EXPECT_TRUE((*backend)->DestroyClone("c1").ok());
   // The factory leaves the pool mounted on purpose; TearDown unmounts it.
+}
+
+}  // namespace
+}  // namespace dblab
+
+namespace dblab {
+namespace {
+
+// Diff size of a clone and the exclusive size of a snapshot, as the dashboard shows them.
+TEST_F(BtrfsPoolTest, ExclusiveBytesCountOnlyWhatACloneWroteItself) {
+  std::string big(4 << 20, 'x');
+  ASSERT_TRUE(WriteFile(pool_->MainDataPath() + "/table", big));
+  sync();
+  ASSERT_TRUE(pool_->CreateSnapshot("s1").ok());
+  auto clone = pool_->CreateClone("s1", "c1");
+  ASSERT_TRUE(clone.ok());
+  // Fresh: everything is shared.
+  EXPECT_EQ(*ExclusiveBytes(*clone), 0);
+  EXPECT_EQ(*ExclusiveBytes(pool_->SnapshotPath("s1")), 0);
+
+  ASSERT_TRUE(WriteFile(*clone + "/new_table", std::string(1 << 20, 'y')));
+  sync();
+  auto diff = ExclusiveBytes(*clone);
+  ASSERT_TRUE(diff.ok()) << diff.error().message;
+  EXPECT_GE(*diff, 1 << 20);
+  EXPECT_LT(*diff, 2 << 20);
+  // The 4 MiB table is still shared by main data, the snapshot and the clone.
+  EXPECT_EQ(*ExclusiveBytes(pool_->SnapshotPath("s1")), 0);
 }
 
 }  // namespace
