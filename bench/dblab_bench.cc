@@ -645,6 +645,7 @@ struct Options {
   int at_once = 20;
   int alive = 50;
   int status_samples = 1000;
+  int warm_pool = 0;  // provision.warmPool: 0 measures the cold path
   bool quick = false;
   std::string engine;
   std::string work_dir;
@@ -834,15 +835,16 @@ class ScaleBench {
 
   void StartEngine() {
     api_port_ = FreePort();
-    port_from_ = FreePortRange(o_.alive + 10);
+    int ports = o_.alive + o_.warm_pool + 10;
+    port_from_ = FreePortRange(ports);
     token_ = RandomToken(32);
     // Room for the dump, main data and the clones' writes; the image is sparse.
     double image_gb = std::max(10.0, std::ceil(datadir_bytes_ * 4 / 1073741824.0));
     std::ostringstream yml;
     yml << "server:\n  verificationToken: \"" << token_ << "\"\n  port: " << api_port_ << "\n"
         << "poolManager:\n  mountDir: " << dir_ << "/pool\n  imageSize: " << image_gb << "GB\n"
-        << "provision:\n  portPool:\n    from: " << port_from_ << "\n    to: "
-        << port_from_ + o_.alive + 9 << "\n"
+        << "provision:\n  warmPool: " << o_.warm_pool << "\n  portPool:\n    from: " << port_from_
+        << "\n    to: " << port_from_ + ports - 1 << "\n"
         << "cloning:\n  maxIdleMinutes: 0\n"
         << "retrieval:\n  jobs: [logicalDump, logicalRestore, logicalSnapshot]\n  spec:\n"
         << "    logicalDump:\n      options:\n        source:\n          connection:\n"
@@ -855,7 +857,7 @@ class ScaleBench {
     WriteFile(dir_ + "/server.yml", yml.str());
     chmod((dir_ + "/server.yml").c_str(), 0600);
     Step("starting dblab-engine (API port " + std::to_string(api_port_) + ", clone ports " +
-         std::to_string(port_from_) + "-" + std::to_string(port_from_ + o_.alive + 9) +
+         std::to_string(port_from_) + "-" + std::to_string(port_from_ + ports - 1) +
          ") and waiting for the first snapshot");
     auto start = Clock::now();
     g_engine_pid = Spawn({o_.engine, "--config", dir_ + "/server.yml"},
@@ -1173,7 +1175,7 @@ class ScaleBench {
       SleepMs(20);
     }
     out["destroy_all_ms"] = std::round(MsSince(start) * 10) / 10;
-    for (int p = port_from_; p < port_from_ + o_.alive + 10; ++p) {
+    for (int p = port_from_; p < port_from_ + o_.alive + o_.warm_pool + 10; ++p) {
       if (!PortFree(p)) SleepMs(100);
     }
     return out;
@@ -1431,6 +1433,9 @@ int main(int argc, char** argv) {
   app.add_option("--alive", o.alive, "clones alive at once")->capture_default_str();
   app.add_option("--status-samples", o.status_samples, "GET /status requests with clones alive")
       ->capture_default_str();
+  app.add_option("--warm-pool", o.warm_pool, "the engine's provision.warmPool (0 = cold creates)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 50));
   app.add_flag("--quick", o.quick, "scale 10, 3 runs, 5 at once, 10 alive (checks end to end)");
   app.add_option("--engine", o.engine, "dblab-engine binary")->required();
   app.add_option("--work-dir", o.work_dir, "empty directory under /tmp for everything started")
@@ -1516,6 +1521,7 @@ int main(int argc, char** argv) {
       r["runs"] = o.runs;
       r["alternative_runs"] = o.alt_runs;
       r["quick"] = o.quick;
+      r["warm_pool"] = o.warm_pool;
       r.update(bench.Run());
       std::string path = o.out_dir + "/" + date + "-scale" + std::to_string(scale) + ".json";
       WriteFile(path, r.dump(2) + "\n");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -88,6 +89,20 @@ void CloneManager::RunAsync(const std::string& id, std::function<void()> work) {
     std::lock_guard lock(mutex_);
     if (--running_ops_ == 0) idle_.notify_all();
   }).detach();
+}
+
+void CloneManager::SaveCurrent(const std::string& id) {
+  // One writer at a time, and it writes the newest in-memory state: two threads saving copies
+  // taken at different moments can never leave the older one on disk.
+  std::lock_guard persist(persist_mutex_);
+  CloneRecord record;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = clones_.find(id);
+    if (it == clones_.end()) return;  // destroyed meanwhile: nothing to resurrect
+    record = it->second;
+  }
+  Save(record);
 }
 
 void CloneManager::Save(const CloneRecord& record) {
@@ -216,7 +231,7 @@ Result<Clone> CloneManager::Create(const CreateCloneRequest& request) {
     }
     clones_[clone.id] = record;
   }
-  Save(record);
+  SaveCurrent(record.clone.id);
   if (warm) return AssignWarm(std::move(record), *warm);
   spdlog::info("clone {}: creating from snapshot {} on port {}", clone.id, snapshot_id,
                clone.db.port);
@@ -257,7 +272,7 @@ Result<Clone> CloneManager::Update(const std::string& id, const UpdateCloneReque
     it->second.clone = updated;
     record = it->second;
   }
-  Save(record);
+  SaveCurrent(record.clone.id);
   return record.clone;
 }
 
@@ -283,11 +298,13 @@ Result<Clone> CloneManager::Reset(const std::string& id, const ResetCloneRequest
                       "; wait until it is OK");
     }
     if (snapshot_id.empty()) snapshot_id = clone.snapshot_id;
+    // The target is part of the durable record: a reset redone after a crash goes to it.
+    clone.snapshot_id = snapshot_id;
     clone.status = CloneStatus::kResetting;
     clone.status_message = "Clone is being reset";
     record = it->second;
   }
-  Save(record);
+  SaveCurrent(record.clone.id);
   spdlog::info("clone {}: resetting to snapshot {}", id, snapshot_id);
   RunAsync(id, [this, id, snapshot_id] { DoReset(id, snapshot_id); });
   return record.clone;
@@ -314,7 +331,7 @@ Status CloneManager::Destroy(const std::string& id) {
     clone.status_message = "Clone is being deleted";
     record = it->second;
   }
-  Save(record);
+  SaveCurrent(record.clone.id);
   spdlog::info("clone {}: destroying", id);
   RunAsync(id, [this, id] { DoDestroy(id); });
   return OkStatus();
@@ -331,7 +348,7 @@ void CloneManager::Fail(const std::string& id, const std::string& message) {
     it->second.clone.status_message = message;
     record = it->second;
   }
-  Save(record);
+  SaveCurrent(record.clone.id);
 }
 
 ServerSpec CloneManager::SpecFor(const CloneRecord& record, const std::string& bin_dir) const {
@@ -456,7 +473,7 @@ void CloneManager::DoCreate(const std::string& id, bool restart_only) {
     it->second.clone.last_activity_at = Clock::now();
     record = it->second;
   }
-  Save(record);
+  SaveCurrent(record.clone.id);
   auto ms = [](auto duration) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
   };
@@ -487,7 +504,7 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
     std::lock_guard lock(mutex_);
     clones_.at(id).clone.snapshot_id = snapshot_id;
   }
-  Save(record);
+  SaveCurrent(record.clone.id);
   auto path = pool_.CreateClone(SnapshotDirName(snapshot_id), id);
   if (!path.ok()) return Fail(id, "cannot create clone storage: " + path.error().message);
   if (auto status = StartServer(record); !status.ok()) {
@@ -505,7 +522,7 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
     clone.last_activity_at = Clock::now();
     record = clones_.at(id);
   }
-  Save(record);
+  SaveCurrent(record.clone.id);
   spdlog::info("clone {}: reset to {} in {:.3f} s", id, snapshot_id, seconds);
 }
 
@@ -518,8 +535,10 @@ void CloneManager::DoDestroy(const std::string& id) {
     return Fail(id, "cannot remove clone data: " + status.error().message);
   }
   unlink((options_.log_dir + "/" + id + ".log").c_str());
+  std::lock_guard persist(persist_mutex_);
   if (auto status = state_.DeleteClone(id); !status.ok()) {
-    return Fail(id, status.error().message);
+    spdlog::error("clone {}: {}", id, status.error().message);
+    return;
   }
   std::lock_guard lock(mutex_);
   auto it = clones_.find(id);
@@ -618,7 +637,9 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, const WarmClone& warm
   // after start, so renaming the subvolume hands the server over to the clone.
   if (rename(pool_.ClonePath(warm.name).c_str(), pool_.ClonePath(id).c_str()) != 0) {
     std::string error = strerror(errno);
-    DestroyWarm(warm);
+    WarmClone unowned = warm;
+    unowned.port = 0;  // the clone's record owns the port now; destroying it frees the port
+    DestroyWarm(unowned);
     Fail(id, "cannot take a warm clone: " + error + "; destroy this clone and retry");
     return Get(id);
   }
@@ -639,7 +660,7 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, const WarmClone& warm
     clone.last_activity_at = Clock::now();
     record = clones_.at(id);
   }
-  Save(record);
+  SaveCurrent(record.clone.id);
   spdlog::info("clone {}: ready on port {} in {:.3f} s (warm pool)", id, record.clone.db.port,
                seconds);
   return record.clone;
@@ -652,7 +673,7 @@ void CloneManager::DestroyWarm(const WarmClone& warm) {
   }
   unlink((options_.log_dir + "/" + warm.name + ".log").c_str());
   std::lock_guard lock(mutex_);
-  reserved_ports_.erase(warm.port);
+  if (warm.port > 0) reserved_ports_.erase(warm.port);
 }
 
 size_t CloneManager::WarmCount() {
@@ -733,6 +754,31 @@ void CloneManager::WarmLoop() {
   }
 }
 
+bool CloneManager::NewUserConnections(const std::string& id) {
+  // Clones log every connection (log_connections=on). A connection by anyone but the engine
+  // since the last look is activity, even when it came and went between two checks.
+  std::string path = options_.log_dir + "/" + id + ".log";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  std::streamoff& offset = log_offsets_[id];
+  if (size < offset) offset = 0;  // the log was replaced (reset)
+  in.seekg(offset);
+  std::string line;
+  bool found = false;
+  const std::string marker = "connection authorized: user=";
+  while (std::getline(in, line)) {
+    auto at = line.find(marker);
+    if (at == std::string::npos) continue;
+    std::string user = line.substr(at + marker.size());
+    user = user.substr(0, user.find(' '));
+    if (user != options_.superuser) found = true;
+  }
+  offset = size;
+  return found;
+}
+
 bool CloneManager::IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity) {
   const Clone& clone = record.clone;
   auto conninfo = BuildConninfo({{"host", options_.socket_dir},
@@ -753,7 +799,7 @@ bool CloneManager::IsIdle(const CloneRecord& record, TimePoint now, TimePoint* a
   int64_t busy = std::stoll((*rows)[0][0]);
   TimePoint newest_session = FromMillis(std::stoll((*rows)[0][1]));
   TimePoint last = clone.last_activity_at.value_or(clone.created_at);
-  if (busy > 0 || newest_session > last) {
+  if (busy > 0 || newest_session > last || NewUserConnections(clone.id)) {
     *activity = now;
     return false;
   }
@@ -797,7 +843,7 @@ void CloneManager::Housekeep(TimePoint now) {
       }
       if (it->second.clone.is_protected) idle = false;
     }
-    if (changed) Save(record);
+    if (changed) SaveCurrent(record.clone.id);
     if (idle) {
       spdlog::info("clone {}: idle for more than {} minutes; destroying", clone.id,
                    options_.max_idle_minutes);

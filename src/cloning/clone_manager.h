@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <ios>
 #include <map>
 #include <mutex>
 #include <set>
@@ -85,6 +86,7 @@ class CloneManager {
   Status ApplyProtection(Clone& clone, std::optional<bool> is_protected,
                          std::optional<int64_t> duration_minutes, TimePoint now);
   void Save(const CloneRecord& record);
+  void SaveCurrent(const std::string& id);  // persists clones_[id] as it is now
   void RunAsync(const std::string& id, std::function<void()> work);
 
   // Worker bodies.
@@ -97,12 +99,15 @@ class CloneManager {
   std::string SnapshotDirName(const std::string& snapshot_id) const;
   ServerSpec SpecFor(const CloneRecord& record, const std::string& bin_dir) const;
   bool IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity);
+  bool NewUserConnections(const std::string& id);  // housekeeping thread only
+  std::map<std::string, std::streamoff> log_offsets_;  // housekeeping thread only
 
   CloningOptions options_;
   PoolBackend& pool_;
   PostgresControl& postgres_;
   StateStore& state_;
 
+  std::mutex persist_mutex_;  // taken before mutex_, never inside it
   std::mutex mutex_;
   std::condition_variable idle_;
   std::map<std::string, CloneRecord> clones_;

@@ -26,6 +26,7 @@ const std::map<std::string, std::string> kCloneDefaults = {
     {"max_connections", "100"},
     {"recovery_init_sync_method", "syncfs"},
     {"ssl", "off"},
+    {"log_connections", "on"},  // idle detection sees connections that came and went
 };
 
 Status WriteFileAtomically(const std::string& path, const std::string& content, mode_t mode) {
@@ -114,15 +115,28 @@ Status Engine::Init() {
       chmod(socket_dir.c_str(), 0700) != 0) {
     return Internal("cannot prepare socket dir " + socket_dir + ": " + strerror(errno));
   }
+  // Local connections: only root (the engine and the tools it runs) may connect, and only as
+  // the management superuser. Not trust: a clone's superuser runs programs as the postgres OS
+  // user and could otherwise reach every other clone and the restore server through the socket.
   std::string hba_file = config_.state_dir + "/pg_hba.conf";
   DBLAB_TRY(WriteFileAtomically(hba_file,
                                 "# Written by dblab-engine; clones and retrieval use it.\n"
-                                "local all all trust\n"
+                                "local all all peer map=dblab\n"
                                 "host all all 0.0.0.0/0 scram-sha-256\n"
                                 "host all all ::/0 scram-sha-256\n",
                                 0644));
+  DBLAB_TRY(WriteFileAtomically(config_.state_dir + "/pg_ident.conf",
+                                "# Written by dblab-engine: OS user root may connect as the "
+                                "management role.\ndblab root " +
+                                    config_.database_username + "\n",
+                                0644));
 
   postgres_ = std::make_unique<PostgresControl>(runner_);
+  // A restore server left by an engine that was killed mid-retrieval holds unmasked data: stop it.
+  if (PostgresControl::RunningPid(pool_->MainDataPath())) {
+    spdlog::warn("stopping a retrieval server left running on {}", pool_->MainDataPath());
+    DBLAB_TRY(postgres_->Stop(pool_->MainDataPath(), std::chrono::seconds(30)));
+  }
   CloningOptions cloning;
   cloning.os_user = config_.os_user;
   cloning.superuser = config_.database_username;
@@ -174,6 +188,7 @@ Engine::~Engine() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
+  cancel_retrieval_ = true;  // a dump or restore in progress stops now, not in hours
   wake_.notify_all();
   if (housekeeping_thread_.joinable()) housekeeping_thread_.join();
   if (retrieval_thread_.joinable()) retrieval_thread_.join();
@@ -209,6 +224,7 @@ void Engine::RetrievalLoop() {
     options.hba_file = config_.state_dir + "/pg_hba.conf";
     options.log_dir = config_.state_dir + "/logs";
     options.pg_bin_dir = config_.pg_bin_dir;
+    options.cancel = &cancel_retrieval_;
     LogicalRetrieval retrieval(options, *pool_, *postgres_, runner_, *state_,
                                [this](const std::string& step) {
                                  spdlog::info("retrieval: {}", step);

@@ -65,6 +65,7 @@ class Engine : public EngineService {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  std::atomic<bool> cancel_retrieval_{false};
   bool refresh_requested_ = false;
   bool refresh_running_ = false;
   RetrievalState retrieval_;

@@ -12,6 +12,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <set>
 
 #include "platform/posix_process.h"
 
@@ -89,25 +91,33 @@ Result<ExecPlan> MakePlan(const std::vector<std::string>& argv,
   ExecPlan plan;
   DBLAB_ASSIGN_OR_RETURN(plan.path, FindExecutable(argv.front()));
   plan.args = argv;
+  // Children never inherit secrets from the engine's environment (PGPASSWORD, the API token):
+  // a clone's superuser could read its server's environment. Programs run as another user get
+  // only a minimal environment; the engine's own helpers keep the rest. Explicit overrides win.
+  static const std::set<std::string> kMinimal = {"PATH", "LANG", "LC_ALL", "LC_CTYPE",
+                                                 "LC_MESSAGES", "TZ"};
+  std::optional<OsUser> os_user;
+  if (!user.empty()) {
+    DBLAB_ASSIGN_OR_RETURN(OsUser found, LookupOsUser(user));
+    os_user = found;
+  }
   for (char** entry = environ; *entry != nullptr; ++entry) {
     std::string kv = *entry;
     std::string key = kv.substr(0, kv.find('='));
-    if (env_overrides.count(key) == 0) plan.env_strings.push_back(kv);
+    if (env_overrides.count(key) || key.rfind("PG", 0) == 0 || key.rfind("DBLAB_", 0) == 0) {
+      continue;
+    }
+    if (os_user && !kMinimal.count(key)) continue;
+    plan.env_strings.push_back(kv);
   }
   for (const auto& [key, value] : env_overrides) plan.env_strings.push_back(key + "=" + value);
-  if (!user.empty()) {
-    DBLAB_ASSIGN_OR_RETURN(OsUser os_user, LookupOsUser(user));
+  if (os_user) {
     plan.switch_user = true;
-    plan.uid = os_user.uid;
-    plan.gid = os_user.gid;
-    plan.groups = os_user.groups;
-    bool has_home = false;
-    for (const auto& kv : plan.env_strings) has_home |= kv.rfind("HOME=", 0) == 0;
+    plan.uid = os_user->uid;
+    plan.gid = os_user->gid;
+    plan.groups = os_user->groups;
     // A program run as another user must not write into root's HOME.
-    for (auto& kv : plan.env_strings) {
-      if (kv.rfind("HOME=", 0) == 0 && env_overrides.count("HOME") == 0) kv = "HOME=" + os_user.home;
-    }
-    if (!has_home) plan.env_strings.push_back("HOME=" + os_user.home);
+    if (!env_overrides.count("HOME")) plan.env_strings.push_back("HOME=" + os_user->home);
   }
   // A program run as another user may not be allowed into the engine's working directory.
   plan.working_dir = working_dir.empty() && !user.empty() ? "/" : working_dir;
@@ -221,8 +231,14 @@ Result<RunResult> PosixProcessRunner::Run(const std::vector<std::string>& argv,
   struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   int open_fds = 2;
   char buffer[65536];
+  bool cancelled = false;
   while (open_fds > 0) {
-    int wait_ms = -1;
+    int wait_ms = options.cancel ? 200 : -1;
+    if (options.cancel && options.cancel->load()) {
+      cancelled = true;
+      kill(-pid, SIGKILL);
+      break;
+    }
     if (options.timeout) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
@@ -231,7 +247,7 @@ Result<RunResult> PosixProcessRunner::Run(const std::vector<std::string>& argv,
         kill(-pid, SIGKILL);
         break;
       }
-      wait_ms = static_cast<int>(std::min<int64_t>(left.count(), 1000));
+      wait_ms = static_cast<int>(std::min<int64_t>(left.count(), options.cancel ? 200 : 1000));
     }
     int ready = poll(fds, 2, wait_ms);
     if (ready < 0 && errno == EINTR) continue;
@@ -268,6 +284,7 @@ Result<RunResult> PosixProcessRunner::Run(const std::vector<std::string>& argv,
   if (exec_error != 0) {
     return Internal("cannot run " + argv.front() + ": " + strerror(exec_error));
   }
+  if (cancelled) return Unavailable(argv.front() + " was stopped: the engine is shutting down");
   if (timed_out) {
     return Internal(DescribeCommand(argv) + " timed out after " +
                     std::to_string(options.timeout->count()) + " ms");

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -24,6 +25,8 @@ struct RunOptions {
   std::optional<std::chrono::milliseconds> timeout;  // kill the process group after it
   // Called with each line of stderr as it arrives (progress reporting). Optional.
   std::function<void(const std::string&)> on_stderr_line;
+  // When set and it becomes true, the program's process group is killed (engine shutdown).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct RunResult {

@@ -89,6 +89,23 @@ TEST(ProcessTest, SpawnDetachedOutlivesItsParentAndLogs) {
 namespace dblab {
 namespace {
 
+TEST(ProcessTest, SecretsInTheEnginesEnvironmentDoNotReachChildren) {
+  setenv("PGPASSWORD", "production-secret", 1);
+  setenv("DBLAB_VERIFICATION_TOKEN", "api-token", 1);
+  PosixProcessRunner runner;
+  auto result = runner.Run({"env"});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->out.find("production-secret"), std::string::npos);
+  EXPECT_EQ(result->out.find("api-token"), std::string::npos);
+  // Unless a caller passes one explicitly, for that program only.
+  RunOptions options;
+  options.env["PGPASSWORD"] = "for-pg-dump";
+  auto explicit_env = runner.Run({"env"}, options);
+  EXPECT_NE(explicit_env->out.find("PGPASSWORD=for-pg-dump"), std::string::npos);
+  unsetenv("PGPASSWORD");
+  unsetenv("DBLAB_VERIFICATION_TOKEN");
+}
+
 TEST(ProcessTest, ChildrenDoNotInheritTheEnginesFileDescriptors) {
   // Given a descriptor without close-on-exec, like a listening socket a library opened.
   int leaked = dup2(1, 57);

@@ -145,7 +145,12 @@ Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
       {"logging_collector", "off"},
       {"log_destination", "stderr"},
   };
-  if (!spec.hba_file.empty()) settings["hba_file"] = spec.hba_file;
+  if (!spec.hba_file.empty()) {
+    settings["hba_file"] = spec.hba_file;
+    // A user-name map for the hba file lives beside it.
+    std::string ident = spec.hba_file.substr(0, spec.hba_file.rfind('/') + 1) + "pg_ident.conf";
+    if (access(ident.c_str(), R_OK) == 0) settings["ident_file"] = ident;
+  }
   for (const auto& [name, value] : spec.settings) settings[name] = value;
   for (const auto& [name, value] : settings) {
     DBLAB_TRY(ValidateSetting(name, value));
@@ -177,7 +182,8 @@ Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
   }
 }
 
-Status PostgresControl::Stop(const std::string& data_dir, std::chrono::milliseconds timeout) {
+Status PostgresControl::Stop(const std::string& data_dir, std::chrono::milliseconds timeout,
+                             bool require_clean) {
   auto pid = RunningPid(data_dir);
   if (!pid) return OkStatus();
   kill(*pid, SIGINT);
@@ -199,6 +205,10 @@ Status PostgresControl::Stop(const std::string& data_dir, std::chrono::milliseco
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   // Children (backends) of a killed postmaster exit on their own once it is gone.
+  if (require_clean && escalation > 0) {
+    return Internal("postgres on " + data_dir + " did not shut down cleanly within " +
+                    std::to_string(timeout.count() / 1000) + " s and was killed");
+  }
   return OkStatus();
 }
 

@@ -21,7 +21,7 @@ struct ServerSpec {
   int port = 0;
   std::string listen_addresses;  // "" = no TCP, unix socket only
   std::string socket_dir;        // unix_socket_directories; <= 90 bytes (socket path limit)
-  std::string hba_file;          // "" = the data directory's own pg_hba.conf
+  std::string hba_file;  // "" = the data directory's own; a pg_ident.conf beside it is used too
   std::map<std::string, std::string> settings;  // extra -c name=value
   std::string log_file;
   std::string os_user = "postgres";
@@ -37,9 +37,11 @@ class PostgresControl {
   Result<pid_t> Start(const ServerSpec& spec);
 
   // Fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL after `timeout`.
-  // Succeeds when no server runs on data_dir.
+  // Succeeds when no server runs on data_dir; with `require_clean`, a stop that had to escalate
+  // is an error (the data then needs crash recovery and must not become a snapshot).
   Status Stop(const std::string& data_dir,
-              std::chrono::milliseconds timeout = std::chrono::seconds(60));
+              std::chrono::milliseconds timeout = std::chrono::seconds(60),
+              bool require_clean = false);
 
   // PID of the postmaster serving data_dir, if one runs (postmaster.pid checked against /proc).
   static std::optional<pid_t> RunningPid(const std::string& data_dir);

@@ -48,16 +48,57 @@ std::vector<std::pair<std::string, std::string>> LogicalRetrieval::SourceConninf
     const std::string& db, bool with_password) const {
   const SourceConnection& source = options_.retrieval.logical_dump.source;
   std::vector<std::pair<std::string, std::string>> params;
-  if (!source.connection_string.empty()) params.push_back({"dbname", source.connection_string});
-  params.push_back({"host", source.host});
-  params.push_back({"port", std::to_string(source.port)});
-  params.push_back({"user", source.username});
+  std::string password = SourcePassword();
+  if (!source.connection_string.empty()) {
+    // source.connectionString (URI or key=value) is the base; only the database to dump and
+    // our own application settings are put on top of it.
+    char* error = nullptr;
+    PQconninfoOption* options = PQconninfoParse(source.connection_string.c_str(), &error);
+    if (error) PQfreemem(error);
+    for (PQconninfoOption* option = options; option && option->keyword; ++option) {
+      if (!option->val || !*option->val) continue;
+      std::string keyword = option->keyword;
+      if (keyword == "password" || keyword == "dbname" || keyword == "application_name") continue;
+      params.push_back({keyword, option->val});
+    }
+    PQconninfoFree(options);
+  } else {
+    params.push_back({"host", source.host});
+    params.push_back({"port", std::to_string(source.port)});
+    params.push_back({"user", source.username});
+  }
   // Programs get the password through PGPASSWORD: an argument is visible to every local user.
-  if (with_password && !source.password.empty()) params.push_back({"password", source.password});
-  params.push_back({"dbname", db.empty() ? source.dbname : db});
+  if (with_password && !password.empty()) params.push_back({"password", password});
+  params.push_back({"dbname", db.empty() ? SourceDatabase() : db});
   params.push_back({"connect_timeout", "10"});
   params.push_back({"application_name", "dblab-retrieval"});
   return params;
+}
+
+std::string LogicalRetrieval::SourcePassword() const {
+  const SourceConnection& source = options_.retrieval.logical_dump.source;
+  if (!source.password.empty() || source.connection_string.empty()) return source.password;
+  std::string password;
+  PQconninfoOption* options = PQconninfoParse(source.connection_string.c_str(), nullptr);
+  for (PQconninfoOption* option = options; option && option->keyword; ++option) {
+    if (std::string(option->keyword) == "password" && option->val) password = option->val;
+  }
+  PQconninfoFree(options);
+  return password;
+}
+
+std::string LogicalRetrieval::SourceDatabase() const {
+  const SourceConnection& source = options_.retrieval.logical_dump.source;
+  std::string dbname = source.dbname;
+  if (source.connection_string.empty()) return dbname;
+  PQconninfoOption* options = PQconninfoParse(source.connection_string.c_str(), nullptr);
+  for (PQconninfoOption* option = options; option && option->keyword; ++option) {
+    if (std::string(option->keyword) == "dbname" && option->val && *option->val) {
+      dbname = option->val;
+    }
+  }
+  PQconninfoFree(options);
+  return dbname;
 }
 
 Result<LogicalRetrieval::SourceInfo> LogicalRetrieval::InspectSource() {
@@ -113,7 +154,8 @@ Status LogicalRetrieval::Dump(const SourceInfo& source, const std::string& bin_d
                                      "--dbname=" + BuildConninfo(SourceConninfo(name, false))};
     for (const auto& option : dump.custom_options) argv.push_back(option);
     RunOptions run;
-    if (!dump.source.password.empty()) run.env["PGPASSWORD"] = dump.source.password;
+    run.cancel = options_.cancel;
+    if (std::string password = SourcePassword(); !password.empty()) run.env["PGPASSWORD"] = password;
     auto result = RunChecked(runner_, argv, run);
     if (!result.ok()) return result.error().Wrap("dump of database " + name);
   }
@@ -134,7 +176,7 @@ Status LogicalRetrieval::InitMainData(const std::string& bin_dir) {
                            {bin_dir + "/initdb", "--pgdata=" + data,
                             "--username=" + options_.superuser, "--encoding=UTF8",
                             "--locale=C.UTF-8", "--auth=trust", "--no-sync"},
-                           {.user = options_.os_user});
+                           {.user = options_.os_user, .cancel = options_.cancel});
   if (!result.ok()) return result.error().Wrap("initdb of main data");
   return OkStatus();
 }
@@ -174,7 +216,7 @@ Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bi
     }
     for (const auto& option : restore.custom_options) argv.push_back(option);
     argv.push_back(options_.dump_dir + "/" + std::to_string(index));
-    auto result = RunChecked(runner_, argv);
+    auto result = RunChecked(runner_, argv, {.cancel = options_.cancel});
     if (!result.ok()) return result.error().Wrap("restore of database " + name);
   }
   return OkStatus();
@@ -209,7 +251,7 @@ Status LogicalRetrieval::RunQueries(const QueryPreprocessing& queries,
                                                                     {"user", options_.superuser},
                                                                     {"dbname", db}})};
       argv.insert(argv.end(), extra.begin(), extra.end());
-      return RunChecked(runner_, argv);
+      return RunChecked(runner_, argv, {.cancel = options_.cancel});
     };
     for (const auto& file : files) {
       progress_(stage + ": " + file + " on " + db);
@@ -230,6 +272,7 @@ Status LogicalRetrieval::RunScript(const std::string& script, const std::string&
   if (script.empty()) return OkStatus();
   progress_("preprocessing script " + script);
   RunOptions run;
+  run.cancel = options_.cancel;
   run.env = {{"PGHOST", options_.socket_dir},
              {"PGPORT", std::to_string(port)},
              {"PGUSER", options_.superuser},
@@ -297,7 +340,9 @@ Result<Snapshot> LogicalRetrieval::Run() {
   }
   progress_("starting restore server");
   DBLAB_TRY(postgres_.Start(spec));
-  auto stop = [&] { return postgres_.Stop(spec.data_dir, std::chrono::seconds(120)); };
+  auto stop = [&] {
+    return postgres_.Stop(spec.data_dir, std::chrono::seconds(600), /*require_clean=*/true);
+  };
   std::vector<std::string> databases;
   for (const auto& db : source.databases) {
     const auto& only = options_.retrieval.logical_restore.databases;
@@ -305,7 +350,14 @@ Result<Snapshot> LogicalRetrieval::Run() {
       databases.push_back(db.first);
     }
   }
+  auto cancelled = [&]() -> Status {
+    if (options_.cancel && options_.cancel->load()) {
+      return Unavailable("retrieval stopped: the engine is shutting down");
+    }
+    return OkStatus();
+  };
   Status work = Restore(source, bin_dir, port);
+  if (work.ok()) work = cancelled();
   if (work.ok()) {
     work = RunQueries(options_.retrieval.logical_restore.query_preprocessing, databases, bin_dir,
                       port, "logicalRestore");

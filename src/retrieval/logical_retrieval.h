@@ -5,6 +5,7 @@
 // Not thread-safe: one retrieval at a time (the engine guarantees it).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -27,6 +28,9 @@ struct LogicalRetrievalOptions {
   std::string hba_file;
   std::string log_dir;
   std::string pg_bin_dir;  // empty: detect from the source's major version
+  // Set by the engine on shutdown: the running step's program is killed, no further step runs,
+  // and the restore server is stopped. Must outlive the retrieval.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 class LogicalRetrieval {
@@ -46,6 +50,8 @@ class LogicalRetrieval {
     std::vector<std::pair<std::string, std::string>> databases;  // name, encoding
   };
   Result<SourceInfo> InspectSource();
+  std::string SourcePassword() const;  // source.password, else the connection string's
+  std::string SourceDatabase() const;  // the database to connect to first
   std::vector<std::pair<std::string, std::string>> SourceConninfo(const std::string& db,
                                                              bool with_password = true) const;
   Status Dump(const SourceInfo& source, const std::string& bin_dir);

@@ -7,7 +7,9 @@
 #include <cstring>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
+#include <tuple>
 
 namespace dblab {
 
@@ -101,6 +103,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
   sqlite3_busy_timeout(db, 5000);
   DBLAB_TRY(store->ExecLocked("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
   DBLAB_TRY(store->ExecLocked(kSchema));
+  DBLAB_ASSIGN_OR_RETURN(store->snapshots_, store->LoadSnapshots());
   auto version = store->GetMeta("schema_version");
   if (!version.ok()) return version.error();
   if (!*version) {
@@ -200,17 +203,37 @@ Status StateStore::PutSnapshot(const Snapshot& snapshot) {
   statement.Bind(4, ToMillis(snapshot.data_state_at));
   statement.Bind(5, snapshot.physical_size);
   statement.Bind(6, snapshot.logical_size);
-  return StepDone(statement, "save snapshot " + snapshot.id);
+  DBLAB_TRY(StepDone(statement, "save snapshot " + snapshot.id));
+  std::lock_guard cache(snapshots_mutex_);
+  auto it = std::find_if(snapshots_.begin(), snapshots_.end(),
+                         [&](const Snapshot& s) { return s.id == snapshot.id; });
+  if (it != snapshots_.end()) {
+    *it = snapshot;
+  } else {
+    snapshots_.push_back(snapshot);
+    std::stable_sort(snapshots_.begin(), snapshots_.end(), [](const Snapshot& a, const Snapshot& b) {
+      return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+    });
+  }
+  return OkStatus();
 }
 
 Status StateStore::DeleteSnapshot(const std::string& id) {
   std::lock_guard lock(mutex_);
   Statement statement(db_, "DELETE FROM snapshots WHERE id = ?");
   statement.Bind(1, id);
-  return StepDone(statement, "delete snapshot " + id);
+  DBLAB_TRY(StepDone(statement, "delete snapshot " + id));
+  std::lock_guard cache(snapshots_mutex_);
+  std::erase_if(snapshots_, [&](const Snapshot& s) { return s.id == id; });
+  return OkStatus();
 }
 
 Result<std::vector<Snapshot>> StateStore::ListSnapshots() {
+  std::lock_guard lock(snapshots_mutex_);
+  return snapshots_;
+}
+
+Result<std::vector<Snapshot>> StateStore::LoadSnapshots() {
   std::lock_guard lock(mutex_);
   Statement statement(db_,
                       "SELECT id, pool, created_at, data_state_at, physical_size, logical_size "

@@ -46,8 +46,13 @@ class StateStore {
  private:
   explicit StateStore(sqlite3* db) : db_(db) {}
   Status ExecLocked(const std::string& sql);
+  Result<std::vector<Snapshot>> LoadSnapshots();
   std::mutex mutex_;
   sqlite3* db_;
+  // Snapshots change rarely and are read on every API request: readers use this copy and never
+  // wait behind a clone write's fsync.
+  std::mutex snapshots_mutex_;
+  std::vector<Snapshot> snapshots_;
 };
 
 int64_t ToMillis(TimePoint time);
