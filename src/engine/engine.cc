@@ -44,26 +44,6 @@ Status WriteFileAtomically(const std::string& path, const std::string& content, 
   return OkStatus();
 }
 
-// Drops shared_preload_libraries entries that are not installed (DLE's example configs name
-// extensions such as pg_stat_kcache that a plain Debian PostgreSQL does not have).
-std::string InstalledLibraries(const std::string& list, const std::string& lib_dir) {
-  std::string kept;
-  std::stringstream stream(list);
-  std::string name;
-  while (std::getline(stream, name, ',')) {
-    name.erase(0, name.find_first_not_of(" \t\"'"));
-    name.erase(name.find_last_not_of(" \t\"'") + 1);
-    if (name.empty()) continue;
-    if (access((lib_dir + "/" + name + ".so").c_str(), R_OK) == 0) {
-      kept += (kept.empty() ? "" : ",") + name;
-    } else {
-      spdlog::warn("shared_preload_libraries: {} is not installed in {}; clones start without it",
-                   name, lib_dir);
-    }
-  }
-  return kept;
-}
-
 }  // namespace
 
 Engine::Engine(EngineConfig config, EngineOptions options)
@@ -154,11 +134,6 @@ Status Engine::Init() {
   cloning.pg_bin_dir = config_.pg_bin_dir;
   cloning.settings = kCloneDefaults;
   for (const auto& [key, value] : config_.clone_configs) cloning.settings[key] = value;
-  if (auto libraries = cloning.settings.find("shared_preload_libraries");
-      libraries != cloning.settings.end()) {
-    libraries->second = InstalledLibraries(libraries->second, "/usr/lib/postgresql/" +
-                                                                  std::string("15") + "/lib");
-  }
   cloning.max_idle_minutes = config_.max_idle_minutes;
   cloning.protection_lease_minutes = config_.protection_lease_duration_minutes;
   cloning.protection_max_minutes = config_.protection_max_duration_minutes;

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -58,6 +60,24 @@ std::string RealPath(const std::string& path) {
 }
 
 }  // namespace
+
+std::string InstalledLibraries(const std::string& list, const std::string& lib_dir) {
+  std::string kept;
+  std::stringstream stream(list);
+  std::string name;
+  while (std::getline(stream, name, ',')) {
+    name.erase(0, name.find_first_not_of(" \t\"'"));
+    name.erase(name.find_last_not_of(" \t\"'") + 1);
+    if (name.empty()) continue;
+    if (access((lib_dir + "/" + name + ".so").c_str(), R_OK) == 0) {
+      kept += (kept.empty() ? "" : ",") + name;
+    } else {
+      spdlog::warn("shared_preload_libraries: {} is not installed in {}; starting without it", name,
+                   lib_dir);
+    }
+  }
+  return kept;
+}
 
 std::string FileTail(const std::string& path, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
@@ -152,6 +172,9 @@ Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
     if (access(ident.c_str(), R_OK) == 0) settings["ident_file"] = ident;
   }
   for (const auto& [name, value] : spec.settings) settings[name] = value;
+  if (auto libraries = settings.find("shared_preload_libraries"); libraries != settings.end()) {
+    libraries->second = InstalledLibraries(libraries->second, spec.bin_dir + "/../lib");
+  }
   for (const auto& [name, value] : settings) {
     DBLAB_TRY(ValidateSetting(name, value));
     argv.push_back("-c");

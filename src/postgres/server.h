@@ -54,6 +54,9 @@ class PostgresControl {
 Result<std::string> FindPostgresBinDir(int major, const std::string& configured_dir = "");
 // Major version of a data directory (PG_VERSION), e.g. 15.
 Result<int> DataDirMajorVersion(const std::string& data_dir);
+// Keeps the entries of a shared_preload_libraries list that exist in lib_dir (DLE's example
+// configs name extensions a plain PostgreSQL does not have); logs the ones dropped.
+std::string InstalledLibraries(const std::string& list, const std::string& lib_dir);
 // Last `max_bytes` of a text file ("" if unreadable).
 std::string FileTail(const std::string& path, size_t max_bytes = 2000);
 // Shell-free quoting for postgresql.conf-style values on the command line is not needed; this
