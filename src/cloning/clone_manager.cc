@@ -383,14 +383,17 @@ Status CloneManager::SetUpRole(const CloneRecord& record) {
                           {"dbname", db},
                           {"application_name", "dblab-engine"}});
   };
-  DBLAB_ASSIGN_OR_RETURN(PgConnection admin, PgConnection::Connect(conninfo("postgres")));
-  DBLAB_ASSIGN_OR_RETURN(
-      PgRows exists, admin.Query("SELECT 1 FROM pg_database WHERE datname = " +
-                                 admin.QuoteLiteral(clone.db.db_name)));
-  if (exists.empty()) {
-    return BadRequest("database \"" + clone.db.db_name +
-                      "\" does not exist in snapshot " + clone.snapshot_id);
+  // Connect to the clone's own database: the first connection to a database after a start
+  // builds its relation cache files, so the user's first query then finds them ready.
+  auto connected = PgConnection::Connect(conninfo(clone.db.db_name));
+  if (!connected.ok()) {
+    if (connected.error().message.find("does not exist") != std::string::npos) {
+      return BadRequest("database \"" + clone.db.db_name + "\" does not exist in snapshot " +
+                        clone.snapshot_id);
+    }
+    return connected.error();
   }
+  PgConnection& admin = *connected;
   std::string role = admin.QuoteIdentifier(clone.db.username);
   std::string verifier = admin.QuoteLiteral(record.password_verifier);
   std::string attributes = clone.db.restricted ? "LOGIN NOSUPERUSER" : "LOGIN SUPERUSER";
@@ -405,13 +408,6 @@ Status CloneManager::SetUpRole(const CloneRecord& record) {
   std::string database = admin.QuoteIdentifier(clone.db.db_name);
   DBLAB_TRY(admin.Exec("ALTER DATABASE " + database + " OWNER TO " + role));
   PgConnection* target = &admin;
-  std::optional<PgConnection> other;
-  if (clone.db.db_name != "postgres") {
-    DBLAB_ASSIGN_OR_RETURN(PgConnection connection,
-                           PgConnection::Connect(conninfo(clone.db.db_name)));
-    other.emplace(std::move(connection));
-    target = &*other;
-  }
   std::string role_literal = target->QuoteLiteral(clone.db.username);
   return target->Exec(
       "DO $dblab$ DECLARE r record; BEGIN "
@@ -749,6 +745,11 @@ void CloneManager::WarmLoop() {
       warm_wake_.wait_for(lock, std::chrono::seconds(10), [this] { return warm_stopping_; });
       continue;
     }
+    // Build the default database's relation cache files now, not on the user's first query.
+    (void)PgConnection::Connect(BuildConninfo({{"host", options_.socket_dir},
+                                               {"port", std::to_string(next.port)},
+                                               {"user", options_.superuser},
+                                               {"dbname", options_.default_db_name}}));
     std::lock_guard lock(mutex_);
     warm_.push_back(next);
   }
