@@ -492,9 +492,21 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
   if (auto status = postgres_.Stop(data_dir, std::chrono::milliseconds(0)); !status.ok()) {
     return Fail(id, "cannot stop clone for reset: " + status.error().message);
   }
-  if (auto status = pool_.DestroyClone(id); !status.ok()) {
-    return Fail(id, "cannot remove old clone data: " + status.error().message);
+  // The old files move aside and are deleted once the clone is back: deleting a large
+  // subvolume is not on the path the developer waits for.
+  std::string trash = "trash-" + GenerateId(12);
+  if (auto status = pool_.RenameClone(id, trash); !status.ok()) {
+    if (status.error().code != ErrorCode::kNotFound) {
+      return Fail(id, "cannot move old clone data aside: " + status.error().message);
+    }
+    trash.clear();
   }
+  auto remove_trash = [&] {
+    if (trash.empty()) return;
+    if (auto status = pool_.DestroyClone(trash); !status.ok()) {
+      spdlog::error("clone {}: cannot remove old data {}: {}", id, trash, status.error().message);
+    }
+  };
   record.clone.snapshot_id = snapshot_id;
   {
     std::lock_guard lock(mutex_);
@@ -502,11 +514,16 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
   }
   SaveCurrent(record.clone.id);
   auto path = pool_.CreateClone(SnapshotDirName(snapshot_id), id);
-  if (!path.ok()) return Fail(id, "cannot create clone storage: " + path.error().message);
+  if (!path.ok()) {
+    remove_trash();
+    return Fail(id, "cannot create clone storage: " + path.error().message);
+  }
   if (auto status = StartServer(record); !status.ok()) {
+    remove_trash();
     return Fail(id, "postgres did not start after reset: " + status.error().message);
   }
   if (auto status = SetUpRole(record); !status.ok()) {
+    remove_trash();
     return Fail(id, "cannot set up user after reset: " + status.error().message);
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -520,6 +537,7 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
   }
   SaveCurrent(record.clone.id);
   spdlog::info("clone {}: reset to {} in {:.3f} s", id, snapshot_id, seconds);
+  remove_trash();
 }
 
 void CloneManager::DoDestroy(const std::string& id) {
@@ -631,8 +649,8 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, const WarmClone& warm
   const std::string& id = record.clone.id;
   // The running server follows its directory: postgres works relative to its data directory
   // after start, so renaming the subvolume hands the server over to the clone.
-  if (rename(pool_.ClonePath(warm.name).c_str(), pool_.ClonePath(id).c_str()) != 0) {
-    std::string error = strerror(errno);
+  if (auto renamed = pool_.RenameClone(warm.name, id); !renamed.ok()) {
+    std::string error = renamed.error().message;
     WarmClone unowned = warm;
     unowned.port = 0;  // the clone's record owns the port now; destroying it frees the port
     DestroyWarm(unowned);

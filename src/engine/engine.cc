@@ -10,6 +10,7 @@
 #include "cloning/validation.h"
 #include "common/version.h"
 #include "retrieval/logical_retrieval.h"
+#include "scheduler/cron.h"
 #include "storage/extent_usage.h"
 #include "storage/factory.h"
 
@@ -153,6 +154,11 @@ Status Engine::Init() {
     // across restarts (use POST /full-refresh or the timetable for new data).
     refresh_requested_ = config_.retrieval.enabled() && snapshots.ok() && snapshots->empty();
   }
+  if (!config_.retrieval.refresh_timetable.empty()) {
+    auto schedule = CronSchedule::Parse(config_.retrieval.refresh_timetable);
+    if (!schedule.ok()) return schedule.error().Wrap("retrieval.refresh.timetable");
+    schedule_ = *schedule;
+  }
   retrieval_thread_ = std::thread([this] { RetrievalLoop(); });
   housekeeping_thread_ = std::thread([this] { HousekeepingLoop(); });
   return OkStatus();
@@ -182,7 +188,19 @@ void Engine::RetrievalLoop() {
   while (true) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || refresh_requested_; });
+      auto pending = [this] { return stopping_ || refresh_requested_; };
+      // retrieval.refresh.timetable: a full refresh at each scheduled time.
+      auto next = schedule_ ? schedule_->Next(std::chrono::system_clock::now()) : std::nullopt;
+      retrieval_.next_refresh = next;
+      if (next) {
+        if (!wake_.wait_until(lock, *next, pending)) {
+          spdlog::info("retrieval: scheduled full refresh ({})",
+                       config_.retrieval.refresh_timetable);
+          refresh_requested_ = true;
+        }
+      } else {
+        wake_.wait(lock, pending);
+      }
       if (stopping_) return;
       refresh_requested_ = false;
       refresh_running_ = true;

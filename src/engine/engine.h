@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "platform/posix_process.h"
 #include "postgres/server.h"
+#include "scheduler/cron.h"
 #include "state/state_store.h"
 #include "storage/backend.h"
 
@@ -69,6 +70,7 @@ class Engine : public EngineService {
   bool refresh_requested_ = false;
   bool refresh_running_ = false;
   RetrievalState retrieval_;
+  std::optional<CronSchedule> schedule_;  // retrieval.refresh.timetable
   std::thread retrieval_thread_;
   std::thread housekeeping_thread_;
 };

@@ -39,6 +39,9 @@ class CloneStore {
                                           const std::string& clone) = 0;
   // Removes the clone's files. Succeeds if the clone does not exist.
   virtual Status DestroyClone(const std::string& clone) = 0;
+  // Gives a clone's files a new name (a running server on them keeps working). kConflict if
+  // `to` exists, kNotFound if `from` does not.
+  virtual Status RenameClone(const std::string& from, const std::string& to) = 0;
   virtual Result<std::vector<std::string>> ListClones() = 0;
   virtual std::string ClonePath(const std::string& clone) const = 0;
 };

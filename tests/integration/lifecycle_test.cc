@@ -130,3 +130,56 @@ TEST(EmbeddedDefaultTest, NoConfigStartsADemoSourceWithMaskedUsers) {
 
 }  // namespace
 }  // namespace dblab::testing
+
+namespace dblab::testing {
+namespace {
+
+TEST_F(LifecycleTest, ScheduledRefreshMakesANewSnapshotAndClonesKeepWorking) {
+  WriteConfig("");
+  // Every minute: the refresh timetable of DLE's config, shortened for the test.
+  std::string config = config_path_;
+  {
+    std::ifstream in(config);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto at = text.find("retrieval:\n");
+    text.insert(at + 11, "  refresh:\n    timetable: \"* * * * *\"\n");
+    std::ofstream(config) << text;
+  }
+  ASSERT_TRUE(StartEngine()) << engine_.Log();
+  InitCli();
+  ASSERT_TRUE(WaitForSnapshot()) << engine_.Log();
+  auto clone = CliJson({"clone", "create", "--username", "u", "--password", "p", "--id", "old"});
+  ASSERT_EQ(clone["status"]["code"], "OK");
+  std::string first_snapshot = clone["snapshot"]["id"];
+  auto status = CliJson({"instance", "status"});
+  EXPECT_TRUE(status["retrieving"].contains("nextRefresh")) << status.dump(2);
+
+  // New data at the source; the next scheduled refresh brings it into a new snapshot.
+  auto admin = PgConnection::Connect(BuildConninfo({{"host", source_.dir + "/run"},
+                                                    {"port", std::to_string(source_.port)},
+                                                    {"user", "postgres"},
+                                                    {"dbname", source_.dbname}}));
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE(admin->Exec("INSERT INTO users VALUES (999999, 'New', 'n@mail.example', '1')").ok());
+  nlohmann::json snapshots;
+  for (int i = 0; i < 1500; ++i) {
+    snapshots = CliJson({"snapshot", "list"});
+    if (snapshots.size() >= 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GE(snapshots.size(), 2u) << engine_.Log();
+
+  // The clone on the old snapshot kept serving; reset --latest moves it to the new data.
+  int port = std::stoi(clone["db"]["port"].get<std::string>());
+  auto connection = ConnectClone(port, "u", "p", source_.dbname);
+  ASSERT_TRUE(connection.ok());
+  EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users"), std::to_string(users_));
+  auto reset = CliJson({"clone", "reset", "old", "--latest"});
+  EXPECT_NE(reset["snapshot"]["id"], first_snapshot);
+  auto after = ConnectClone(port, "u", "p", source_.dbname);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(QueryValue(*after, "SELECT count(*) FROM users"), std::to_string(users_ + 1));
+}
+
+}  // namespace
+}  // namespace dblab::testing

@@ -1,5 +1,8 @@
 #include "storage/btrfs/btrfs_pool.h"
 
+#include <fcntl.h>
+#include <stdio.h>
+
 #include <btrfsutil.h>
 #include <dirent.h>
 #include <linux/magic.h>
@@ -183,6 +186,19 @@ Status BtrfsPool::DestroyClone(const std::string& clone) {
   const std::string path = ClonePath(clone);
   if (!PathExists(path)) return OkStatus();
   return DeleteSubvolume("clone", clone, path);
+}
+
+Status BtrfsPool::RenameClone(const std::string& from, const std::string& to) {
+  DBLAB_TRY(ValidateStorageName("clone", from));
+  DBLAB_TRY(ValidateStorageName("clone", to));
+  if (!PathExists(ClonePath(from))) return NotFound("clone storage " + from + " does not exist");
+  // renameat2 with RENAME_NOREPLACE: never replace another clone's files.
+  if (renameat2(AT_FDCWD, ClonePath(from).c_str(), AT_FDCWD, ClonePath(to).c_str(),
+                RENAME_NOREPLACE) != 0) {
+    if (errno == EEXIST) return Conflict("clone storage " + to + " already exists");
+    return Internal("cannot rename clone " + from + " to " + to + ": " + strerror(errno));
+  }
+  return OkStatus();
 }
 
 Result<std::vector<std::string>> BtrfsPool::ListClones() {

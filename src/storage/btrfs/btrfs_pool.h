@@ -55,6 +55,7 @@ class BtrfsPool : public PoolBackend {
   Result<std::string> CreateClone(const std::string& snapshot, const std::string& clone) override;
   // Also deletes subvolumes nested inside the clone. Stop the clone's postgres first.
   Status DestroyClone(const std::string& clone) override;
+  Status RenameClone(const std::string& from, const std::string& to) override;
   Result<std::vector<std::string>> ListClones() override;  // sorted
   std::string ClonePath(const std::string& clone) const override;
 
