@@ -690,11 +690,6 @@ void CloneManager::DestroyWarm(const WarmClone& warm) {
   if (warm.port > 0) reserved_ports_.erase(warm.port);
 }
 
-size_t CloneManager::WarmCount() {
-  std::lock_guard lock(mutex_);
-  return warm_.size();
-}
-
 void CloneManager::StartWarmPool() {
   if (options_.warm_pool_size <= 0) return;
   warm_thread_ = std::thread([this] { WarmLoop(); });

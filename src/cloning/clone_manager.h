@@ -78,7 +78,6 @@ class CloneManager {
   void StartWarmPool();
   void SnapshotsChanged();
   void StopWarmPool();
-  size_t WarmCount();
 
  private:
   Result<Snapshot> FindSnapshot(const std::string& id);

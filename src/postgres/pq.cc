@@ -76,13 +76,4 @@ Result<std::string> ScramVerifier(const std::string& username, const std::string
   return out;
 }
 
-bool PingServer(const std::string& host, int port, const std::string& user) {
-  std::string conninfo = BuildConninfo({{"host", host},
-                                        {"port", std::to_string(port)},
-                                        {"user", user},
-                                        {"dbname", "postgres"},
-                                        {"connect_timeout", "2"}});
-  return PQping(conninfo.c_str()) == PQPING_OK;
-}
-
 }  // namespace dblab

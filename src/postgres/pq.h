@@ -45,7 +45,4 @@ std::string BuildConninfo(const std::vector<std::pair<std::string, std::string>>
 // CREATE/ALTER ROLE ... PASSWORD, so the plain password never has to be stored.
 Result<std::string> ScramVerifier(const std::string& username, const std::string& password);
 
-// True when a server answers on the given host (socket dir or address) and port.
-bool PingServer(const std::string& host, int port, const std::string& user);
-
 }  // namespace dblab
