@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "cloning/validation.h"
+#include "platform/files.h"
 #include "platform/posix_process.h"
 #include "postgres/pq.h"
 #include "retrieval/logical_retrieval.h"
@@ -23,18 +24,6 @@ std::string ReadSmallFile(const std::string& path) {
   std::string value;
   std::getline(in, value);
   return value;
-}
-
-Status WriteSecretFile(const std::string& path, const std::string& value) {
-  std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << value << "\n";
-    if (!out) return Internal("cannot write " + temp);
-  }
-  chmod(temp.c_str(), 0600);
-  if (rename(temp.c_str(), path.c_str()) != 0) return Internal("cannot write " + path);
-  return OkStatus();
 }
 
 const char* kDemoSql = R"sql(
@@ -109,7 +98,7 @@ Result<DemoSource> EnsureDemoSource(ProcessRunner& runner, PostgresControl& post
                              {.user = options.os_user});
     if (!initdb.ok()) return initdb.error().Wrap("demo source initdb");
     source.password = GenerateId(24);
-    DBLAB_TRY(WriteSecretFile(options.dir + "/password", source.password));
+    DBLAB_TRY(WriteFileAtomically(options.dir + "/password", source.password + "\n", 0600));
   } else {
     source.password = ReadSmallFile(options.dir + "/password");
   }
@@ -137,7 +126,7 @@ Result<DemoSource> EnsureDemoSource(ProcessRunner& runner, PostgresControl& post
       DBLAB_TRY(postgres.Start(spec));
     }
     source.port = spec.port;
-    DBLAB_TRY(WriteSecretFile(options.dir + "/port", std::to_string(spec.port)));
+    DBLAB_TRY(WriteFileAtomically(options.dir + "/port", std::to_string(spec.port) + "\n", 0600));
   }
 
   if (fresh) {

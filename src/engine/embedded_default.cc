@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cloning/validation.h"
+#include "platform/files.h"
 #include "platform/posix_process.h"
 
 namespace dblab {
@@ -36,13 +37,7 @@ Result<EngineConfig> MakeEmbeddedDefault(const EmbeddedDefaultOptions& options) 
     std::getline(in, config.verification_token);
     if (config.verification_token.empty()) {
       config.verification_token = GenerateId(32);
-      std::string temp = token_file + ".tmp";
-      {
-        std::ofstream out(temp, std::ios::trunc);
-        out << config.verification_token << "\n";
-      }
-      chmod(temp.c_str(), 0600);
-      std::filesystem::rename(temp, token_file, error);
+      DBLAB_TRY(WriteFileAtomically(token_file, config.verification_token + "\n", 0600));
     }
   }
 

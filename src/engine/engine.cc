@@ -9,6 +9,7 @@
 
 #include "cloning/validation.h"
 #include "common/version.h"
+#include "platform/files.h"
 #include "retrieval/logical_retrieval.h"
 #include "scheduler/cron.h"
 #include "storage/extent_usage.h"
@@ -29,21 +30,6 @@ const std::map<std::string, std::string> kCloneDefaults = {
     {"ssl", "off"},
     {"log_connections", "on"},  // idle detection sees connections that came and went
 };
-
-Status WriteFileAtomically(const std::string& path, const std::string& content, mode_t mode) {
-  std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) return Internal("cannot write " + temp);
-  }
-  chmod(temp.c_str(), mode);
-  if (rename(temp.c_str(), path.c_str()) != 0) {
-    return Internal("cannot rename " + temp + ": " + strerror(errno));
-  }
-  return OkStatus();
-}
 
 }  // namespace
 
