@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  libcurl4-openssl-dev libbtrfsutil-dev libsqlite3-dev libpq-dev
+  libcurl4-openssl-dev libssl-dev libbtrfsutil-dev libsqlite3-dev libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   btrfs-progs util-linux postgresql-15 postgresql-client-15 gnuplot-nox curl
 )

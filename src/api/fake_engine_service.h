@@ -3,6 +3,7 @@
 // Set the public state before handing the fake to a server, or under `mutex` afterwards.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -57,7 +58,10 @@ class FakeEngineService : public EngineService {
     return it->second;
   }
 
+  std::function<void()> before_create;  // runs first in CreateClone, outside `mutex`
+
   Result<Clone> CreateClone(const CreateCloneRequest& request) override {
+    if (before_create) before_create();
     std::lock_guard lock(mutex);
     calls.push_back("CreateClone(" + request.id + ")");
     last_create = request;

@@ -22,6 +22,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -89,6 +90,8 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> Listen();
   asio::awaitable<void> Serve(std::shared_ptr<Connection> connection, uint64_t id);
+  // Runs on `workers`: see Serve.
+  asio::awaitable<ApiResponse> HandleOnWorker(ApiRequest request);
   // Answers an unreadable request with `error`, then closes (draining first, see kDrainTimeout).
   asio::awaitable<void> Refuse(Connection& connection, const Error& error);
   void Unregister(uint64_t id);
@@ -96,6 +99,7 @@ struct HttpServer::Impl {
   const ApiOptions options;
   const Router router;
   asio::io_context io_context;
+  asio::thread_pool workers{static_cast<size_t>(std::max(1, options.worker_threads))};
   std::optional<tcp::acceptor> acceptor;  // bound to its own strand
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
@@ -135,6 +139,10 @@ asio::awaitable<void> HttpServer::Impl::Listen() {
     }
     asio::co_spawn(connection->stream.get_executor(), Serve(connection, id), asio::detached);
   }
+}
+
+asio::awaitable<ApiResponse> HttpServer::Impl::HandleOnWorker(ApiRequest request) {
+  co_return router.Handle(request);
 }
 
 void HttpServer::Impl::Unregister(uint64_t id) {
@@ -219,14 +227,24 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
         api_request.headers[name] = std::string(field.value());
       }
       api_request.body = std::move(request.body());
-      ApiResponse api_response = router.Handle(api_request);
+      std::string method = api_request.method;
+      std::string target_path = api_request.target.substr(0, api_request.target.find('?'));
+      ApiResponse api_response;
+      if (method == "GET" || method == "HEAD") {
+        api_response = router.Handle(api_request);
+      } else {
+        // Changes can take milliseconds of work (password hashing, the state store's fsync, a
+        // warm clone's role): they run on the worker pool, so that reads such as GET /status
+        // never wait behind them on the I/O threads.
+        auto work = HandleOnWorker(std::move(api_request));
+        api_response =
+            co_await asio::co_spawn(workers.get_executor(), std::move(work), asio::use_awaitable);
+      }
 
       bool keep_alive = request.keep_alive() && !stopping;
       auto response = ToBeastResponse(api_response, request.version(), keep_alive);
       // Only the path: query strings may carry secrets and bodies carry passwords.
-      std::string_view target = api_request.target;
-      spdlog::debug("api: {} {} -> {} in {} us", api_request.method,
-                    target.substr(0, target.find('?')), api_response.status,
+      spdlog::debug("api: {} {} -> {} in {} us", method, target_path, api_response.status,
                     std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - started_at)
                         .count());
@@ -333,6 +351,7 @@ void HttpServer::Stop() {
   impl.io_context.stop();
   for (auto& thread : impl.threads) thread.join();
   impl.threads.clear();
+  impl.workers.join();
   impl.acceptor.reset();
 }
 

@@ -21,7 +21,8 @@ struct ApiOptions {
   std::string token;                // Verification-Token; empty turns auth off
   std::string ui_dir;               // built web UI; empty or without index.html: a notice page
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413 and the connection is closed
-  int threads = 2;
+  int threads = 2;         // I/O threads; they also answer GET requests
+  int worker_threads = 4;  // run the requests that change something
   // Longest wait for the next request on a keep-alive connection, and for each read or write
   // step of a request; the connection is closed when it passes.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);

@@ -13,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <future>
 #include <utility>
 
 #include "api/fake_engine_service.h"
@@ -123,6 +124,36 @@ TEST_F(HttpServerTest, IdleAndSlowClientsDoNotBlockOthers) {
   Response slow_response;
   http::read(slow, buffer, slow_response);
   EXPECT_EQ(slow_response.result_int(), 200);
+}
+
+TEST_F(HttpServerTest, ReadsAreAnsweredWhileAChangeIsStillWorking) {
+  ApiOptions options;
+  options.threads = 1;  // one I/O thread: a create handled on it would stall every read
+  std::promise<void> create_entered;
+  std::promise<void> release_create;
+  std::shared_future<void> released = release_create.get_future().share();
+  engine_.before_create = [&] {
+    create_entered.set_value();
+    released.wait_for(std::chrono::seconds(10));
+  };
+  StartServer(options);
+  auto create = std::async(std::launch::async, [this] {
+    tcp::socket socket = Connect();
+    return Send(socket, http::verb::post, "/clone",
+                R"({"id":"slow","db":{"username":"u","password":"p"}})");
+  });
+  ASSERT_EQ(create_entered.get_future().wait_for(std::chrono::seconds(5)),
+            std::future_status::ready);
+
+  auto status = std::async(std::launch::async, [this] {
+    tcp::socket socket = Connect();
+    return Send(socket, http::verb::get, "/status");
+  });
+  bool answered = status.wait_for(std::chrono::seconds(3)) == std::future_status::ready;
+  release_create.set_value();
+  ASSERT_TRUE(answered) << "GET /status waited for the create";
+  EXPECT_EQ(status.get().result_int(), 200);
+  EXPECT_EQ(create.get().result_int(), 201);
 }
 
 TEST_F(HttpServerTest, HugeBodyIs413AndClosesTheConnection) {

@@ -276,7 +276,9 @@ Json InstanceStatusToJson(const InstanceStatus& status, const std::vector<Snapsh
                           {"lastRefresh", OptionalTime(retrieval.last_refresh)},
                           {"nextRefresh", OptionalTime(retrieval.next_refresh)},
                           {"alerts", retrieval.alerts},
-                          {"progress", retrieval.progress}}}};
+                          {"progress", retrieval.progress}}},
+      {"provisioner", Json{{"warmPool", Json{{"size", status.warm_pool_size},
+                                              {"ready", status.warm_pool_ready}}}}}};
 }
 
 Json ErrorToJson(const Error& error) {
@@ -453,6 +455,9 @@ Result<InstanceStatus> InstanceStatusFromJson(const Json& json) {
       status.clones.push_back(std::move(clone));
     }
   }
+  const Json& warm_pool = LenientObject(LenientObject(json, "provisioner"), "warmPool");
+  status.warm_pool_size = static_cast<int>(LenientInt(warm_pool, "size"));
+  status.warm_pool_ready = static_cast<int>(LenientInt(warm_pool, "ready"));
   const Json& retrieving = LenientObject(json, "retrieving");
   status.retrieval.mode = LenientString(retrieving, "mode");
   status.retrieval.status = LenientString(retrieving, "status");

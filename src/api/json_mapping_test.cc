@@ -122,6 +122,8 @@ TEST(JsonMapping, InstanceStatusShape) {
   status.protection_lease_duration_minutes = 60;
   status.retrieval.alerts = {"pg_dump failed"};
   status.retrieval.last_refresh = At("2026-11-27T10:00:00Z");
+  status.warm_pool_size = 3;
+  status.warm_pool_ready = 2;
 
   Json json = InstanceStatusToJson(status, {SampleSnapshot()});
 
@@ -147,6 +149,7 @@ TEST(JsonMapping, InstanceStatusShape) {
   EXPECT_EQ(json["retrieving"]["lastRefresh"], "2026-11-27T10:00:00Z");
   EXPECT_TRUE(json["retrieving"]["nextRefresh"].is_null());
   EXPECT_EQ(json["retrieving"]["alerts"], Json::array({"pg_dump failed"}));
+  EXPECT_EQ(json["provisioner"]["warmPool"], Json({{"size", 3}, {"ready", 2}}));
 }
 
 TEST(JsonMapping, ClientSideParsersReadWhatTheServerWrites) {
@@ -172,10 +175,14 @@ TEST(JsonMapping, ClientSideParsersReadWhatTheServerWrites) {
   InstanceStatus status;
   status.clones = {clone};
   status.pools.push_back(PoolUsage{"dblab_pool", "btrfs", 100, 60, 40, 30, 5, 5});
+  status.warm_pool_size = 2;
+  status.warm_pool_ready = 1;
   auto parsed_status = InstanceStatusFromJson(InstanceStatusToJson(status, {snapshot}));
   ASSERT_TRUE(parsed_status.ok()) << parsed_status.error().message;
   ASSERT_EQ(parsed_status->clones.size(), 1u);
   EXPECT_EQ(parsed_status->pools.at(0).free, 60);
+  EXPECT_EQ(parsed_status->warm_pool_size, 2);
+  EXPECT_EQ(parsed_status->warm_pool_ready, 1);
 }
 
 TEST(JsonMapping, ClientSideParsersAcceptDleAlertsObject) {

@@ -19,7 +19,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::chrono::milliseconds kFirstPollDelay{100};
+// A clone is ready in about 200 ms: the first polls come quickly, then back off by 1.5x.
+constexpr std::chrono::milliseconds kFirstPollDelay{20};
 constexpr std::chrono::milliseconds kMaxPollDelay{1000};
 constexpr std::chrono::seconds kDefaultRequestTimeout{60};
 
@@ -154,7 +155,7 @@ class CliRunner {
 
   void NextDelay(std::chrono::milliseconds& delay) {
     io_.sleep(delay);
-    delay = std::min(delay * 2, kMaxPollDelay);
+    delay = std::min(delay * 3 / 2, kMaxPollDelay);
   }
 
   const CliIo& io_;

@@ -269,9 +269,9 @@ TEST_F(CliTest, CloneCreateSendsTheRequestAndWaitsUntilTheCloneIsReady) {
                                             {"extra_conf", {{"work_mem", "64MB"}, {"a", "b=c"}}}}));
   EXPECT_EQ(out(), Pretty(CloneJson("c1", "OK", "Clone is ready")));
   EXPECT_EQ(err(), "");
-  // Polls back off from 100 ms.
-  EXPECT_EQ(sleeps_, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(100),
-                                                             std::chrono::milliseconds(200)}));
+  // Polls back off from 20 ms by 1.5x.
+  EXPECT_EQ(sleeps_, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(20),
+                                                             std::chrono::milliseconds(30)}));
 }
 
 TEST_F(CliTest, CloneCreateTakesTheIdAsAnArgumentAndProtectedForever) {

@@ -87,7 +87,10 @@ void CloneManager::RunAsync(const std::string& id, std::function<void()> work) {
   std::thread([this, id, work = std::move(work)] {
     work();
     std::lock_guard lock(mutex_);
-    if (--running_ops_ == 0) idle_.notify_all();
+    if (--running_ops_ == 0) {
+      idle_.notify_all();
+      warm_wake_.notify_all();  // a refill may have waited for this
+    }
   }).detach();
 }
 
@@ -180,6 +183,7 @@ Status CloneManager::ApplyProtection(Clone& clone, std::optional<bool> is_protec
 }
 
 Result<Clone> CloneManager::Create(const CreateCloneRequest& request) {
+  auto request_started = std::chrono::steady_clock::now();
   CreateCloneRequest req = request;
   if (req.id.empty()) req.id = GenerateId();
   DBLAB_TRY(ValidateCloneId(req.id));
@@ -231,8 +235,10 @@ Result<Clone> CloneManager::Create(const CreateCloneRequest& request) {
     }
     clones_[clone.id] = record;
   }
+  // A warm clone is ready within this request and saved once, when it is; should the engine die
+  // before, its renamed subvolume has no record and the next start removes it as an orphan.
+  if (warm) return AssignWarm(std::move(record), *warm, request_started);
   SaveCurrent(record.clone.id);
-  if (warm) return AssignWarm(std::move(record), *warm);
   spdlog::info("clone {}: creating from snapshot {} on port {}", clone.id, snapshot_id,
                clone.db.port);
   RunAsync(clone.id, [this, id = clone.id] { DoCreate(id, false); });
@@ -374,58 +380,59 @@ Status CloneManager::StartServer(const CloneRecord& record) {
   return OkStatus();
 }
 
-Status CloneManager::SetUpRole(const CloneRecord& record) {
+Status CloneManager::SetUpRole(const CloneRecord& record, PgConnection* admin) {
   const Clone& clone = record.clone;
-  auto conninfo = [&](const std::string& db) {
-    return BuildConninfo({{"host", options_.socket_dir},
-                          {"port", std::to_string(clone.db.port)},
-                          {"user", options_.superuser},
-                          {"dbname", db},
-                          {"application_name", "dblab-engine"}});
-  };
-  // Connect to the clone's own database: the first connection to a database after a start
-  // builds its relation cache files, so the user's first query then finds them ready.
-  auto connected = PgConnection::Connect(conninfo(clone.db.db_name));
-  if (!connected.ok()) {
-    if (connected.error().message.find("does not exist") != std::string::npos) {
-      return BadRequest("database \"" + clone.db.db_name + "\" does not exist in snapshot " +
-                        clone.snapshot_id);
+  std::optional<PgConnection> own;
+  if (admin == nullptr || clone.db.db_name != options_.default_db_name) {
+    // Connect to the clone's own database: the first connection to a database after a start
+    // builds its relation cache files, so the user's first query then finds them ready.
+    auto connected = PgConnection::Connect(BuildConninfo({{"host", options_.socket_dir},
+                                                          {"port", std::to_string(clone.db.port)},
+                                                          {"user", options_.superuser},
+                                                          {"dbname", clone.db.db_name},
+                                                          {"application_name", "dblab-engine"}}));
+    if (!connected.ok()) {
+      if (connected.error().message.find("does not exist") != std::string::npos) {
+        return BadRequest("database \"" + clone.db.db_name + "\" does not exist in snapshot " +
+                          clone.snapshot_id);
+      }
+      return connected.error();
     }
-    return connected.error();
+    own.emplace(std::move(*connected));
+    admin = &*own;
   }
-  PgConnection& admin = *connected;
-  std::string role = admin.QuoteIdentifier(clone.db.username);
-  std::string verifier = admin.QuoteLiteral(record.password_verifier);
-  std::string attributes = clone.db.restricted ? "LOGIN NOSUPERUSER" : "LOGIN SUPERUSER";
-  DBLAB_ASSIGN_OR_RETURN(PgRows role_exists,
-                         admin.Query("SELECT 1 FROM pg_roles WHERE rolname = " +
-                                     admin.QuoteLiteral(clone.db.username)));
-  std::string verb = role_exists.empty() ? "CREATE ROLE " : "ALTER ROLE ";
-  DBLAB_TRY(admin.Exec(verb + role + " " + attributes + " PASSWORD " + verifier));
-  if (!clone.db.restricted) return OkStatus();
-
-  // Restricted: an ordinary role that owns the database and everything in its user schemas.
-  std::string database = admin.QuoteIdentifier(clone.db.db_name);
-  DBLAB_TRY(admin.Exec("ALTER DATABASE " + database + " OWNER TO " + role));
-  PgConnection* target = &admin;
-  std::string role_literal = target->QuoteLiteral(clone.db.username);
-  return target->Exec(
-      "DO $dblab$ DECLARE r record; BEGIN "
-      "FOR r IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN "
-      "('pg_catalog','information_schema') AND nspname NOT LIKE 'pg\\_%' LOOP "
-      "EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, " + role_literal + "); END LOOP; "
-      "FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON "
-      "n.oid = c.relnamespace WHERE c.relkind IN ('r','p','v','m','f','S') AND n.nspname NOT IN "
-      "('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS "
-      "(SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass "
-      "AND d.deptype IN ('a','i')) LOOP "
-      "EXECUTE format('ALTER TABLE %s OWNER TO %I', r.name, " + role_literal + "); END LOOP; "
-      "FOR r IN SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON "
-      "n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND "
-      "n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = "
-      "p.oid AND d.deptype = 'e') LOOP "
-      "EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.name, " + role_literal + "); END LOOP; "
-      "END $dblab$");
+  std::string role = admin->QuoteIdentifier(clone.db.username);
+  std::string attributes = clone.db.restricted ? " LOGIN NOSUPERUSER" : " LOGIN SUPERUSER";
+  std::string password = " PASSWORD " + admin->QuoteLiteral(record.password_verifier);
+  std::string ownership;
+  if (clone.db.restricted) {
+    // An ordinary role that owns the database and everything in its user schemas.
+    std::string role_literal = admin->QuoteLiteral(clone.db.username);
+    ownership =
+        "; ALTER DATABASE " + admin->QuoteIdentifier(clone.db.db_name) + " OWNER TO " + role +
+        "; DO $dblab$ DECLARE r record; BEGIN "
+        "FOR r IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN "
+        "('pg_catalog','information_schema') AND nspname NOT LIKE 'pg\\_%' LOOP "
+        "EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, " + role_literal + "); END LOOP; "
+        "FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON "
+        "n.oid = c.relnamespace WHERE c.relkind IN ('r','p','v','m','f','S') AND n.nspname NOT IN "
+        "('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS "
+        "(SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass "
+        "AND d.deptype IN ('a','i')) LOOP "
+        "EXECUTE format('ALTER TABLE %s OWNER TO %I', r.name, " + role_literal + "); END LOOP; "
+        "FOR r IN SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON "
+        "n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND "
+        "n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = "
+        "p.oid AND d.deptype = 'e') LOOP "
+        "EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.name, " + role_literal + "); END LOOP; "
+        "END $dblab$";
+  }
+  // One round trip, one transaction, committed durably: a clone server that crashes right after
+  // the create must still know its user.
+  Status created = admin->Exec("CREATE ROLE " + role + attributes + password + ownership);
+  if (created.ok() || admin->last_sqlstate() != "42710") return created;
+  // duplicate_object: the snapshot already has the role; it gets the new password.
+  return admin->Exec("ALTER ROLE " + role + attributes + password + ownership);
 }
 
 void CloneManager::DoCreate(const std::string& id, bool restart_only) {
@@ -526,7 +533,8 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
     remove_trash();
     return Fail(id, "cannot set up user after reset: " + status.error().message);
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   {
     std::lock_guard lock(mutex_);
     auto& clone = clones_.at(id).clone;
@@ -637,6 +645,7 @@ std::optional<CloneManager::WarmClone> CloneManager::TakeWarm(const std::string&
     if (it->snapshot_id == snapshot_id) {
       WarmClone warm = *it;
       warm_.erase(it);
+      last_warm_take_ = std::chrono::steady_clock::now();
       warm_wake_.notify_all();
       return warm;
     }
@@ -644,7 +653,8 @@ std::optional<CloneManager::WarmClone> CloneManager::TakeWarm(const std::string&
   return std::nullopt;
 }
 
-Result<Clone> CloneManager::AssignWarm(CloneRecord record, const WarmClone& warm) {
+Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
+                                       std::chrono::steady_clock::time_point request_started) {
   auto started = std::chrono::steady_clock::now();
   const std::string& id = record.clone.id;
   // The running server follows its directory: postgres works relative to its data directory
@@ -659,12 +669,18 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, const WarmClone& warm
   }
   rename((options_.log_dir + "/" + warm.name + ".log").c_str(),
          (options_.log_dir + "/" + id + ".log").c_str());
-  if (auto status = SetUpRole(record); !status.ok()) {
+  auto renamed_at = std::chrono::steady_clock::now();
+  auto role_status = SetUpRole(record, warm.admin.get());
+  warm.admin.reset();  // the engine's session ends; the user's is next
+  auto role_done = std::chrono::steady_clock::now();
+  if (!role_status.ok()) {
     (void)postgres_.Stop(pool_.ClonePath(id), std::chrono::seconds(10));
-    Fail(id, "cannot set up user " + record.clone.db.username + ": " + status.error().message);
+    Fail(id, "cannot set up user " + record.clone.db.username + ": " +
+                 role_status.error().message);
     return Get(id);
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started).count();
   {
     std::lock_guard lock(mutex_);
     auto& clone = clones_.at(id).clone;
@@ -675,8 +691,14 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, const WarmClone& warm
     record = clones_.at(id);
   }
   SaveCurrent(record.clone.id);
-  spdlog::info("clone {}: ready on port {} in {:.3f} s (warm pool)", id, record.clone.db.port,
-               seconds);
+  auto ms = [](auto duration) {
+    return std::chrono::duration<double, std::milli>(duration).count();
+  };
+  spdlog::info("clone {}: ready on port {} in {:.1f} ms from the request (warm pool; request "
+               "checks {:.1f} ms, rename {:.1f} ms, user {:.1f} ms, state {:.1f} ms)",
+               id, record.clone.db.port, ms(std::chrono::steady_clock::now() - request_started),
+               ms(started - request_started), ms(renamed_at - started), ms(role_done - renamed_at),
+               ms(std::chrono::steady_clock::now() - role_done));
   return record.clone;
 }
 
@@ -697,6 +719,11 @@ void CloneManager::StartWarmPool() {
 
 void CloneManager::SnapshotsChanged() { warm_wake_.notify_all(); }
 
+int CloneManager::WarmReady() {
+  std::lock_guard lock(mutex_);
+  return static_cast<int>(warm_.size());
+}
+
 void CloneManager::StopWarmPool() {
   {
     std::lock_guard lock(mutex_);
@@ -711,6 +738,11 @@ void CloneManager::StopWarmPool() {
   }
   for (const auto& warm : remaining) DestroyWarm(warm);
 }
+
+// Long enough for a user's first connection to a clone just taken; short enough that a pool of
+// two or more does not run dry under a test suite creating clones one after another.
+// (The wait ends early on a notify; the loop then checks again.)
+constexpr auto kWarmRefillDelay = std::chrono::milliseconds(300);
 
 void CloneManager::WarmLoop() {
   while (true) {
@@ -730,6 +762,14 @@ void CloneManager::WarmLoop() {
         }
       }
       need_more = !latest.empty() && warm_.size() < static_cast<size_t>(options_.warm_pool_size);
+      // Refilling is background work: while the pool still has a server to hand out, it
+      // yields to creates, resets and destroys in flight and to a clone just taken.
+      auto quiet_until = last_warm_take_ + kWarmRefillDelay;
+      auto now = std::chrono::steady_clock::now();
+      if (need_more && !warm_.empty() && (now < quiet_until || running_ops_ > 0)) {
+        warm_wake_.wait_until(lock, std::max(quiet_until, now + std::chrono::milliseconds(100)));
+        continue;
+      }
       if (need_more) {
         auto port = AllocatePort();
         if (port.ok()) {
@@ -758,11 +798,20 @@ void CloneManager::WarmLoop() {
       warm_wake_.wait_for(lock, std::chrono::seconds(10), [this] { return warm_stopping_; });
       continue;
     }
-    // Build the default database's relation cache files now, not on the user's first query.
-    (void)PgConnection::Connect(BuildConninfo({{"host", options_.socket_dir},
-                                               {"port", std::to_string(next.port)},
-                                               {"user", options_.superuser},
-                                               {"dbname", options_.default_db_name}}));
+    // Connecting builds the default database's relation cache files now, not on the user's
+    // first query; the connection stays open so that taking the clone needs no new backend.
+    auto admin = PgConnection::Connect(BuildConninfo({{"host", options_.socket_dir},
+                                                      {"port", std::to_string(next.port)},
+                                                      {"user", options_.superuser},
+                                                      {"dbname", options_.default_db_name},
+                                                      {"application_name", "dblab-engine"}}));
+    if (admin.ok()) {
+      next.admin = std::make_shared<PgConnection>(std::move(*admin));
+      // Rehearse the role setup: it loads the role catalogs into this session and makes the
+      // first durable commit of the clone, which pays for copying the WAL and catalog blocks
+      // shared with the snapshot, so the user's create commits quicker.
+      (void)next.admin->Exec("CREATE ROLE dblab_warm_up NOLOGIN; DROP ROLE dblab_warm_up");
+    }
     std::lock_guard lock(mutex_);
     warm_.push_back(next);
   }

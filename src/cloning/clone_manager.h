@@ -6,10 +6,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <ios>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -18,6 +20,7 @@
 
 #include "common/result.h"
 #include "domain/model.h"
+#include "postgres/pq.h"
 #include "postgres/server.h"
 #include "state/state_store.h"
 #include "storage/backend.h"
@@ -78,6 +81,7 @@ class CloneManager {
   void StartWarmPool();
   void SnapshotsChanged();
   void StopWarmPool();
+  int WarmReady();  // warm clones ready to be handed out
 
  private:
   Result<Snapshot> FindSnapshot(const std::string& id);
@@ -93,7 +97,9 @@ class CloneManager {
   void DoReset(const std::string& id, const std::string& snapshot_id);
   void DoDestroy(const std::string& id);
   Status StartServer(const CloneRecord& record);
-  Status SetUpRole(const CloneRecord& record);
+  // Creates or updates the clone's role in one round trip. `admin`, when given, is an open
+  // superuser connection to the clone's default database (the warm pool keeps one).
+  Status SetUpRole(const CloneRecord& record, PgConnection* admin = nullptr);
   void Fail(const std::string& id, const std::string& message);
   std::string SnapshotDirName(const std::string& snapshot_id) const;
   ServerSpec SpecFor(const CloneRecord& record, const std::string& bin_dir) const;
@@ -117,14 +123,20 @@ class CloneManager {
     std::string name;  // storage name, "warm-<random>"
     std::string snapshot_id;
     int port = 0;
+    // Kept open from the warm-up on: the role is made on it without a new backend.
+    std::shared_ptr<PgConnection> admin;
   };
   void WarmLoop();
   void DestroyWarm(const WarmClone& warm);
   std::optional<WarmClone> TakeWarm(const std::string& snapshot_id);  // mutex_ held
-  Result<Clone> AssignWarm(CloneRecord record, const WarmClone& warm);
+  Result<Clone> AssignWarm(CloneRecord record, WarmClone warm,
+                           std::chrono::steady_clock::time_point request_started);
   std::vector<WarmClone> warm_;
   bool warm_stopping_ = false;
   std::condition_variable warm_wake_;
+  // When a warm clone was last taken: the refill waits a moment after it so that starting the
+  // next server does not compete for CPU with the user's first connection to the taken one.
+  std::chrono::steady_clock::time_point last_warm_take_{};
   std::thread warm_thread_;
 };
 

@@ -106,6 +106,8 @@ struct InstanceStatus {
   int64_t protection_lease_duration_minutes = 0;
   int64_t protection_max_duration_minutes = 0;
   int64_t max_idle_minutes = 0;
+  int warm_pool_size = 0;   // provision.warmPool
+  int warm_pool_ready = 0;  // warm clones started on the latest snapshot, ready to hand out
 };
 
 }  // namespace dblab

@@ -296,6 +296,8 @@ InstanceStatus Engine::GetStatus() {
   status.protection_lease_duration_minutes = config_.protection_lease_duration_minutes;
   status.protection_max_duration_minutes = config_.protection_max_duration_minutes;
   status.max_idle_minutes = config_.max_idle_minutes;
+  status.warm_pool_size = config_.warm_pool_size;
+  status.warm_pool_ready = clones_->WarmReady();
   if (status.retrieval.status == "failed") {
     status.status_code = "WARNING";
     status.status_message = "Data retrieval failed: " + status.retrieval.alerts.back();

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -26,6 +27,8 @@ class PgConnection {
     if (!result.ok()) return result.error();
     return OkStatus();
   }
+  // SQLSTATE of the last Query's error ("" after success), e.g. "42710" duplicate_object.
+  const std::string& last_sqlstate() const { return last_sqlstate_; }
   std::string QuoteIdentifier(const std::string& name);
   std::string QuoteLiteral(const std::string& value);
   PGconn* raw() { return conn_.get(); }
@@ -36,13 +39,20 @@ class PgConnection {
   };
   explicit PgConnection(PGconn* conn) : conn_(conn) {}
   std::unique_ptr<PGconn, Closer> conn_;
+  std::string last_sqlstate_;
 };
 
 // Builds a conninfo string with values quoted as libpq requires.
 std::string BuildConninfo(const std::vector<std::pair<std::string, std::string>>& params);
 
-// SCRAM-SHA-256 verifier of a password, computed locally (no server). PostgreSQL accepts it in
+// SCRAM-SHA-256 verifier of a password, computed locally (no server), in PostgreSQL's format
+// with its defaults (4096 iterations, 16-byte random salt). PostgreSQL accepts it in
 // CREATE/ALTER ROLE ... PASSWORD, so the plain password never has to be stored.
+inline constexpr int kScramIterations = 4096;
+inline constexpr int kScramSaltBytes = 16;
 Result<std::string> ScramVerifier(const std::string& username, const std::string& password);
+// The same for a given salt (tests compare it with libpq's verifier for the same salt).
+Result<std::string> ScramVerifierWithSalt(const std::string& password, std::string_view salt,
+                                          int iterations);
 
 }  // namespace dblab

@@ -36,7 +36,8 @@ std::string EngineFixture::WriteConfig(const std::string& extra_yaml) {
       << "        databases: [" << source_.dbname << "]\n        parallelJobs: 2\n"
       << "    logicalSnapshot:\n      options:\n        dataPatching:\n"
       << "          queryPreprocessing:\n"
-      << "            inline: \"UPDATE users SET email = 'user' || id || '@example.com'\"\n"
+      << "            inline: \"UPDATE users SET email = 'user' || id || '@example.com'; "
+         "CREATE ROLE app_owner LOGIN\"\n"  // a role the snapshot already has
       << extra_yaml;
   return config_path_;
 }

@@ -9,6 +9,8 @@
 namespace dblab::testing {
 namespace {
 
+constexpr int kWarmPool = 2;
+
 class WarmPoolTest : public EngineFixture {
  protected:
   int WarmDirs() {
@@ -20,9 +22,14 @@ class WarmPoolTest : public EngineFixture {
     }
     return count;
   }
+  // Waits until the engine reports `expected` warm servers ready, each in its own subvolume.
   bool WaitWarm(int expected) {
     for (int i = 0; i < 300; ++i) {
-      if (WarmDirs() == expected) return true;
+      auto status = CliJson({"instance", "status"});
+      nlohmann::json want = {{"size", kWarmPool}, {"ready", expected}};
+      if (status["provisioner"]["warmPool"] == want && WarmDirs() == expected) {
+        return true;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return false;
@@ -30,9 +37,9 @@ class WarmPoolTest : public EngineFixture {
 };
 
 TEST_F(WarmPoolTest, CreateTakesAWarmServerAndThePoolRefills) {
-  provision_extra_ = "  warmPool: 2\n";
+  provision_extra_ = "  warmPool: " + std::to_string(kWarmPool) + "\n";
   StartEngineAndWaitForSnapshot();
-  ASSERT_TRUE(WaitWarm(2)) << engine_.Log();
+  ASSERT_TRUE(WaitWarm(kWarmPool)) << engine_.Log();
 
   // The create answers with a ready clone, without waiting (no polling needed).
   auto clone = CliJson({"clone", "create", "--username", "fast", "--password", "pw", "--id",
@@ -43,7 +50,22 @@ TEST_F(WarmPoolTest, CreateTakesAWarmServerAndThePoolRefills) {
   ASSERT_TRUE(connection.ok()) << connection.error().message;
   EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users"), std::to_string(users_));
   EXPECT_TRUE(std::filesystem::exists(ClonePath("quick")));
-  ASSERT_TRUE(WaitWarm(2)) << "refilled";
+  ASSERT_TRUE(WaitWarm(kWarmPool)) << "refilled";
+
+  // A restricted user whose role the snapshot already has: the role gets the new password and
+  // loses nothing it owns; it owns the database and its tables, and is no superuser.
+  auto owner = CliJson({"clone", "create", "--username", "app_owner", "--password", "owner-pw-7",
+                        "--id", "owned", "--restricted"});
+  ASSERT_EQ(owner["status"]["code"], "OK") << owner.dump(2) << engine_.Log();
+  auto owned = ConnectClone(std::stoi(owner["db"]["port"].get<std::string>()), "app_owner",
+                            "owner-pw-7", source_.dbname);
+  ASSERT_TRUE(owned.ok()) << owned.error().message;
+  EXPECT_EQ(QueryValue(*owned, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"), "f");
+  EXPECT_TRUE(owned->Exec("ALTER TABLE users ADD COLUMN note text").ok());
+  EXPECT_FALSE(owned->Exec("CREATE ROLE intruder SUPERUSER").ok());
+  EXPECT_EQ(QueryValue(*owned, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = "
+                               "current_database()"),
+            "app_owner");
 
   // A clone from the warm pool resets like any other.
   ASSERT_TRUE(connection->Exec("DELETE FROM users").ok());
