@@ -15,6 +15,8 @@ class EngineService {
   virtual ~EngineService() = default;
 
   virtual InstanceStatus GetStatus() = 0;
+  // Cheap (no storage or clone scan): for the metadata of each clone's JSON.
+  virtual CloningSettings GetCloningSettings() = 0;
   virtual std::vector<Snapshot> ListSnapshots() = 0;
   virtual std::vector<Clone> ListClones() = 0;
   virtual Result<Clone> GetClone(const std::string& id) = 0;

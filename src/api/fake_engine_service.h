@@ -35,6 +35,13 @@ class FakeEngineService : public EngineService {
     return result;
   }
 
+  CloningSettings GetCloningSettings() override {
+    std::lock_guard lock(mutex);
+    calls.push_back("GetCloningSettings()");
+    return CloningSettings{status.max_idle_minutes, status.protection_lease_duration_minutes,
+                           status.protection_max_duration_minutes};
+  }
+
   std::vector<Snapshot> ListSnapshots() override {
     std::lock_guard lock(mutex);
     calls.push_back("ListSnapshots()");

@@ -218,22 +218,23 @@ ApiResponse Router::Handle(const ApiRequest& request) const {
 }
 
 CloneJsonContext Router::CloneContext(const std::vector<Snapshot>& snapshots,
-                                      const std::string& snapshot_id) const {
+                                      const std::string& snapshot_id,
+                                      const CloningSettings& settings) const {
   CloneJsonContext context;
   for (const auto& snapshot : snapshots) {
     if (snapshot.id == snapshot_id) context.snapshot = &snapshot;
   }
+  context.max_idle_minutes = settings.max_idle_minutes;
+  context.protection_lease_duration_minutes = settings.protection_lease_duration_minutes;
+  context.protection_max_duration_minutes = settings.protection_max_duration_minutes;
   return context;
 }
 
 ApiResponse Router::CloneResponse(int status, const Clone& clone) const {
-  InstanceStatus instance = engine_.GetStatus();
+  CloningSettings settings = engine_.GetCloningSettings();
   std::vector<Snapshot> snapshots = engine_.ListSnapshots();
-  CloneJsonContext context = CloneContext(snapshots, clone.snapshot_id);
-  context.max_idle_minutes = instance.max_idle_minutes;
-  context.protection_lease_duration_minutes = instance.protection_lease_duration_minutes;
-  context.protection_max_duration_minutes = instance.protection_max_duration_minutes;
-  return JsonResponse(status, CloneToJson(clone, context));
+  return JsonResponse(status,
+                      CloneToJson(clone, CloneContext(snapshots, clone.snapshot_id, settings)));
 }
 
 ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) const {
@@ -302,15 +303,11 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
   }
   if (route == "clones") {
     std::vector<Clone> clones = engine_.ListClones();
-    InstanceStatus instance = engine_.GetStatus();
+    CloningSettings settings = engine_.GetCloningSettings();
     std::vector<Snapshot> snapshots = engine_.ListSnapshots();
     Json json = Json::array();
     for (const auto& clone : clones) {
-      CloneJsonContext context = CloneContext(snapshots, clone.snapshot_id);
-      context.max_idle_minutes = instance.max_idle_minutes;
-      context.protection_lease_duration_minutes = instance.protection_lease_duration_minutes;
-      context.protection_max_duration_minutes = instance.protection_max_duration_minutes;
-      json.push_back(CloneToJson(clone, context));
+      json.push_back(CloneToJson(clone, CloneContext(snapshots, clone.snapshot_id, settings)));
     }
     return JsonResponse(200, json);
   }

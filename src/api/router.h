@@ -66,7 +66,8 @@ class Router {
   ApiResponse HandleApi(const ApiRequest& request, std::string_view path) const;
   ApiResponse ServeUi(const ApiRequest& request, std::string_view path) const;
   CloneJsonContext CloneContext(const std::vector<Snapshot>& snapshots,
-                                const std::string& snapshot_id) const;
+                                const std::string& snapshot_id,
+                                const CloningSettings& settings) const;
   ApiResponse CloneResponse(int status, const Clone& clone) const;
 
   EngineService& engine_;

@@ -14,7 +14,6 @@
 
 #include "cloning/validation.h"
 #include "postgres/pq.h"
-#include "storage/extent_usage.h"
 
 namespace dblab {
 
@@ -887,7 +886,7 @@ void CloneManager::Housekeep(TimePoint now) {
     }
     if (clone.status != CloneStatus::kOk) continue;
     // What the clone has written since its snapshot (a tree walk: here, never on a request).
-    if (auto diff = ExclusiveBytes(pool_.ClonePath(clone.id)); diff.ok()) {
+    if (auto diff = pool_.CloneOwnBytes(clone.id); diff.ok()) {
       std::lock_guard lock(mutex_);
       if (auto it = clones_.find(clone.id); it != clones_.end()) it->second.clone.diff_size = *diff;
     }

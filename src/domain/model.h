@@ -93,6 +93,13 @@ struct RetrievalState {
   std::string progress;             // e.g. "pg_restore: 3/5 databases"
 };
 
+// The cloning settings every clone's JSON repeats (DLE's clone.metadata).
+struct CloningSettings {
+  int64_t max_idle_minutes = 0;
+  int64_t protection_lease_duration_minutes = 0;
+  int64_t protection_max_duration_minutes = 0;
+};
+
 struct InstanceStatus {
   std::string status_code = "OK";  // OK | WARNING | FATAL
   std::string status_message = "Instance is ready";

@@ -12,7 +12,6 @@
 #include "platform/files.h"
 #include "retrieval/logical_retrieval.h"
 #include "scheduler/cron.h"
-#include "storage/extent_usage.h"
 #include "storage/factory.h"
 
 namespace dblab {
@@ -253,12 +252,17 @@ void Engine::MeasureSnapshots() {
   if (!snapshots.ok()) return;
   for (auto& snapshot : *snapshots) {
     std::string name = snapshot.id.substr(snapshot.id.find('@') + 1);
-    auto exclusive = ExclusiveBytes(pool_->SnapshotPath(name));
+    auto exclusive = pool_->SnapshotOwnBytes(name);
     if (exclusive.ok() && *exclusive != snapshot.physical_size) {
       snapshot.physical_size = *exclusive;
       (void)state_->PutSnapshot(snapshot);
     }
   }
+}
+
+CloningSettings Engine::GetCloningSettings() {
+  return CloningSettings{config_.max_idle_minutes, config_.protection_lease_duration_minutes,
+                         config_.protection_max_duration_minutes};
 }
 
 InstanceStatus Engine::GetStatus() {

@@ -34,6 +34,7 @@ class Engine : public EngineService {
   ~Engine() override;  // stops background threads; clones keep running
 
   InstanceStatus GetStatus() override;
+  CloningSettings GetCloningSettings() override;
   std::vector<Snapshot> ListSnapshots() override;
   std::vector<Clone> ListClones() override;
   Result<Clone> GetClone(const std::string& id) override;

@@ -56,6 +56,11 @@ class UsageReporter {
  public:
   virtual ~UsageReporter() = default;
   virtual Result<StorageUsage> Usage() = 0;
+  // Bytes only this clone (snapshot) holds, i.e. what destroying it would free: on a thin
+  // backend its own writes, on the plain-copy backend all of it. May walk the files: for
+  // periodic housekeeping, never for a request. kNotFound when it does not exist.
+  virtual Result<int64_t> CloneOwnBytes(const std::string& clone) = 0;
+  virtual Result<int64_t> SnapshotOwnBytes(const std::string& snapshot) = 0;
 };
 
 // One pool: all roles together, plus its identity.

@@ -16,6 +16,8 @@
 #include <cstring>
 #include <utility>
 
+#include "storage/extent_usage.h"
+
 namespace dblab {
 namespace {
 
@@ -203,6 +205,16 @@ Status BtrfsPool::RenameClone(const std::string& from, const std::string& to) {
 
 Result<std::vector<std::string>> BtrfsPool::ListClones() {
   return ListSubvolumes(root_ + "/clones");
+}
+
+Result<int64_t> BtrfsPool::CloneOwnBytes(const std::string& clone) {
+  DBLAB_TRY(ValidateStorageName("clone", clone));
+  return ExclusiveBytes(ClonePath(clone));
+}
+
+Result<int64_t> BtrfsPool::SnapshotOwnBytes(const std::string& snapshot) {
+  DBLAB_TRY(ValidateStorageName("snapshot", snapshot));
+  return ExclusiveBytes(SnapshotPath(snapshot));
 }
 
 Result<StorageUsage> BtrfsPool::Usage() {

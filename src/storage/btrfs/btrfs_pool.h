@@ -61,6 +61,9 @@ class BtrfsPool : public PoolBackend {
 
   // statvfs of the pool root (btrfs estimates free space; shared extents count once).
   Result<StorageUsage> Usage() override;
+  // Extents no other subvolume shares (FIEMAP, see storage/extent_usage.h).
+  Result<int64_t> CloneOwnBytes(const std::string& clone) override;
+  Result<int64_t> SnapshotOwnBytes(const std::string& snapshot) override;
 
  private:
   Status DeleteSubvolume(const std::string& kind, const std::string& name, const std::string& path);
