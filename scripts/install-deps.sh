@@ -6,7 +6,7 @@ packages=(
   libboost-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libcurl4-openssl-dev libssl-dev libbtrfsutil-dev libsqlite3-dev libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  btrfs-progs util-linux postgresql-15 postgresql-client-15 gnuplot-nox curl
+  btrfs-progs xfsprogs zfs-fuse util-linux postgresql-15 postgresql-client-15 gnuplot-nox curl
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -42,6 +42,8 @@ class CloneStore {
   // Gives a clone's files a new name (a running server on them keeps working). kConflict if
   // `to` exists, kNotFound if `from` does not.
   virtual Status RenameClone(const std::string& from, const std::string& to) = 0;
+  // Whether RenameClone works while a server runs on the clone (the warm pool needs it).
+  virtual bool CanRenameRunningClone() const { return true; }
   virtual Result<std::vector<std::string>> ListClones() = 0;
   virtual std::string ClonePath(const std::string& clone) const = 0;
 };

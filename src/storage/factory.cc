@@ -2,6 +2,7 @@
 
 #include "storage/btrfs/btrfs_pool.h"
 #include "storage/btrfs/loop_image.h"
+#include "storage/zfs/zfs_pool.h"
 
 namespace dblab {
 namespace {
@@ -28,8 +29,12 @@ Result<std::unique_ptr<PoolBackend>> MakePoolBackend(const PoolSpec& spec, Proce
     if (!pool.ok()) return pool.error().Wrap("open btrfs pool " + spec.pool_name);
     return pool;
   }
-  if (spec.mode == "zfs" || spec.mode == "reflink" || spec.mode == "overlay" ||
-      spec.mode == "copy") {
+  if (spec.mode == "zfs") {
+    auto pool = MakeZfsPool(spec, runner);
+    if (!pool.ok()) return pool.error().Wrap("open zfs pool " + spec.pool_name);
+    return pool;
+  }
+  if (spec.mode == "reflink" || spec.mode == "overlay" || spec.mode == "copy") {
     return BadRequest("storage backend " + spec.mode + " is not implemented yet; use btrfs");
   }
   return BadRequest("unknown storage backend \"" + spec.mode +

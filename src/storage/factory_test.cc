@@ -25,7 +25,7 @@ PoolSpec Spec(const std::string& mode) {
 
 TEST(StorageFactoryTest, PlannedBackendsSayTheyAreNotImplementedYet) {
   NoProcessRunner runner;
-  for (const char* mode : {"zfs", "reflink", "overlay", "copy"}) {
+  for (const char* mode : {"reflink", "overlay", "copy"}) {
     auto backend = MakePoolBackend(Spec(mode), runner);
     ASSERT_FALSE(backend.ok()) << mode;
     EXPECT_EQ(backend.error().code, ErrorCode::kBadRequest);

@@ -25,6 +25,7 @@ std::string EngineFixture::WriteConfig(const std::string& extra_yaml) {
   std::ofstream out(config_path_);
   out << "server:\n  verificationToken: \"" << kToken << "\"\n  port: " << api_port_ << "\n"
       << "poolManager:\n  mountDir: " << dir_ << "/mnt\n  imageSize: 3GB\n"
+      << pool_extra_
       << "provision:\n  portPool:\n    from: " << port_from_ << "\n    to: " << port_from_ + 40
       << "\n"
       << provision_extra_

@@ -45,6 +45,7 @@ class EngineFixture : public ::testing::Test {
   EngineProcess engine_;
   int users_ = 2000;
   std::string provision_extra_;  // extra lines under provision:, indented by two spaces
+  std::string pool_extra_;       // extra lines under poolManager:, indented by two spaces
 };
 
 // Checksum of the users table as a clone's user sees it.

@@ -97,7 +97,77 @@ std::vector<std::string> MountsBelow(const std::string& root) {
   return mounts;
 }
 
+int RunQuietCommand(PosixProcessRunner& runner, const std::vector<std::string>& argv) {
+  auto result = runner.Run(argv, {.timeout = std::chrono::minutes(2)});
+  return result.ok() ? result->exit_code : -1;
+}
+
+// Starts zfs-fuse for the whole suite when no ZFS answers yet; stops only what it started.
+class ZfsDaemon {
+ public:
+  static ZfsDaemon& Get() {
+    static ZfsDaemon daemon;
+    return daemon;
+  }
+
+  // Empty when ZFS is usable, else why not.
+  std::string EnsureRunning() {
+    if (checked_) return unusable_;
+    checked_ = true;
+    if (::geteuid() != 0) return unusable_ = "ZFS pool tests need root";
+    auto listed = runner_.Run({"zpool", "list", "-H"}, {.timeout = std::chrono::seconds(30)});
+    if (!listed.ok())
+      return unusable_ = "no zpool command (install zfs-fuse): " + listed.error().message;
+    if (listed->exit_code == 0) return unusable_ = "";
+    pidfile_ = "/run/dblab-test-zfs-fuse.pid";
+    ::unlink(pidfile_.c_str());
+    auto started =
+        runner_.Run({"zfs-fuse", "--pidfile", pidfile_}, {.timeout = std::chrono::seconds(30)});
+    if (!started.ok() || started->exit_code != 0) {
+      return unusable_ = "ZFS does not answer (" + listed->err + ") and zfs-fuse cannot start";
+    }
+    for (int i = 0; i < 100; ++i) {
+      if (RunQuietCommand(runner_, {"zpool", "list", "-H"}) == 0) {
+        std::ifstream pidfile(pidfile_);
+        pidfile >> pid_;
+        std::printf("[ ZFS      ] started zfs-fuse, pid %d\n", static_cast<int>(pid_));
+        return unusable_ = "";
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return unusable_ = "zfs-fuse started but zpool does not answer";
+  }
+
+  ~ZfsDaemon() { Stop(); }
+
+  void Stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 200 && ::kill(pid_, 0) == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ::unlink(pidfile_.c_str());
+    pid_ = -1;
+  }
+
+ private:
+  PosixProcessRunner runner_;
+  bool checked_ = false;
+  std::string unusable_;
+  std::string pidfile_;
+  pid_t pid_ = -1;
+};
+
+class ZfsEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override { ZfsDaemon::Get().Stop(); }
+};
+[[maybe_unused]] auto* const kZfsEnvironment =
+    ::testing::AddGlobalTestEnvironment(new ZfsEnvironment);
+
 }  // namespace
+
+std::string EnsureZfsRunning() { return ZfsDaemon::Get().EnsureRunning(); }
 
 void CleanupTree(const std::string& root) {
   if (root.size() < 6 || root.rfind("/tmp/", 0) != 0) return;  // never outside /tmp

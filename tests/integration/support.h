@@ -22,6 +22,11 @@ int FreePort();
 // (detaching loop devices), then removes the tree. Safe to call twice.
 void CleanupTree(const std::string& root);
 
+// Empty when the `zpool`/`zfs` CLI answers, else why ZFS cannot be used. Starts zfs-fuse once
+// for the whole test run when no ZFS daemon answers; stops (by PID) only a daemon it started,
+// when the tests end.
+std::string EnsureZfsRunning();
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;
