@@ -7,9 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "cloning/validation.h"
@@ -153,9 +154,8 @@ Status CloneManager::ApplyProtection(Clone& clone, std::optional<bool> is_protec
   if (duration_minutes && *duration_minutes < 0) {
     return BadRequest("protectionDurationMinutes must be >= 0");
   }
-  bool protect = is_protected.value_or(duration_minutes.has_value() && !is_protected.has_value()
-                                           ? true
-                                           : clone.is_protected);
+  bool protect = is_protected.value_or(
+      duration_minutes.has_value() && !is_protected.has_value() ? true : clone.is_protected);
   if (!protect) {
     clone.is_protected = false;
     clone.protected_till.reset();
@@ -213,8 +213,8 @@ Result<Clone> CloneManager::Create(const CreateCloneRequest& request) {
   clone.db.restricted = req.restricted;
   clone.db.host = options_.access_host;
   record.password_verifier = verifier;
-  DBLAB_TRY(ApplyProtection(clone, req.is_protected, req.protection_duration_minutes,
-                            clone.created_at));
+  DBLAB_TRY(
+      ApplyProtection(clone, req.is_protected, req.protection_duration_minutes, clone.created_at));
   if (!req.is_protected && !req.protection_duration_minutes) {
     clone.is_protected = false;
     clone.protected_till.reset();
@@ -359,7 +359,7 @@ void CloneManager::Fail(const std::string& id, const std::string& message) {
 ServerSpec CloneManager::SpecFor(const CloneRecord& record, const std::string& bin_dir) const {
   ServerSpec spec;
   spec.bin_dir = bin_dir;
-  spec.data_dir = pool_.ClonePath(record.clone.id);
+  spec.data_dir = options_.server_link_dir + "/" + std::to_string(record.clone.db.port);
   spec.port = record.clone.db.port;
   spec.listen_addresses = options_.listen_addresses;
   spec.socket_dir = options_.socket_dir;
@@ -370,8 +370,29 @@ ServerSpec CloneManager::SpecFor(const CloneRecord& record, const std::string& b
   return spec;
 }
 
+Status CloneManager::PointServerLink(int port, const std::string& clone_name) {
+  std::string link = options_.server_link_dir + "/" + std::to_string(port);
+  std::string temp = link + ".tmp-" + GenerateId(8);
+  if (symlink(pool_.ClonePath(clone_name).c_str(), temp.c_str()) != 0 ||
+      rename(temp.c_str(), link.c_str()) != 0) {
+    std::string error = std::strerror(errno);
+    unlink(temp.c_str());
+    return Internal("cannot point " + link + " at clone " + clone_name + ": " + error);
+  }
+  return OkStatus();
+}
+
+void CloneManager::RemoveServerLink(int port, const std::string& clone_name) {
+  std::string link = options_.server_link_dir + "/" + std::to_string(port);
+  std::error_code error;
+  if (std::filesystem::read_symlink(link, error) == pool_.ClonePath(clone_name)) {
+    unlink(link.c_str());
+  }
+}
+
 Status CloneManager::StartServer(const CloneRecord& record) {
   std::string data_dir = pool_.ClonePath(record.clone.id);
+  DBLAB_TRY(PointServerLink(record.clone.db.port, record.clone.id));
   DBLAB_ASSIGN_OR_RETURN(int major, DataDirMajorVersion(data_dir));
   DBLAB_ASSIGN_OR_RETURN(std::string bin_dir, FindPostgresBinDir(major, options_.pg_bin_dir));
   auto pid = postgres_.Start(SpecFor(record, bin_dir));
@@ -412,18 +433,24 @@ Status CloneManager::SetUpRole(const CloneRecord& record, PgConnection* admin) {
         "; DO $dblab$ DECLARE r record; BEGIN "
         "FOR r IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN "
         "('pg_catalog','information_schema') AND nspname NOT LIKE 'pg\\_%' LOOP "
-        "EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, " + role_literal + "); END LOOP; "
+        "EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, " +
+        role_literal +
+        "); END LOOP; "
         "FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON "
         "n.oid = c.relnamespace WHERE c.relkind IN ('r','p','v','m','f','S') AND n.nspname NOT IN "
         "('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS "
         "(SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass "
         "AND d.deptype IN ('a','i')) LOOP "
-        "EXECUTE format('ALTER TABLE %s OWNER TO %I', r.name, " + role_literal + "); END LOOP; "
+        "EXECUTE format('ALTER TABLE %s OWNER TO %I', r.name, " +
+        role_literal +
+        "); END LOOP; "
         "FOR r IN SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON "
         "n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND "
         "n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = "
         "p.oid AND d.deptype = 'e') LOOP "
-        "EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.name, " + role_literal + "); END LOOP; "
+        "EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.name, " +
+        role_literal +
+        "); END LOOP; "
         "END $dblab$";
   }
   // One round trip, one transaction, committed durably: a clone server that crashes right after
@@ -460,11 +487,12 @@ void CloneManager::DoCreate(const std::string& id, bool restart_only) {
   if (!restart_only) {
     if (auto status = SetUpRole(record); !status.ok()) {
       (void)postgres_.Stop(data_dir, std::chrono::seconds(10));
-      return Fail(id, "cannot set up user " + record.clone.db.username + ": " +
-                          status.error().message);
+      return Fail(id,
+                  "cannot set up user " + record.clone.db.username + ": " + status.error().message);
     }
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   {
     std::lock_guard lock(mutex_);
     auto it = clones_.find(id);
@@ -479,11 +507,11 @@ void CloneManager::DoCreate(const std::string& id, bool restart_only) {
   auto ms = [](auto duration) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
   };
-  spdlog::info("clone {}: ready on port {} in {:.3f} s (storage {} ms, postgres start {} ms, "
-               "user {} ms)",
-               id, record.clone.db.port, seconds, ms(storage_done - started),
-               ms(server_ready - storage_done),
-               ms(std::chrono::steady_clock::now() - server_ready));
+  spdlog::info(
+      "clone {}: ready on port {} in {:.3f} s (storage {} ms, postgres start {} ms, "
+      "user {} ms)",
+      id, record.clone.db.port, seconds, ms(storage_done - started),
+      ms(server_ready - storage_done), ms(std::chrono::steady_clock::now() - server_ready));
 }
 
 void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id) {
@@ -554,6 +582,11 @@ void CloneManager::DoDestroy(const std::string& id) {
   }
   if (auto status = pool_.DestroyClone(id); !status.ok()) {
     return Fail(id, "cannot remove clone data: " + status.error().message);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = clones_.find(id); it != clones_.end())
+      RemoveServerLink(it->second.clone.db.port, id);
   }
   unlink((options_.log_dir + "/" + id + ".log").c_str());
   std::lock_guard persist(persist_mutex_);
@@ -666,6 +699,12 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
     Fail(id, "cannot take a warm clone: " + error + "; destroy this clone and retry");
     return Get(id);
   }
+  // The server reaches its directory through its port's link (see server_link_dir): follow.
+  if (auto pointed = PointServerLink(record.clone.db.port, id); !pointed.ok()) {
+    (void)postgres_.Stop(pool_.ClonePath(id), std::chrono::seconds(10));
+    Fail(id, pointed.error().message);
+    return Get(id);
+  }
   rename((options_.log_dir + "/" + warm.name + ".log").c_str(),
          (options_.log_dir + "/" + id + ".log").c_str());
   auto renamed_at = std::chrono::steady_clock::now();
@@ -674,8 +713,7 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
   auto role_done = std::chrono::steady_clock::now();
   if (!role_status.ok()) {
     (void)postgres_.Stop(pool_.ClonePath(id), std::chrono::seconds(10));
-    Fail(id, "cannot set up user " + record.clone.db.username + ": " +
-                 role_status.error().message);
+    Fail(id, "cannot set up user " + record.clone.db.username + ": " + role_status.error().message);
     return Get(id);
   }
   double seconds =
@@ -693,16 +731,18 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
   auto ms = [](auto duration) {
     return std::chrono::duration<double, std::milli>(duration).count();
   };
-  spdlog::info("clone {}: ready on port {} in {:.1f} ms from the request (warm pool; request "
-               "checks {:.1f} ms, rename {:.1f} ms, user {:.1f} ms, state {:.1f} ms)",
-               id, record.clone.db.port, ms(std::chrono::steady_clock::now() - request_started),
-               ms(started - request_started), ms(renamed_at - started), ms(role_done - renamed_at),
-               ms(std::chrono::steady_clock::now() - role_done));
+  spdlog::info(
+      "clone {}: ready on port {} in {:.1f} ms from the request (warm pool; request "
+      "checks {:.1f} ms, rename {:.1f} ms, user {:.1f} ms, state {:.1f} ms)",
+      id, record.clone.db.port, ms(std::chrono::steady_clock::now() - request_started),
+      ms(started - request_started), ms(renamed_at - started), ms(role_done - renamed_at),
+      ms(std::chrono::steady_clock::now() - role_done));
   return record.clone;
 }
 
 void CloneManager::DestroyWarm(const WarmClone& warm) {
   (void)postgres_.Stop(pool_.ClonePath(warm.name), std::chrono::milliseconds(0));
+  if (warm.port > 0) RemoveServerLink(warm.port, warm.name);
   if (auto status = pool_.DestroyClone(warm.name); !status.ok()) {
     spdlog::error("warm pool: cannot remove {}: {}", warm.name, status.error().message);
   }

@@ -29,7 +29,7 @@ namespace dblab {
 
 struct CloningOptions {
   std::string os_user = "postgres";
-  std::string superuser = "postgres";     // management role inside the data (initdb -U)
+  std::string superuser = "postgres";  // management role inside the data (initdb -U)
   std::string default_db_name = "postgres";
   int port_from = 6000;
   int port_to = 6099;
@@ -38,6 +38,10 @@ struct CloningOptions {
   std::string socket_dir;                      // postgres-owned 0700 directory
   std::string hba_file;
   std::string log_dir;  // one <clone>.log per clone
+  // Servers are started with `-D <server_link_dir>/<port>`, a symlink to the clone's directory:
+  // postgres keeps that path for its control file, so the clone's directory can be renamed
+  // under a running server (the warm pool) by pointing the link elsewhere. Root-owned, 0711.
+  std::string server_link_dir;
   std::string pg_bin_dir;  // empty: /usr/lib/postgresql/<major>/bin from the data
   std::map<std::string, std::string> settings;  // -c settings for every clone
   int64_t max_idle_minutes = 0;
@@ -97,6 +101,9 @@ class CloneManager {
   void DoReset(const std::string& id, const std::string& snapshot_id);
   void DoDestroy(const std::string& id);
   Status StartServer(const CloneRecord& record);
+  // Points <server_link_dir>/<port> at the clone's directory (atomically replaced).
+  Status PointServerLink(int port, const std::string& clone_name);
+  void RemoveServerLink(int port, const std::string& clone_name);
   // Creates or updates the clone's role in one round trip. `admin`, when given, is an open
   // superuser connection to the clone's default database (the warm pool keeps one).
   Status SetUpRole(const CloneRecord& record, PgConnection* admin = nullptr);
@@ -104,7 +111,7 @@ class CloneManager {
   std::string SnapshotDirName(const std::string& snapshot_id) const;
   ServerSpec SpecFor(const CloneRecord& record, const std::string& bin_dir) const;
   bool IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity);
-  bool NewUserConnections(const std::string& id);  // housekeeping thread only
+  bool NewUserConnections(const std::string& id);      // housekeeping thread only
   std::map<std::string, std::streamoff> log_offsets_;  // housekeeping thread only
 
   CloningOptions options_;

@@ -48,7 +48,8 @@ Status Engine::Init() {
 
   std::error_code error;
   fs::create_directories(config_.state_dir, error);
-  if (error) return Internal("cannot create state dir " + config_.state_dir + ": " + error.message());
+  if (error)
+    return Internal("cannot create state dir " + config_.state_dir + ": " + error.message());
   chmod(config_.state_dir.c_str(), 0711);
   std::string log_dir = config_.state_dir + "/logs";
   fs::create_directories(log_dir, error);
@@ -122,6 +123,12 @@ Status Engine::Init() {
   cloning.socket_dir = socket_dir;
   cloning.hba_file = hba_file;
   cloning.log_dir = log_dir;
+  cloning.server_link_dir = config_.state_dir + "/servers";
+  fs::create_directories(cloning.server_link_dir, error);
+  if (error) {
+    return Internal("cannot create " + cloning.server_link_dir + ": " + error.message());
+  }
+  chmod(cloning.server_link_dir.c_str(), 0711);
   cloning.pg_bin_dir = config_.pg_bin_dir;
   cloning.settings = kCloneDefaults;
   for (const auto& [key, value] : config_.clone_configs) cloning.settings[key] = value;
@@ -139,7 +146,8 @@ Status Engine::Init() {
     std::lock_guard lock(mutex_);
     retrieval_.mode = config_.retrieval.enabled() ? "logical" : "unknown";
     retrieval_.status = snapshots.ok() && !snapshots->empty() ? "finished" : "pending";
-    if (snapshots.ok() && !snapshots->empty()) retrieval_.last_refresh = snapshots->back().created_at;
+    if (snapshots.ok() && !snapshots->empty())
+      retrieval_.last_refresh = snapshots->back().created_at;
     // A refresh at start only when there is nothing to clone yet: existing snapshots stay valid
     // across restarts (use POST /full-refresh or the timetable for new data).
     refresh_requested_ = config_.retrieval.enabled() && snapshots.ok() && snapshots->empty();
@@ -208,11 +216,11 @@ void Engine::RetrievalLoop() {
     options.log_dir = config_.state_dir + "/logs";
     options.pg_bin_dir = config_.pg_bin_dir;
     options.cancel = &cancel_retrieval_;
-    LogicalRetrieval retrieval(options, *pool_, *postgres_, runner_, *state_,
-                               [this](const std::string& step) {
-                                 spdlog::info("retrieval: {}", step);
-                                 SetRetrieval([&](RetrievalState& state) { state.progress = step; });
-                               });
+    LogicalRetrieval retrieval(
+        options, *pool_, *postgres_, runner_, *state_, [this](const std::string& step) {
+          spdlog::info("retrieval: {}", step);
+          SetRetrieval([&](RetrievalState& state) { state.progress = step; });
+        });
     auto result = retrieval.Run();
     SetRetrieval([&](RetrievalState& state) {
       state.progress.clear();
@@ -322,8 +330,10 @@ std::vector<Snapshot> Engine::ListSnapshots() {
   if (!snapshots.ok()) return {};
   auto clones = clones_->List();
   for (auto& snapshot : *snapshots) {
-    snapshot.num_clones = static_cast<int>(std::count_if(
-        clones.begin(), clones.end(), [&](const Clone& c) { return c.snapshot_id == snapshot.id; }));
+    snapshot.num_clones =
+        static_cast<int>(std::count_if(clones.begin(), clones.end(), [&](const Clone& c) {
+          return c.snapshot_id == snapshot.id;
+        }));
   }
   // Newest first, as DLE lists them.
   std::reverse(snapshots->begin(), snapshots->end());

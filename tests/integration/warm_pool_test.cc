@@ -42,14 +42,20 @@ TEST_F(WarmPoolTest, CreateTakesAWarmServerAndThePoolRefills) {
   ASSERT_TRUE(WaitWarm(kWarmPool)) << engine_.Log();
 
   // The create answers with a ready clone, without waiting (no polling needed).
-  auto clone = CliJson({"clone", "create", "--username", "fast", "--password", "pw", "--id",
-                        "quick", "--async"});
+  auto clone = CliJson(
+      {"clone", "create", "--username", "fast", "--password", "pw", "--id", "quick", "--async"});
   ASSERT_EQ(clone["status"]["code"], "OK") << clone.dump(2) << engine_.Log();
   int port = std::stoi(clone["db"]["port"].get<std::string>());
   auto connection = ConnectClone(port, "fast", "pw", source_.dbname);
   ASSERT_TRUE(connection.ok()) << connection.error().message;
   EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users"), std::to_string(users_));
   EXPECT_TRUE(std::filesystem::exists(ClonePath("quick")));
+  // The server was started under the warm clone's name: it must still write its control file
+  // (every checkpoint does) now that the data directory has the clone's name.
+  ASSERT_TRUE(connection->Exec("CREATE TABLE after_takeover AS SELECT 1 AS x").ok());
+  auto checkpoint = connection->Exec("CHECKPOINT");
+  EXPECT_TRUE(checkpoint.ok()) << checkpoint.error().message;
+  EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM after_takeover"), "1");
   ASSERT_TRUE(WaitWarm(kWarmPool)) << "refilled";
 
   // A restricted user whose role the snapshot already has: the role gets the new password and
@@ -63,8 +69,9 @@ TEST_F(WarmPoolTest, CreateTakesAWarmServerAndThePoolRefills) {
   EXPECT_EQ(QueryValue(*owned, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"), "f");
   EXPECT_TRUE(owned->Exec("ALTER TABLE users ADD COLUMN note text").ok());
   EXPECT_FALSE(owned->Exec("CREATE ROLE intruder SUPERUSER").ok());
-  EXPECT_EQ(QueryValue(*owned, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = "
-                               "current_database()"),
+  EXPECT_EQ(QueryValue(*owned,
+                       "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = "
+                       "current_database()"),
             "app_owner");
 
   // A clone from the warm pool resets like any other.
