@@ -2,6 +2,8 @@
 
 #include "storage/btrfs/btrfs_pool.h"
 #include "storage/btrfs/loop_image.h"
+#include "storage/tree/overlay_pool.h"
+#include "storage/tree/tree_pool.h"
 #include "storage/zfs/zfs_pool.h"
 
 namespace dblab {
@@ -35,7 +37,11 @@ Result<std::unique_ptr<PoolBackend>> MakePoolBackend(const PoolSpec& spec, Proce
     return pool;
   }
   if (spec.mode == "reflink" || spec.mode == "overlay" || spec.mode == "copy") {
-    return BadRequest("storage backend " + spec.mode + " is not implemented yet; use btrfs");
+    auto pool = spec.mode == "reflink"   ? MakeReflinkPool(spec, runner)
+                : spec.mode == "overlay" ? MakeOverlayPool(spec, runner)
+                                         : MakeCopyPool(spec, runner);
+    if (!pool.ok()) return pool.error().Wrap("open " + spec.mode + " pool " + spec.pool_name);
+    return pool;
   }
   return BadRequest("unknown storage backend \"" + spec.mode +
                     "\"; use one of btrfs, zfs, reflink, overlay, copy");

@@ -19,7 +19,7 @@
 namespace dblab {
 
 struct PoolSpec {
-  std::string mode = "btrfs";  // "btrfs"; later "zfs", "reflink", "overlay", "copy"
+  std::string mode = "btrfs";  // "btrfs", "zfs", "reflink", "overlay", "copy"
   std::string pool_name;       // e.g. "dblab_pool"
   std::string pool_path;       // absolute; the pool root (btrfs: the mount point)
   // btrfs: image to create, format and loop-mount on pool_path when pool_path is not btrfs yet.

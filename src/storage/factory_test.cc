@@ -23,17 +23,6 @@ PoolSpec Spec(const std::string& mode) {
   return spec;
 }
 
-TEST(StorageFactoryTest, PlannedBackendsSayTheyAreNotImplementedYet) {
-  NoProcessRunner runner;
-  for (const char* mode : {"reflink", "overlay", "copy"}) {
-    auto backend = MakePoolBackend(Spec(mode), runner);
-    ASSERT_FALSE(backend.ok()) << mode;
-    EXPECT_EQ(backend.error().code, ErrorCode::kBadRequest);
-    EXPECT_EQ(backend.error().message,
-              std::string("storage backend ") + mode + " is not implemented yet; use btrfs");
-  }
-}
-
 TEST(StorageFactoryTest, UnknownModeListsTheKnownOnes) {
   NoProcessRunner runner;
   auto backend = MakePoolBackend(Spec("lvm"), runner);

@@ -89,7 +89,8 @@ TEST_P(BackendTest, ClonesAreIsolatedResetSurviveARestartAndGoAway) {
   EXPECT_FALSE(PortListening(second_port));
 }
 
-INSTANTIATE_TEST_SUITE_P(Storage, BackendTest, ::testing::Values("zfs"),
+INSTANTIATE_TEST_SUITE_P(Storage, BackendTest,
+                         ::testing::Values("zfs", "reflink", "overlay", "copy"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

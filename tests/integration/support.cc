@@ -182,6 +182,8 @@ void CleanupTree(const std::string& root) {
   for (const auto& mount : MountsBelow(root)) {
     if (umount2(mount.c_str(), 0) != 0) umount2(mount.c_str(), MNT_DETACH);
   }
+  // Snapshots of the copy and reflink backends are immutable (chattr +i), even for root.
+  RunCommand({"chattr", "-R", "-f", "-i", root});
   std::error_code error;
   fs::remove_all(root, error);
 }
