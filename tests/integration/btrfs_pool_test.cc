@@ -29,6 +29,7 @@
 
 #include "platform/posix_process.h"
 #include "storage/btrfs/loop_image.h"
+#include "support.h"
 #include "storage/factory.h"
 
 namespace dblab {
@@ -38,23 +39,9 @@ constexpr int64_t kImageSize = 512LL << 20;
 constexpr uid_t kPostgresUid = 4242;
 constexpr gid_t kPostgresGid = 4243;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
-bool WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::trunc);
-  out << content;
-  out.close();
-  return out.good();
-}
-
-bool StartsWith(const std::string& text, const std::string& prefix) {
-  return text.compare(0, prefix.size(), prefix) == 0;
-}
+using testing::ReadFile;
+using testing::StartsWith;
+using testing::WriteFile;
 
 // Mount points under `dir`, from /proc/mounts (octal escapes are not decoded: our temp dirs
 // have none).

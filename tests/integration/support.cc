@@ -167,6 +167,24 @@ class ZfsEnvironment : public ::testing::Environment {
 
 }  // namespace
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+bool WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::trunc);
+  out << content;
+  out.close();
+  return out.good();
+}
+
+bool StartsWith(const std::string& text, const std::string& prefix) {
+  return text.compare(0, prefix.size(), prefix) == 0;
+}
+
 std::string EnsureZfsRunning() { return ZfsDaemon::Get().EnsureRunning(); }
 
 void CleanupTree(const std::string& root) {
@@ -233,20 +251,23 @@ SourceDatabase StartSourceDatabase(const std::string& dir, int users, int pgbenc
                   .log_file = dir + "/postgres.log"};
   auto started = postgres.Start(spec);
   EXPECT_TRUE(started.ok()) << started.error().message;
-  auto admin = PgConnection::Connect(BuildConninfo(
-      {{"host", dir + "/run"}, {"port", std::to_string(source.port)}, {"user", "postgres"},
-       {"dbname", "postgres"}}));
+  auto admin = PgConnection::Connect(BuildConninfo({{"host", dir + "/run"},
+                                                    {"port", std::to_string(source.port)},
+                                                    {"user", "postgres"},
+                                                    {"dbname", "postgres"}}));
   EXPECT_TRUE(admin.ok());
   EXPECT_TRUE(admin->Exec("ALTER ROLE postgres PASSWORD '" + source.password + "'").ok());
   EXPECT_TRUE(admin->Exec("CREATE DATABASE " + source.dbname).ok());
-  auto app = PgConnection::Connect(BuildConninfo(
-      {{"host", dir + "/run"}, {"port", std::to_string(source.port)}, {"user", "postgres"},
-       {"dbname", source.dbname}}));
+  auto app = PgConnection::Connect(BuildConninfo({{"host", dir + "/run"},
+                                                  {"port", std::to_string(source.port)},
+                                                  {"user", "postgres"},
+                                                  {"dbname", source.dbname}}));
   EXPECT_TRUE(app.ok());
   auto created = app->Exec(
       "CREATE TABLE users (id bigint PRIMARY KEY, full_name text, email text, phone text);"
       "INSERT INTO users SELECT i, 'Person ' || i, 'person' || i || '@mail.example', "
-      "'+1-555-' || i FROM generate_series(1, " + std::to_string(users) + ") i;");
+      "'+1-555-' || i FROM generate_series(1, " +
+      std::to_string(users) + ") i;");
   EXPECT_TRUE(created.ok()) << created.error().message;
   if (pgbench_scale > 0) {
     auto pgbench = RunCommand({"/usr/lib/postgresql/15/bin/pgbench", "-i", "-q", "-s",
@@ -259,8 +280,8 @@ SourceDatabase StartSourceDatabase(const std::string& dir, int users, int pgbenc
 
 EngineProcess::~EngineProcess() { Terminate(); }
 
-bool EngineProcess::Start(const std::string& config_file, int api_port,
-                          const std::string& log_path, const std::vector<std::string>& extra_args,
+bool EngineProcess::Start(const std::string& config_file, int api_port, const std::string& log_path,
+                          const std::vector<std::string>& extra_args,
                           const std::map<std::string, std::string>& env) {
   log_path_ = log_path;
   std::vector<std::string> argv = {EngineBinary(), "--config", config_file};

@@ -18,6 +18,10 @@ namespace dblab::testing {
 std::string MakeTempDir(const std::string& prefix);
 int FreePort();
 
+std::string ReadFile(const std::string& path);  // "" when unreadable
+bool WriteFile(const std::string& path, const std::string& content);
+bool StartsWith(const std::string& text, const std::string& prefix);
+
 // Stops every postgres whose data directory is below `root`, unmounts every mount below it
 // (detaching loop devices), then removes the tree. Safe to call twice.
 void CleanupTree(const std::string& root);

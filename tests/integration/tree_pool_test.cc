@@ -58,23 +58,9 @@ std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param.mode + (info.param.image ? "_on_xfs_image" : "_on_tmp");
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
-bool WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::trunc);
-  out << content;
-  out.close();
-  return out.good();
-}
-
-bool StartsWith(const std::string& text, const std::string& prefix) {
-  return text.compare(0, prefix.size(), prefix) == 0;
-}
+using testing::ReadFile;
+using testing::StartsWith;
+using testing::WriteFile;
 
 std::vector<std::string> MountsUnder(const std::string& dir) {
   std::vector<std::string> mounts;

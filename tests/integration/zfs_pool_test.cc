@@ -40,23 +40,9 @@ using testing::MakeTempDir;
 constexpr int64_t kImageSize = 1LL << 30;  // sparse: costs what the test writes
 constexpr char kPgBin[] = "/usr/lib/postgresql/15/bin";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
-bool WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::trunc);
-  out << content;
-  out.close();
-  return out.good();
-}
-
-bool StartsWith(const std::string& text, const std::string& prefix) {
-  return text.compare(0, prefix.size(), prefix) == 0;
-}
+using testing::ReadFile;
+using testing::StartsWith;
+using testing::WriteFile;
 
 double MillisSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)

@@ -1,11 +1,10 @@
 #include "storage/btrfs/btrfs_pool.h"
 
-#include <fcntl.h>
-#include <stdio.h>
-
 #include <btrfsutil.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/magic.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -20,8 +19,6 @@
 
 namespace dblab {
 namespace {
-
-constexpr size_t kMaxNameLength = 128;
 
 // libbtrfsutil reports its own code and leaves the system's reason in errno.
 std::string BtrfsErrorText(btrfs_util_error error, int saved_errno) {
@@ -48,21 +45,6 @@ Status MakeDirectory(const std::string& path) {
 }
 
 }  // namespace
-
-Status ValidateStorageName(const std::string& kind, const std::string& name) {
-  auto allowed = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
-  };
-  bool valid = !name.empty() && name.size() <= kMaxNameLength &&
-               std::all_of(name.begin(), name.end(), allowed) && name.front() != '_' &&
-               name.front() != '.' && name.front() != '-' && name.find("..") == std::string::npos;
-  if (valid) return OkStatus();
-  return BadRequest("invalid " + kind + " name \"" + name + "\": use 1-" +
-                    std::to_string(kMaxNameLength) +
-                    " letters, digits, '_', '.' or '-', starting with a letter or digit, "
-                    "without \"..\"");
-}
 
 BtrfsPool::BtrfsPool(std::string name, std::string root)
     : name_(std::move(name)), root_(std::move(root)) {
@@ -103,18 +85,7 @@ Status BtrfsPool::Prepare(uid_t owner, gid_t group) {
                       " is a plain directory, not a btrfs subvolume, so it cannot be "
                       "snapshotted; move it away and let dblab create the subvolume");
   }
-  struct stat st {};
-  if (::stat(data.c_str(), &st) != 0) {
-    return Internal("cannot stat main data " + data + ": " + std::strerror(errno));
-  }
-  if ((st.st_uid != owner || st.st_gid != group) && ::chown(data.c_str(), owner, group) != 0) {
-    return Internal("cannot chown main data " + data + " to " + std::to_string(owner) + ":" +
-                    std::to_string(group) + ": " + std::strerror(errno));
-  }
-  if ((st.st_mode & 07777) != 0700 && ::chmod(data.c_str(), 0700) != 0) {
-    return Internal("cannot chmod 0700 main data " + data + ": " + std::strerror(errno));
-  }
-  return OkStatus();
+  return SetMainDataOwner(data, owner, group);
 }
 
 Status BtrfsPool::CreateSnapshot(const std::string& name) {

@@ -20,13 +20,9 @@
 
 #include "common/result.h"
 #include "storage/backend.h"
+#include "storage/pool_files.h"
 
 namespace dblab {
-
-// Checks a snapshot or clone name: 1-128 characters of [a-zA-Z0-9_.-], starting with a letter
-// or digit, without "..". `kind` ("snapshot", "clone") goes into the kBadRequest message.
-// Shared by all backends; may move to a storage/names.h.
-Status ValidateStorageName(const std::string& kind, const std::string& name);
 
 class BtrfsPool : public PoolBackend {
  public:

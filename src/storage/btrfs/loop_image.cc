@@ -21,33 +21,14 @@
 #include <utility>
 #include <vector>
 
+#include "platform/fd.h"
+
 namespace dblab {
 namespace {
 
 constexpr char kBtrfsMagic[] = "_BHRfS_M";
 constexpr int kLoopAttachAttempts = 50;
 constexpr ino_t kBtrfsSubvolumeRootInode = 256;  // BTRFS_FIRST_FREE_OBJECTID
-
-// Closes a file descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
 
 std::string ErrnoText(int error) { return std::strerror(error); }
 
@@ -89,6 +70,8 @@ std::string DecodeMountInfoField(const std::string& field) {
   }
   return out;
 }
+
+}  // namespace
 
 Result<bool> IsEmptyDirectory(const std::string& path) {
   DIR* dir = ::opendir(path.c_str());
@@ -156,6 +139,8 @@ Status CreateSparseImage(const std::string& image_path, int64_t size_bytes) {
   }
   return OkStatus();
 }
+
+namespace {
 
 // Opens /dev/loopN, creating the node if devtmpfs has not (containers with a static /dev).
 Fd OpenLoopDevice(int number) {
@@ -225,10 +210,11 @@ Result<Fd> AttachLoopDevice(const std::string& image_path, std::string* device) 
 }
 
 Status Mount(const std::string& device, const std::string& mount_path,
-             const std::string& image_path) {
-  if (::mount(device.c_str(), mount_path.c_str(), "btrfs", MS_NOATIME, nullptr) != 0) {
-    return Internal("cannot mount pool image " + image_path + " (" + device + ") as btrfs on " +
-                    mount_path + ": " + ErrnoText(errno) + "; see `dmesg` for the kernel's reason");
+             const std::string& image_path, const std::string& fs_type) {
+  if (::mount(device.c_str(), mount_path.c_str(), fs_type.c_str(), MS_NOATIME, nullptr) != 0) {
+    return Internal("cannot mount pool image " + image_path + " (" + device + ") as " + fs_type +
+                    " on " + mount_path + ": " + ErrnoText(errno) +
+                    "; see `dmesg` for the kernel's reason");
   }
   return OkStatus();
 }
@@ -342,6 +328,16 @@ Result<MountedImage> EnsureBtrfsMount(ProcessRunner& runner, const std::string& 
                       "or mount a btrfs filesystem there");
   }
 
+  // No -f: mkfs.btrfs refuses to overwrite another filesystem's signature, which is what we
+  // want for a file that is not ours.
+  return MountOwnImage(
+      runner, canonical_mount, image_path, image_size_bytes,
+      ImageFormat{"btrfs", {"mkfs.btrfs", "-q", "-L", "dblab"}, HasBtrfsSignature});
+}
+
+Result<MountedImage> MountOwnImage(ProcessRunner& runner, const std::string& canonical_mount,
+                                   const std::string& image_path, int64_t image_size_bytes,
+                                   const ImageFormat& format) {
   struct stat image_stat {};
   if (::stat(image_path.c_str(), &image_stat) != 0) {
     if (errno != ENOENT) {
@@ -352,23 +348,23 @@ Result<MountedImage> EnsureBtrfsMount(ProcessRunner& runner, const std::string& 
     return BadRequest("pool image " + image_path + " exists but is not a regular file");
   }
   DBLAB_ASSIGN_OR_RETURN(std::string canonical_image, Canonical(image_path));
-  DBLAB_ASSIGN_OR_RETURN(bool formatted, HasBtrfsSignature(canonical_image));
+  DBLAB_ASSIGN_OR_RETURN(bool formatted, format.has_signature(canonical_image));
   if (!formatted) {
-    // No -f: mkfs.btrfs refuses to overwrite another filesystem's signature, which is what we
-    // want for a file that is not ours.
-    DBLAB_TRY(RunChecked(runner, {"mkfs.btrfs", "-q", "-L", "dblab", canonical_image}));
+    std::vector<std::string> mkfs = format.mkfs;
+    mkfs.push_back(canonical_image);
+    DBLAB_TRY(RunChecked(runner, mkfs));
   }
 
   MountedImage mounted{canonical_mount, canonical_image, "", true};
   // An image still attached (say, the engine died between attach and mount, or it is mounted
-  // elsewhere) is reused: a second loop device on the same btrfs would confuse the kernel.
+  // elsewhere) is reused: a second loop device on the same filesystem would corrupt it.
   mounted.loop_device = FindLoopDeviceOf(canonical_image);
   if (!mounted.loop_device.empty()) {
-    DBLAB_TRY(Mount(mounted.loop_device, canonical_mount, canonical_image));
+    DBLAB_TRY(Mount(mounted.loop_device, canonical_mount, canonical_image, format.fs_type));
     return mounted;
   }
   DBLAB_ASSIGN_OR_RETURN(Fd loop, AttachLoopDevice(canonical_image, &mounted.loop_device));
-  DBLAB_TRY(Mount(mounted.loop_device, canonical_mount, canonical_image));
+  DBLAB_TRY(Mount(mounted.loop_device, canonical_mount, canonical_image, format.fs_type));
   return mounted;  // closing `loop` leaves the mount as the device's only user (auto-clear)
 }
 

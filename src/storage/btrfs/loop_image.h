@@ -11,8 +11,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "platform/process.h"
@@ -67,5 +69,32 @@ Result<std::optional<MountEntry>> FindMount(const std::string& path);
 
 // The backing file of a loop device ("/dev/loop3"), from sysfs; empty when detached.
 std::string LoopBackingFile(const std::string& loop_device);
+
+// The loop device (e.g. "/dev/loop3") already backed by `canonical_image`, or empty.
+std::string FindLoopDeviceOf(const std::string& canonical_image);
+
+// Creates `image_path` (and its parent directories) as a sparse 0600 file of `size_bytes`;
+// succeeds when it appears concurrently.
+Status CreateSparseImage(const std::string& image_path, int64_t size_bytes);
+
+// How to recognize and make the filesystem of a pool image.
+struct ImageFormat {
+  std::string fs_type;            // for mount(2): "btrfs", "xfs"
+  std::vector<std::string> mkfs;  // argv, the image path is appended; never with a force flag
+  std::function<Result<bool>(const std::string&)> has_signature;
+};
+
+// The image part of EnsureBtrfsMount, for any filesystem: creates `image_path` if absent
+// (sparse, image_size_bytes), formats it unless it carries the format's signature, attaches it
+// to a loop device (auto-clear) unless one already backs it, and mounts it on
+// `canonical_mount`. Returns owned=true.
+Result<MountedImage> MountOwnImage(ProcessRunner& runner, const std::string& canonical_mount,
+                                   const std::string& image_path, int64_t image_size_bytes,
+                                   const ImageFormat& format);
+
+// Small filesystem helpers shared by the pools' setup code; errors name the path.
+Status MakeDirectories(const std::string& path);
+Result<std::string> Canonical(const std::string& path);  // realpath(3)
+Result<bool> IsEmptyDirectory(const std::string& path);
 
 }  // namespace dblab

@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "platform/files.h"
-#include "storage/btrfs/btrfs_pool.h"
+#include "storage/pool_files.h"
 #include "storage/btrfs/loop_image.h"
 #include "storage/tree/reflink_mount.h"
 

@@ -13,28 +13,13 @@
 #include <utility>
 #include <vector>
 
+#include "platform/fd.h"
+
 namespace dblab {
 namespace {
 
 constexpr size_t kCopyChunk = 1 << 20;
 constexpr int kSymlinkMax = 4096;
-
-// Closes a file descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
 
 std::string ErrnoText(int error) { return std::strerror(error); }
 

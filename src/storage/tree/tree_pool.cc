@@ -18,7 +18,7 @@
 #include <filesystem>
 #include <utility>
 
-#include "storage/btrfs/btrfs_pool.h"
+#include "storage/pool_files.h"
 #include "storage/extent_usage.h"
 #include "storage/tree/reflink_mount.h"
 
@@ -107,18 +107,7 @@ Status TreePool::Prepare(uid_t owner, gid_t group) {
     return BadRequest("main data " + data + " is not a directory; move it away");
   }
   if (xfs) SetCowExtentSize(data);
-  struct stat st {};
-  if (::stat(data.c_str(), &st) != 0) {
-    return Internal("cannot stat main data " + data + ": " + std::strerror(errno));
-  }
-  if ((st.st_uid != owner || st.st_gid != group) && ::chown(data.c_str(), owner, group) != 0) {
-    return Internal("cannot chown main data " + data + " to " + std::to_string(owner) + ":" +
-                    std::to_string(group) + ": " + std::strerror(errno));
-  }
-  if ((st.st_mode & 07777) != 0700 && ::chmod(data.c_str(), 0700) != 0) {
-    return Internal("cannot chmod 0700 main data " + data + ": " + std::strerror(errno));
-  }
-  return OkStatus();
+  return SetMainDataOwner(data, owner, group);
 }
 
 Status TreePool::CreateSnapshot(const std::string& name) {

@@ -16,7 +16,7 @@
 #include <utility>
 
 #include "platform/posix_process.h"
-#include "storage/btrfs/btrfs_pool.h"  // ValidateStorageName
+#include "storage/pool_files.h"
 
 namespace dblab {
 namespace {
@@ -363,18 +363,7 @@ Status ZfsPool::Prepare(uid_t owner, gid_t group) {
   }
 
   const std::string data = MainDataPath();
-  struct stat st {};
-  if (::stat(data.c_str(), &st) != 0) {
-    return Internal("cannot stat main data " + data + ": " + std::strerror(errno));
-  }
-  if ((st.st_uid != owner || st.st_gid != group) && ::chown(data.c_str(), owner, group) != 0) {
-    return Internal("cannot chown main data " + data + " to " + std::to_string(owner) + ":" +
-                    std::to_string(group) + ": " + std::strerror(errno));
-  }
-  if ((st.st_mode & 07777) != 0700 && ::chmod(data.c_str(), 0700) != 0) {
-    return Internal("cannot chmod 0700 main data " + data + ": " + std::strerror(errno));
-  }
-  return OkStatus();
+  return SetMainDataOwner(data, owner, group);
 }
 
 Status ZfsPool::CreateSnapshot(const std::string& name) {
