@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <set>
 
@@ -94,8 +95,8 @@ Result<ExecPlan> MakePlan(const std::vector<std::string>& argv,
   // Children never inherit secrets from the engine's environment (PGPASSWORD, the API token):
   // a clone's superuser could read its server's environment. Programs run as another user get
   // only a minimal environment; the engine's own helpers keep the rest. Explicit overrides win.
-  static const std::set<std::string> kMinimal = {"PATH", "LANG", "LC_ALL", "LC_CTYPE",
-                                                 "LC_MESSAGES", "TZ"};
+  static const std::set<std::string> kMinimal = {"PATH",     "LANG",        "LC_ALL",
+                                                 "LC_CTYPE", "LC_MESSAGES", "TZ"};
   std::optional<OsUser> os_user;
   if (!user.empty()) {
     DBLAB_ASSIGN_OR_RETURN(OsUser found, LookupOsUser(user));
@@ -352,6 +353,16 @@ Result<pid_t> PosixProcessRunner::SpawnDetached(const std::vector<std::string>& 
   if (n != sizeof daemon || daemon <= 0) return Internal("cannot fork " + argv.front());
   if (exec_error != 0) return Internal("cannot run " + argv.front() + ": " + strerror(exec_error));
   return daemon;
+}
+
+bool ProcessAlive(pid_t pid) {
+  if (kill(pid, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content;
+  std::getline(stat, content);
+  auto close_paren = content.rfind(')');
+  return close_paren == std::string::npos || close_paren + 2 >= content.size() ||
+         content[close_paren + 2] != 'Z';
 }
 
 }  // namespace dblab

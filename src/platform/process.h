@@ -36,8 +36,8 @@ struct RunResult {
 };
 
 struct SpawnOptions {
-  std::string user;          // OS user to run as; empty: as the engine
-  std::string log_file;      // stdout+stderr appended here (created 0600 owned by `user`)
+  std::string user;      // OS user to run as; empty: as the engine
+  std::string log_file;  // stdout+stderr appended here (created 0600 owned by `user`)
   std::string working_dir;
   std::map<std::string, std::string> env;
 };
@@ -63,5 +63,9 @@ std::string DescribeCommand(const std::vector<std::string>& argv);
 // Runs, and turns a non-zero exit into an error naming the command and its stderr tail.
 Result<RunResult> RunChecked(ProcessRunner& runner, const std::vector<std::string>& argv,
                              const RunOptions& options = {});
+
+// True when `pid` exists and is not a zombie (detached daemons are reaped by init, which may
+// take its time; a zombie holds nothing).
+bool ProcessAlive(pid_t pid);
 
 }  // namespace dblab

@@ -43,17 +43,6 @@ std::optional<PidFile> ReadPidFile(const std::string& path) {
   return file;
 }
 
-bool ProcessAlive(pid_t pid) {
-  if (kill(pid, 0) != 0) return false;
-  // A zombie is not alive; init reaps detached servers, but check state to be exact.
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string content;
-  std::getline(stat, content);
-  auto close_paren = content.rfind(')');
-  return close_paren == std::string::npos || close_paren + 2 >= content.size() ||
-         content[close_paren + 2] != 'Z';
-}
-
 std::string RealPath(const std::string& path) {
   char buffer[PATH_MAX];
   return realpath(path.c_str(), buffer) ? std::string(buffer) : path;

@@ -103,6 +103,20 @@ int RunQuietCommand(PosixProcessRunner& runner, const std::vector<std::string>& 
 }
 
 // Starts zfs-fuse for the whole suite when no ZFS answers yet; stops only what it started.
+// True when a live (not zombie) process has this command name.
+bool AnyProcessNamed(const std::string& name) {
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator("/proc", error)) {
+    std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream comm(entry.path() / "comm");
+    std::string command;
+    std::getline(comm, command);
+    if (command == name && ProcessAlive(static_cast<pid_t>(std::stol(pid)))) return true;
+  }
+  return false;
+}
+
 class ZfsDaemon {
  public:
   static ZfsDaemon& Get() {
@@ -120,6 +134,10 @@ class ZfsDaemon {
       return unusable_ = "no zpool command (install zfs-fuse): " + listed.error().message;
     if (listed->exit_code == 0) return unusable_ = "";
     pidfile_ = "/run/dblab-test-zfs-fuse.pid";
+    // A daemon an earlier test process stopped may still be shutting down: let it finish.
+    for (int i = 0; i < 600 && AnyProcessNamed("zfs-fuse"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     ::unlink(pidfile_.c_str());
     auto started =
         runner_.Run({"zfs-fuse", "--pidfile", pidfile_}, {.timeout = std::chrono::seconds(30)});
@@ -143,7 +161,7 @@ class ZfsDaemon {
   void Stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 200 && ::kill(pid_, 0) == 0; ++i) {
+    for (int i = 0; i < 600 && ProcessAlive(pid_); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     ::unlink(pidfile_.c_str());
