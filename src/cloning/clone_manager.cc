@@ -693,9 +693,8 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
   // after start, so renaming the subvolume hands the server over to the clone.
   if (auto renamed = pool_.RenameClone(warm.name, id); !renamed.ok()) {
     std::string error = renamed.error().message;
-    WarmClone unowned = warm;
-    unowned.port = 0;  // the clone's record owns the port now; destroying it frees the port
-    DestroyWarm(unowned);
+    warm.port = 0;  // the clone's record owns the port now; destroying it frees the port
+    DestroyWarm(warm);
     Fail(id, "cannot take a warm clone: " + error + "; destroy this clone and retry");
     return Get(id);
   }

@@ -28,6 +28,16 @@ Status ValidateStorageName(const std::string& kind, const std::string& name) {
                     "without \"..\"");
 }
 
+Status MakeDirectory(const std::string& path, mode_t mode) {
+  if (::mkdir(path.c_str(), mode) == 0) return OkStatus();
+  int error = errno;
+  struct stat st {};
+  if (error == EEXIST && ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return OkStatus();
+  }
+  return Internal("cannot create directory " + path + ": " + std::strerror(error));
+}
+
 Status SetMainDataOwner(const std::string& data, uid_t owner, gid_t group) {
   struct stat st {};
   if (::stat(data.c_str(), &st) != 0) {

@@ -2,7 +2,6 @@
 // test does, TearDown unmounts and detaches everything under its temp dir and checks that no
 // mount and no loop device of ours remain.
 #include "storage/btrfs/btrfs_pool.h"
-#include "storage/extent_usage.h"
 
 #include <btrfsutil.h>
 #include <fcntl.h>
@@ -29,8 +28,9 @@
 
 #include "platform/posix_process.h"
 #include "storage/btrfs/loop_image.h"
-#include "support.h"
+#include "storage/extent_usage.h"
 #include "storage/factory.h"
+#include "support.h"
 
 namespace dblab {
 namespace {
@@ -39,33 +39,12 @@ constexpr int64_t kImageSize = 512LL << 20;
 constexpr uid_t kPostgresUid = 4242;
 constexpr gid_t kPostgresGid = 4243;
 
+using testing::LoopDevicesBelow;
+using testing::MountsBelow;
 using testing::ReadFile;
 using testing::StartsWith;
+using testing::UnmountAndDetachBelow;
 using testing::WriteFile;
-
-// Mount points under `dir`, from /proc/mounts (octal escapes are not decoded: our temp dirs
-// have none).
-std::vector<std::string> MountsUnder(const std::string& dir) {
-  std::vector<std::string> mounts;
-  std::istringstream lines(ReadFile("/proc/mounts"));
-  std::string source, mount_point, rest;
-  while (lines >> source >> mount_point && std::getline(lines, rest)) {
-    if (StartsWith(mount_point, dir + "/")) mounts.push_back(mount_point);
-  }
-  return mounts;
-}
-
-// Loop devices whose backing file is under `dir`.
-std::vector<std::string> LoopDevicesUnder(const std::string& dir) {
-  std::vector<std::string> devices;
-  for (const auto& entry : std::filesystem::directory_iterator("/sys/block")) {
-    std::string name = entry.path().filename().string();
-    if (!StartsWith(name, "loop")) continue;
-    std::string backing = ReadFile(entry.path().string() + "/loop/backing_file");
-    if (StartsWith(backing, dir + "/")) devices.push_back("/dev/" + name);
-  }
-  return devices;
-}
 
 bool IsBtrfs(const std::string& path) {
   struct statfs fs {};
@@ -94,31 +73,13 @@ class BtrfsLoopTest : public ::testing::Test {
   void TearDown() override {
     if (dir_.empty()) return;
     ForceCleanUp();
-    EXPECT_TRUE(MountsUnder(dir_).empty()) << "a mount under " << dir_ << " survived teardown";
-    EXPECT_TRUE(LoopDevicesUnder(dir_).empty()) << "a loop device survived teardown";
-    if (MountsUnder(dir_).empty()) std::filesystem::remove_all(dir_);
+    EXPECT_TRUE(MountsBelow(dir_).empty()) << "a mount under " << dir_ << " survived teardown";
+    EXPECT_TRUE(LoopDevicesBelow(dir_).empty()) << "a loop device survived teardown";
+    if (MountsBelow(dir_).empty()) std::filesystem::remove_all(dir_);
   }
 
   // Unmounts (deepest first) and detaches whatever a failed test left under dir_.
-  void ForceCleanUp() {
-    auto mounts = MountsUnder(dir_);
-    std::sort(mounts.rbegin(), mounts.rend());
-    for (const auto& mount_point : mounts) {
-      if (::umount2(mount_point.c_str(), 0) != 0) ::umount2(mount_point.c_str(), MNT_DETACH);
-    }
-    for (int i = 0; i < 200 && !LoopDevicesUnder(dir_).empty(); ++i) {
-      if (i >= 50) {  // auto-clear did not happen: detach by hand
-        for (const auto& device : LoopDevicesUnder(dir_)) {
-          int fd = ::open(device.c_str(), O_RDWR | O_CLOEXEC);
-          if (fd >= 0) {
-            ::ioctl(fd, LOOP_CLR_FD, 0);
-            ::close(fd);
-          }
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
+  void ForceCleanUp() { UnmountAndDetachBelow(dir_); }
 
   Result<MountedImage> Mount() { return EnsureBtrfsMount(runner_, mount_, image_, kImageSize); }
 
@@ -165,12 +126,12 @@ TEST_F(BtrfsLoopTest, ReusesAMountedPoolAndKeepsDataAcrossRemount) {
   EXPECT_EQ(second->loop_device, first->loop_device);
   EXPECT_EQ(second->image_path, image_);
   EXPECT_TRUE(UnmountImage(*second).ok());  // not owned: a no-op
-  EXPECT_EQ(MountsUnder(dir_).size(), 1u);
+  EXPECT_EQ(MountsBelow(dir_).size(), 1u);
 
   // When unmounted and mounted again, the image is not reformatted.
   ASSERT_TRUE(UnmountImage(*first).ok());
-  EXPECT_TRUE(MountsUnder(dir_).empty());
-  EXPECT_TRUE(LoopDevicesUnder(dir_).empty());
+  EXPECT_TRUE(MountsBelow(dir_).empty());
+  EXPECT_TRUE(LoopDevicesBelow(dir_).empty());
   EXPECT_FALSE(std::filesystem::exists(mount_ + "/marker"));
 
   auto third = Mount();
@@ -183,13 +144,13 @@ TEST_F(BtrfsLoopTest, ReusesAMountedPoolAndKeepsDataAcrossRemount) {
 TEST_F(BtrfsLoopTest, UnmountLeavesNoMountAndNoLoopDevice) {
   auto mounted = Mount();
   ASSERT_TRUE(mounted.ok()) << mounted.error().message;
-  ASSERT_EQ(MountsUnder(dir_).size(), 1u);
-  ASSERT_EQ(LoopDevicesUnder(dir_).size(), 1u);
+  ASSERT_EQ(MountsBelow(dir_).size(), 1u);
+  ASSERT_EQ(LoopDevicesBelow(dir_).size(), 1u);
 
   ASSERT_TRUE(UnmountImage(*mounted).ok());
 
-  EXPECT_TRUE(MountsUnder(dir_).empty());
-  EXPECT_TRUE(LoopDevicesUnder(dir_).empty());
+  EXPECT_TRUE(MountsBelow(dir_).empty());
+  EXPECT_TRUE(LoopDevicesBelow(dir_).empty());
   EXPECT_TRUE(std::filesystem::exists(image_)) << "unmounting must keep the image";
 }
 
@@ -208,7 +169,7 @@ TEST_F(BtrfsLoopTest, ReusesAnAlreadyAttachedImageAndDetachesItOnUnmount) {
   ASSERT_TRUE(mounted.ok()) << mounted.error().message;
   EXPECT_EQ(mounted->loop_device, device) << "a second loop device for one btrfs is unsafe";
   ASSERT_TRUE(UnmountImage(*mounted).ok());
-  EXPECT_TRUE(LoopDevicesUnder(dir_).empty()) << "the leftover device must be detached";
+  EXPECT_TRUE(LoopDevicesBelow(dir_).empty()) << "the leftover device must be detached";
 }
 
 TEST_F(BtrfsLoopTest, UnmountOfABusyPoolIsAConflictAndKeepsItMounted) {
@@ -222,7 +183,7 @@ TEST_F(BtrfsLoopTest, UnmountOfABusyPoolIsAConflictAndKeepsItMounted) {
   ::close(busy);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, ErrorCode::kConflict) << status.error().message;
-  EXPECT_EQ(MountsUnder(dir_).size(), 1u);
+  EXPECT_EQ(MountsBelow(dir_).size(), 1u);
   EXPECT_TRUE(UnmountImage(*mounted).ok());
 }
 
@@ -246,7 +207,7 @@ TEST_F(BtrfsLoopTest, ParallelMountsGetTheirOwnLoopDevices) {
   std::sort(devices.begin(), devices.end());
   EXPECT_EQ(std::unique(devices.begin(), devices.end()), devices.end()) << "shared loop device";
   for (const auto& result : results) EXPECT_TRUE(UnmountImage(*result).ok());
-  EXPECT_TRUE(LoopDevicesUnder(dir_).empty());
+  EXPECT_TRUE(LoopDevicesBelow(dir_).empty());
 }
 
 TEST_F(BtrfsLoopTest, NeverFormatsOverAnotherFilesystem) {
@@ -260,7 +221,7 @@ TEST_F(BtrfsLoopTest, NeverFormatsOverAnotherFilesystem) {
   EXPECT_NE(mounted.error().message.find("mkfs.btrfs"), std::string::npos)
       << mounted.error().message;
   EXPECT_FALSE(*HasBtrfsSignature(image_));
-  EXPECT_TRUE(MountsUnder(dir_).empty());
+  EXPECT_TRUE(MountsBelow(dir_).empty());
 }
 
 // A prepared pool on a fresh loop image.

@@ -5,13 +5,16 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <limits.h>
+#include <linux/loop.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -65,37 +68,6 @@ bool PortListening(int port) {
 }
 
 namespace {
-
-// PIDs of processes whose working directory is below root (postmasters chdir to their data).
-std::vector<pid_t> ProcessesBelow(const std::string& root) {
-  std::vector<pid_t> pids;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    char buffer[PATH_MAX];
-    ssize_t n = readlink(("/proc/" + name + "/cwd").c_str(), buffer, sizeof buffer - 1);
-    if (n <= 0) continue;
-    buffer[n] = '\0';
-    std::string cwd = buffer;
-    if (cwd == root || cwd.rfind(root + "/", 0) == 0) pids.push_back(std::stoi(name));
-  }
-  return pids;
-}
-
-std::vector<std::string> MountsBelow(const std::string& root) {
-  std::vector<std::string> mounts;
-  std::ifstream in("/proc/self/mounts");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string device, target;
-    fields >> device >> target;
-    if (target == root || target.rfind(root + "/", 0) == 0) mounts.push_back(target);
-  }
-  // Deepest first.
-  std::sort(mounts.begin(), mounts.end(), [](const auto& a, const auto& b) { return a > b; });
-  return mounts;
-}
 
 int RunQuietCommand(PosixProcessRunner& runner, const std::vector<std::string>& argv) {
   auto result = runner.Run(argv, {.timeout = std::chrono::minutes(2)});
@@ -205,8 +177,48 @@ bool StartsWith(const std::string& text, const std::string& prefix) {
 
 std::string EnsureZfsRunning() { return ZfsDaemon::Get().EnsureRunning(); }
 
-void CleanupTree(const std::string& root) {
-  if (root.size() < 6 || root.rfind("/tmp/", 0) != 0) return;  // never outside /tmp
+std::vector<pid_t> ProcessesBelow(const std::string& root) {
+  std::vector<pid_t> pids;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator("/proc", error)) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code link_error;
+    std::string cwd = fs::read_symlink(entry.path() / "cwd", link_error).string();
+    if (!link_error && (cwd == root || StartsWith(cwd, root + "/"))) {
+      pids.push_back(std::stoi(name));
+    }
+  }
+  return pids;
+}
+
+std::vector<std::string> MountsBelow(const std::string& root) {
+  std::vector<std::string> mounts;
+  std::istringstream lines(ReadFile("/proc/self/mounts"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string device, target;
+    fields >> device >> target;
+    if (target == root || StartsWith(target, root + "/")) mounts.push_back(target);
+  }
+  std::sort(mounts.begin(), mounts.end(), [](const auto& a, const auto& b) { return a > b; });
+  return mounts;
+}
+
+std::vector<std::string> LoopDevicesBelow(const std::string& root) {
+  std::vector<std::string> devices;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator("/sys/block", error)) {
+    std::string name = entry.path().filename().string();
+    if (!StartsWith(name, "loop")) continue;
+    std::string backing = ReadFile(entry.path().string() + "/loop/backing_file");
+    if (StartsWith(backing, root + "/")) devices.push_back("/dev/" + name);
+  }
+  return devices;
+}
+
+void StopProcessesBelow(const std::string& root) {
   for (int round = 0; round < 3; ++round) {
     auto pids = ProcessesBelow(root);
     if (pids.empty()) break;
@@ -215,9 +227,30 @@ void CleanupTree(const std::string& root) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
+}
+
+void UnmountAndDetachBelow(const std::string& root) {
   for (const auto& mount : MountsBelow(root)) {
     if (umount2(mount.c_str(), 0) != 0) umount2(mount.c_str(), MNT_DETACH);
   }
+  for (int i = 0; i < 300 && !LoopDevicesBelow(root).empty(); ++i) {
+    if (i >= 100) {  // auto-clear did not happen: detach our own devices by hand
+      for (const auto& device : LoopDevicesBelow(root)) {
+        int fd = ::open(device.c_str(), O_RDWR | O_CLOEXEC);
+        if (fd >= 0) {
+          ::ioctl(fd, LOOP_CLR_FD, 0);
+          ::close(fd);
+        }
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void CleanupTree(const std::string& root) {
+  if (root.size() < 6 || root.rfind("/tmp/", 0) != 0) return;  // never outside /tmp
+  StopProcessesBelow(root);
+  UnmountAndDetachBelow(root);
   // Snapshots of the copy and reflink backends are immutable (chattr +i), even for root.
   RunCommand({"chattr", "-R", "-f", "-i", root});
   std::error_code error;

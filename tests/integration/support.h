@@ -22,8 +22,19 @@ std::string ReadFile(const std::string& path);  // "" when unreadable
 bool WriteFile(const std::string& path, const std::string& content);
 bool StartsWith(const std::string& text, const std::string& prefix);
 
-// Stops every postgres whose data directory is below `root`, unmounts every mount below it
-// (detaching loop devices), then removes the tree. Safe to call twice.
+// What lives at or below a test's directory: processes working there (postmasters chdir to
+// their data), mount points (deepest first), loop devices backed by files there.
+std::vector<pid_t> ProcessesBelow(const std::string& root);
+std::vector<std::string> MountsBelow(const std::string& root);
+std::vector<std::string> LoopDevicesBelow(const std::string& root);
+// SIGQUIT, then SIGKILL, to the processes below `root` until none is left.
+void StopProcessesBelow(const std::string& root);
+// Unmounts everything below `root` (lazily as a last resort), then waits for auto-clear of its
+// loop devices and detaches by hand those that stay.
+void UnmountAndDetachBelow(const std::string& root);
+
+// Stops every process working below `root`, unmounts every mount below it (detaching loop
+// devices), then removes the tree. Safe to call twice.
 void CleanupTree(const std::string& root);
 
 // Empty when the `zpool`/`zfs` CLI answers, else why ZFS cannot be used. Starts zfs-fuse once

@@ -58,51 +58,13 @@ std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param.mode + (info.param.image ? "_on_xfs_image" : "_on_tmp");
 }
 
+using testing::LoopDevicesBelow;
+using testing::MountsBelow;
 using testing::ReadFile;
 using testing::StartsWith;
+using testing::StopProcessesBelow;
+using testing::UnmountAndDetachBelow;
 using testing::WriteFile;
-
-std::vector<std::string> MountsUnder(const std::string& dir) {
-  std::vector<std::string> mounts;
-  std::istringstream lines(ReadFile("/proc/self/mountinfo"));
-  std::string line;
-  while (std::getline(lines, line)) {
-    auto entry = ParseMountInfoLine(line);
-    if (entry && StartsWith(entry->mount_point, dir + "/")) mounts.push_back(entry->mount_point);
-  }
-  return mounts;
-}
-
-std::vector<std::string> LoopDevicesUnder(const std::string& dir) {
-  std::vector<std::string> devices;
-  for (const auto& entry : fs::directory_iterator("/sys/block")) {
-    std::string name = entry.path().filename().string();
-    if (!StartsWith(name, "loop")) continue;
-    std::string backing = ReadFile(entry.path().string() + "/loop/backing_file");
-    if (StartsWith(backing, dir + "/")) devices.push_back("/dev/" + name);
-  }
-  return devices;
-}
-
-// SIGKILLs processes whose working directory is below `dir` (only this test's servers can be
-// there: the directory is unique to the test).
-void KillProcessesWorkingUnder(const std::string& dir) {
-  for (int round = 0; round < 50; ++round) {
-    bool found = false;
-    std::error_code error;
-    for (const auto& entry : fs::directory_iterator("/proc", error)) {
-      const std::string pid = entry.path().filename().string();
-      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::error_code link_error;
-      std::string cwd = fs::read_symlink(entry.path() / "cwd", link_error).string();
-      if (link_error || !StartsWith(cwd, dir + "/")) continue;
-      found = true;
-      ::kill(std::stoi(pid), SIGKILL);
-    }
-    if (!found) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
 
 uint64_t FsType(const std::string& path) {
   struct statfs info {};
@@ -184,28 +146,12 @@ class TreePoolIntegrationTest : public ::testing::TestWithParam<Backend> {
     for (const std::string& data : servers_) {
       if (PostgresControl::RunningPid(data)) (void)control.Stop(data, std::chrono::seconds(10));
     }
-    KillProcessesWorkingUnder(dir_);  // servers a failed test could not stop
+    StopProcessesBelow(dir_);  // servers a failed test could not stop
     pool_.reset();
-    auto mounts = MountsUnder(dir_);
-    std::sort(mounts.rbegin(), mounts.rend());  // deepest first
-    for (const auto& mount_point : mounts) {
-      if (::umount2(mount_point.c_str(), 0) != 0) ::umount2(mount_point.c_str(), MNT_DETACH);
-    }
-    for (int i = 0; i < 300 && !LoopDevicesUnder(dir_).empty(); ++i) {
-      if (i >= 100) {  // auto-clear did not happen: detach our own devices by hand
-        for (const auto& device : LoopDevicesUnder(dir_)) {
-          int fd = ::open(device.c_str(), O_RDWR | O_CLOEXEC);
-          if (fd >= 0) {
-            ::ioctl(fd, LOOP_CLR_FD, 0);
-            ::close(fd);
-          }
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    EXPECT_TRUE(MountsUnder(dir_).empty()) << "a mount under " << dir_ << " survived teardown";
-    EXPECT_TRUE(LoopDevicesUnder(dir_).empty()) << "a loop device survived teardown";
-    if (MountsUnder(dir_).empty()) {
+    UnmountAndDetachBelow(dir_);
+    EXPECT_TRUE(MountsBelow(dir_).empty()) << "a mount under " << dir_ << " survived teardown";
+    EXPECT_TRUE(LoopDevicesBelow(dir_).empty()) << "a loop device survived teardown";
+    if (MountsBelow(dir_).empty()) {
       auto removed = RemoveTree(dir_);
       EXPECT_TRUE(removed.ok()) << removed.error().message;
     }
@@ -223,10 +169,10 @@ class TreePoolIntegrationTest : public ::testing::TestWithParam<Backend> {
   // Simulates a reboot: every mount below the test dir goes away (the pool image included).
   void UnmountEverything() {
     pool_.reset();
-    auto mounts = MountsUnder(dir_);
-    std::sort(mounts.rbegin(), mounts.rend());
-    for (const auto& mount_point : mounts) ASSERT_EQ(::umount2(mount_point.c_str(), 0), 0);
-    for (int i = 0; i < 300 && !LoopDevicesUnder(dir_).empty(); ++i) {
+    for (const auto& mount_point : MountsBelow(dir_)) {
+      ASSERT_EQ(::umount2(mount_point.c_str(), 0), 0);
+    }
+    for (int i = 0; i < 300 && !LoopDevicesBelow(dir_).empty(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
@@ -510,7 +456,7 @@ TEST_P(TreePoolIntegrationTest, DestroyFreesTheSpaceAndLeavesNothing) {
   ASSERT_TRUE(before.ok() && after.ok());
   EXPECT_GE(after->free - before->free, kWritten / 2) << "destroying must free the clone's data";
   EXPECT_FALSE(fs::exists(*clone));
-  EXPECT_TRUE(MountsUnder(spec_.pool_path + "/clones/c1").empty());
+  EXPECT_TRUE(MountsBelow(spec_.pool_path + "/clones/c1").empty());
   EXPECT_TRUE(pool_->ListClones()->empty());
   EXPECT_TRUE(pool_->DestroyClone("c1").ok()) << "destroying a missing clone succeeds";
   EXPECT_EQ(pool_->CloneOwnBytes("c1").error().code, ErrorCode::kNotFound);
@@ -586,13 +532,13 @@ TEST_P(TreePoolIntegrationTest, ReopeningAfterARebootBringsEveryCloneBack) {
   ASSERT_TRUE(WriteFile(pool_->ClonePath("renamed") + "/mine", "renamed's"));
 
   // An engine restart (mounts still there) mounts nothing twice.
-  const size_t mounts = MountsUnder(dir_).size();
+  const size_t mounts = MountsBelow(dir_).size();
   ASSERT_NO_FATAL_FAILURE(Open());
-  EXPECT_EQ(MountsUnder(dir_).size(), mounts);
+  EXPECT_EQ(MountsBelow(dir_).size(), mounts);
 
   ASSERT_NO_FATAL_FAILURE(UnmountEverything());
   ASSERT_NO_FATAL_FAILURE(Open());
-  EXPECT_EQ(MountsUnder(dir_).size(), mounts);
+  EXPECT_EQ(MountsBelow(dir_).size(), mounts);
 
   EXPECT_EQ(*pool_->ListClones(), (std::vector<std::string>{"c1", "renamed"}));
   EXPECT_EQ(*pool_->ListSnapshots(), std::vector<std::string>{"s1"});
@@ -739,7 +685,7 @@ TEST(TreePoolFactoryTest, ReflinkPoolRefusesExt4WithoutAnImage) {
   ASSERT_FALSE(pool.ok());
   EXPECT_EQ(pool.error().code, ErrorCode::kBadRequest);
   EXPECT_NE(pool.error().message.find("reflink"), std::string::npos) << pool.error().message;
-  EXPECT_TRUE(MountsUnder(dir).empty());
+  EXPECT_TRUE(MountsBelow(dir).empty());
   (void)RemoveTree(dir);
 }
 
@@ -775,13 +721,13 @@ TEST(OverlayPoolSharedMountTest, RenamesCloneMountsUnderASharedParent) {
     EXPECT_TRUE(renamed.ok()) << renamed.error().message;
     EXPECT_EQ(ReadFile((*pool)->ClonePath("user-1") + "/PG_VERSION"), "15\n");
   }
-  auto mounts = MountsUnder(dir);
+  auto mounts = MountsBelow(dir);
   std::sort(mounts.rbegin(), mounts.rend());
   for (const auto& mount_point : mounts) {
     if (::umount2(mount_point.c_str(), 0) != 0) ::umount2(mount_point.c_str(), MNT_DETACH);
   }
-  EXPECT_TRUE(MountsUnder(dir).empty());
-  if (MountsUnder(dir).empty()) (void)RemoveTree(dir);
+  EXPECT_TRUE(MountsBelow(dir).empty());
+  if (MountsBelow(dir).empty()) (void)RemoveTree(dir);
 }
 
 }  // namespace

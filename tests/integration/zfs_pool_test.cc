@@ -40,8 +40,10 @@ using testing::MakeTempDir;
 constexpr int64_t kImageSize = 1LL << 30;  // sparse: costs what the test writes
 constexpr char kPgBin[] = "/usr/lib/postgresql/15/bin";
 
+using testing::MountsBelow;
 using testing::ReadFile;
 using testing::StartsWith;
+using testing::StopProcessesBelow;
 using testing::WriteFile;
 
 double MillisSince(std::chrono::steady_clock::time_point start) {
@@ -49,34 +51,9 @@ double MillisSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-std::vector<std::string> MountsUnder(const std::string& dir) {
-  std::vector<std::string> mounts;
-  std::istringstream lines(ReadFile("/proc/mounts"));
-  std::string source, mount_point, rest;
-  while (lines >> source >> mount_point && std::getline(lines, rest)) {
-    if (StartsWith(mount_point, dir + "/")) mounts.push_back(mount_point);
-  }
-  return mounts;
-}
-
 bool IsMountPoint(const std::string& path) {
-  auto mounts = MountsUnder(fs::path(path).parent_path().string());
+  auto mounts = MountsBelow(fs::path(path).parent_path().string());
   return std::find(mounts.begin(), mounts.end(), path) != mounts.end();
-}
-
-// Processes working below `dir` (postmasters and their children chdir to their data). Open
-// files are not looked at: the zfs-fuse daemon holds the pool image open and must survive.
-std::vector<pid_t> ProcessesBelow(const std::string& dir) {
-  std::vector<pid_t> pids;
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator("/proc", error)) {
-    std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::error_code link_error;
-    std::string cwd = fs::read_symlink(entry.path() / "cwd", link_error).string();
-    if (!link_error && StartsWith(cwd, dir + "/")) pids.push_back(std::stoi(name));
-  }
-  return pids;
 }
 
 int RunQuiet(PosixProcessRunner& runner, const std::vector<std::string>& argv) {
@@ -107,14 +84,7 @@ class ZfsPoolTest : public ::testing::Test {
 
   void TearDown() override {
     if (dir_.empty()) return;
-    for (int round = 0; round < 3; ++round) {
-      auto pids = ProcessesBelow(dir_);
-      if (pids.empty()) break;
-      for (pid_t pid : pids) ::kill(pid, round == 0 ? SIGQUIT : SIGKILL);
-      for (int i = 0; i < 100 && !ProcessesBelow(dir_).empty(); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    }
+    StopProcessesBelow(dir_);
     pool_.reset();
     for (int i = 0; i < 20 && PoolExists(); ++i) {
       RunQuiet(runner_, {"zpool", "destroy", "-f", spec_.pool_name});
@@ -122,7 +92,7 @@ class ZfsPoolTest : public ::testing::Test {
     }
     EXPECT_FALSE(PoolExists()) << "zpool " << spec_.pool_name << " survived teardown";
     CleanupTree(dir_);
-    EXPECT_TRUE(MountsUnder(dir_).empty()) << "a mount under " << dir_ << " survived teardown";
+    EXPECT_TRUE(MountsBelow(dir_).empty()) << "a mount under " << dir_ << " survived teardown";
     EXPECT_FALSE(fs::exists(dir_)) << dir_ << " survived teardown";
   }
 

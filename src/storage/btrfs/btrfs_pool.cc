@@ -36,14 +36,6 @@ bool IsSubvolume(const std::string& path) {
   return btrfs_util_is_subvolume(path.c_str()) == BTRFS_UTIL_OK;
 }
 
-Status MakeDirectory(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) == 0) return OkStatus();
-  int error = errno;
-  struct stat st {};
-  if (error == EEXIST && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return OkStatus();
-  return Internal("cannot create pool directory " + path + ": " + std::strerror(error));
-}
-
 }  // namespace
 
 BtrfsPool::BtrfsPool(std::string name, std::string root)

@@ -15,8 +15,8 @@
 #include <utility>
 
 #include "platform/files.h"
-#include "storage/pool_files.h"
 #include "storage/btrfs/loop_image.h"
+#include "storage/pool_files.h"
 #include "storage/tree/reflink_mount.h"
 
 namespace dblab {
@@ -30,16 +30,6 @@ bool PathExists(const std::string& path) {
 }
 
 std::string ErrnoText(int error) { return std::strerror(error); }
-
-Status MakeDirectory(const std::string& path, mode_t mode) {
-  if (::mkdir(path.c_str(), mode) == 0) return OkStatus();
-  int error = errno;
-  struct stat st {};
-  if (error == EEXIST && ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    return OkStatus();
-  }
-  return Internal("cannot create directory " + path + ": " + ErrnoText(error));
-}
 
 std::string ReadRecord(const std::string& path) {
   std::ifstream in(path);

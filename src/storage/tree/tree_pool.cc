@@ -18,8 +18,8 @@
 #include <filesystem>
 #include <utility>
 
-#include "storage/pool_files.h"
 #include "storage/extent_usage.h"
+#include "storage/pool_files.h"
 #include "storage/tree/reflink_mount.h"
 
 namespace dblab {
@@ -36,13 +36,6 @@ bool IsDirectory(const std::string& path) {
 bool PathExists(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;
-}
-
-Status MakeDirectory(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) == 0) return OkStatus();
-  int error = errno;
-  if (error == EEXIST && IsDirectory(path)) return OkStatus();
-  return Internal("cannot create pool directory " + path + ": " + std::strerror(error));
 }
 
 // XFS copies a whole copy-on-write extent (default 32 blocks) on the first write to a shared
