@@ -933,6 +933,13 @@ class ScaleBench {
   }
 
   // Polls GET /clone/{id} until OK; returns the port.
+  // The clone's data directory as its server sees it, resolved: a clone taken from the warm pool
+  // keeps the storage name it was started under, so the directory is not always clones/<id>.
+  std::string CloneDataDir(int port) {
+    Pg pg(DevConninfo(port, kDb));
+    return fs::canonical(pg.Exec("SHOW data_directory")).string();
+  }
+
   int WaitCloneOk(Api& api, const std::string& id, double interval_ms) {
     auto start = Clock::now();
     while (true) {
@@ -987,7 +994,7 @@ class ScaleBench {
       create.samples.push_back(CreateClone(*api_, id, 2, &ok_ms));
       create_ok.samples.push_back(ok_ms);
       int port = WaitCloneOk(*api_, id, 2);
-      if (i == 1) CaptureCloneSettings(Pool() + "/clones/" + id);
+      if (i == 1) CaptureCloneSettings(CloneDataDir(port));
       {  // What any client pays per connection to a running clone (login + first query).
         auto connect_start = Clock::now();
         WaitFirstQuery(DevConninfo(port, kDb), 60000);
@@ -1007,6 +1014,7 @@ class ScaleBench {
       reset_ok.samples.push_back(MsSince(start));
       WaitFirstQuery(DevConninfo(port, kDb), 60000);
       reset.samples.push_back(MsSince(start));
+      std::string data_dir = CloneDataDir(port);
       {  // The reset must have brought back the snapshot.
         Pg pg(DevConninfo(port, kDb));
         std::string check = pg.Exec(
@@ -1023,7 +1031,7 @@ class ScaleBench {
       while (true) {
         CheckStop();
         if (!api_gone && api_->Call("GET", "/clone/" + id).code == 404) api_gone = MsSince(start);
-        if (PortFree(port) && !fs::exists(Pool() + "/clones/" + id) && api_gone) break;
+        if (PortFree(port) && !fs::exists(data_dir) && api_gone) break;
         if (MsSince(start) > 120000) throw std::runtime_error("destroy of " + id + " not done");
         SleepMs(1);
       }
@@ -1137,8 +1145,12 @@ class ScaleBench {
     SleepMs(3000);
     // Private memory per idle clone.
     Stats private_mb, pss_mb;
+    std::vector<std::string> alive_dirs;
     for (int k = 1; k <= o_.alive; ++k) {
-      pid_t pm = PostmasterPid(Pool() + "/clones/c" + std::to_string(k));
+      alive_dirs.push_back(CloneDataDir(WaitCloneOk(*api_, "c" + std::to_string(k), 2)));
+    }
+    for (int k = 1; k <= o_.alive; ++k) {
+      pid_t pm = PostmasterPid(alive_dirs[size_t(k - 1)]);
       if (pm <= 0) throw std::runtime_error("no postmaster.pid for clone c" + std::to_string(k));
       auto [private_kb, pss_kb] = PrivateAndPssKb(pm);
       private_mb.samples.push_back(private_kb / 1024);
@@ -1150,7 +1162,7 @@ class ScaleBench {
     Stats exclusive_bytes;
     for (int k = 1; k <= std::min(3, o_.alive); ++k) {
       std::string du = RunCommand({"btrfs", "filesystem", "du", "-s", "--raw",
-                            Pool() + "/clones/c" + std::to_string(k)},
+                                   alive_dirs[size_t(k - 1)]},
                            {.cwd = dir_});
       std::istringstream lines(du);
       std::string header, line;

@@ -228,6 +228,7 @@ Result<Clone> CloneManager::Create(const CreateCloneRequest& request) {
     warm = TakeWarm(snapshot_id);
     if (warm) {
       clone.db.port = warm->port;
+      record.storage_name = warm->name;
     } else {
       DBLAB_ASSIGN_OR_RETURN(clone.db.port, AllocatePort());
       reserved_ports_.insert(clone.db.port);
@@ -235,7 +236,7 @@ Result<Clone> CloneManager::Create(const CreateCloneRequest& request) {
     clones_[clone.id] = record;
   }
   // A warm clone is ready within this request and saved once, when it is; should the engine die
-  // before, its renamed subvolume has no record and the next start removes it as an orphan.
+  // before, its storage has no record and the next start removes it as an orphan.
   if (warm) return AssignWarm(std::move(record), *warm, request_started);
   SaveCurrent(record.clone.id);
   spdlog::info("clone {}: creating from snapshot {} on port {}", clone.id, snapshot_id,
@@ -391,8 +392,8 @@ void CloneManager::RemoveServerLink(int port, const std::string& clone_name) {
 }
 
 Status CloneManager::StartServer(const CloneRecord& record) {
-  std::string data_dir = pool_.ClonePath(record.clone.id);
-  DBLAB_TRY(PointServerLink(record.clone.db.port, record.clone.id));
+  std::string data_dir = pool_.ClonePath(record.StorageName());
+  DBLAB_TRY(PointServerLink(record.clone.db.port, record.StorageName()));
   DBLAB_ASSIGN_OR_RETURN(int major, DataDirMajorVersion(data_dir));
   DBLAB_ASSIGN_OR_RETURN(std::string bin_dir, FindPostgresBinDir(major, options_.pg_bin_dir));
   auto pid = postgres_.Start(SpecFor(record, bin_dir));
@@ -468,12 +469,18 @@ void CloneManager::DoCreate(const std::string& id, bool restart_only) {
     std::lock_guard lock(mutex_);
     record = clones_.at(id);
   }
-  std::string data_dir = pool_.ClonePath(id);
+  std::string data_dir = pool_.ClonePath(record.StorageName());
   if (!restart_only) {
     // Anything left by an interrupted earlier attempt goes first.
     (void)postgres_.Stop(data_dir, std::chrono::seconds(10));
-    if (auto status = pool_.DestroyClone(id); !status.ok()) {
+    if (auto status = pool_.DestroyClone(record.StorageName()); !status.ok()) {
       return Fail(id, "cannot clean up earlier attempt: " + status.error().message);
+    }
+    if (!record.storage_name.empty()) {
+      record.storage_name.clear();
+      data_dir = pool_.ClonePath(id);
+      std::lock_guard lock(mutex_);
+      if (auto it = clones_.find(id); it != clones_.end()) it->second.storage_name.clear();
     }
     auto path = pool_.CreateClone(SnapshotDirName(record.clone.snapshot_id), id);
     if (!path.ok()) return Fail(id, "cannot create clone storage: " + path.error().message);
@@ -521,7 +528,7 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
     std::lock_guard lock(mutex_);
     record = clones_.at(id);
   }
-  std::string data_dir = pool_.ClonePath(id);
+  std::string data_dir = pool_.ClonePath(record.StorageName());
   // The clone's data is thrown away: an immediate stop is safe and faster than a fast one.
   if (auto status = postgres_.Stop(data_dir, std::chrono::milliseconds(0)); !status.ok()) {
     return Fail(id, "cannot stop clone for reset: " + status.error().message);
@@ -529,7 +536,7 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
   // The old files move aside and are deleted once the clone is back: deleting a large
   // subvolume is not on the path the developer waits for.
   std::string trash = "trash-" + GenerateId(12);
-  if (auto status = pool_.RenameClone(id, trash); !status.ok()) {
+  if (auto status = pool_.RenameClone(record.StorageName(), trash); !status.ok()) {
     if (status.error().code != ErrorCode::kNotFound) {
       return Fail(id, "cannot move old clone data aside: " + status.error().message);
     }
@@ -541,10 +548,13 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
       spdlog::error("clone {}: cannot remove old data {}: {}", id, trash, status.error().message);
     }
   };
+  // The new storage is named like the clone (a warm pool clone's first reset ends its name).
   record.clone.snapshot_id = snapshot_id;
+  record.storage_name.clear();
   {
     std::lock_guard lock(mutex_);
     clones_.at(id).clone.snapshot_id = snapshot_id;
+    clones_.at(id).storage_name.clear();
   }
   SaveCurrent(record.clone.id);
   auto path = pool_.CreateClone(SnapshotDirName(snapshot_id), id);
@@ -576,18 +586,21 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
 }
 
 void CloneManager::DoDestroy(const std::string& id) {
-  std::string data_dir = pool_.ClonePath(id);
+  CloneRecord record;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = clones_.find(id);
+    if (it == clones_.end()) return;
+    record = it->second;
+  }
+  std::string data_dir = pool_.ClonePath(record.StorageName());
   if (auto status = postgres_.Stop(data_dir, std::chrono::milliseconds(0)); !status.ok()) {
     return Fail(id, "cannot stop clone: " + status.error().message);
   }
-  if (auto status = pool_.DestroyClone(id); !status.ok()) {
+  if (auto status = pool_.DestroyClone(record.StorageName()); !status.ok()) {
     return Fail(id, "cannot remove clone data: " + status.error().message);
   }
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = clones_.find(id); it != clones_.end())
-      RemoveServerLink(it->second.clone.db.port, id);
-  }
+  RemoveServerLink(record.clone.db.port, record.StorageName());
   unlink((options_.log_dir + "/" + id + ".log").c_str());
   std::lock_guard persist(persist_mutex_);
   if (auto status = state_.DeleteClone(id); !status.ok()) {
@@ -618,11 +631,8 @@ Status CloneManager::Reconcile() {
   // not). Stop any server on them, then remove them.
   DBLAB_ASSIGN_OR_RETURN(auto on_disk, pool_.ListClones());
   for (const auto& name : on_disk) {
-    bool known;
-    {
-      std::lock_guard lock(mutex_);
-      known = clones_.count(name) > 0;
-    }
+    bool known = std::any_of(records.begin(), records.end(),
+                             [&](const CloneRecord& record) { return record.StorageName() == name; });
     if (known) continue;
     spdlog::warn("removing orphan clone storage {}", name);
     (void)postgres_.Stop(pool_.ClonePath(name), std::chrono::milliseconds(0));
@@ -632,8 +642,9 @@ Status CloneManager::Reconcile() {
   }
   for (const auto& record : records) {
     const std::string& id = record.clone.id;
-    std::string data_dir = pool_.ClonePath(id);
-    bool has_storage = std::find(on_disk.begin(), on_disk.end(), id) != on_disk.end();
+    std::string data_dir = pool_.ClonePath(record.StorageName());
+    bool has_storage =
+        std::find(on_disk.begin(), on_disk.end(), record.StorageName()) != on_disk.end();
     switch (record.clone.status) {
       case CloneStatus::kDeleting:
         spdlog::info("clone {}: finishing interrupted destroy", id);
@@ -689,29 +700,19 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
                                        std::chrono::steady_clock::time_point request_started) {
   auto started = std::chrono::steady_clock::now();
   const std::string& id = record.clone.id;
-  // The running server follows its directory: postgres works relative to its data directory
-  // after start, so renaming the subvolume hands the server over to the clone.
-  if (auto renamed = pool_.RenameClone(warm.name, id); !renamed.ok()) {
-    std::string error = renamed.error().message;
-    warm.port = 0;  // the clone's record owns the port now; destroying it frees the port
-    DestroyWarm(warm);
-    Fail(id, "cannot take a warm clone: " + error + "; destroy this clone and retry");
-    return Get(id);
-  }
-  // The server reaches its directory through its port's link (see server_link_dir): follow.
-  if (auto pointed = PointServerLink(record.clone.db.port, id); !pointed.ok()) {
-    (void)postgres_.Stop(pool_.ClonePath(id), std::chrono::seconds(10));
-    Fail(id, pointed.error().message);
-    return Get(id);
-  }
+  // The server keeps its storage and its name (record.storage_name): renaming a subvolume
+  // under a running server makes its next commit pay for a full filesystem transaction, and a
+  // ZFS dataset cannot be renamed while mounted. Only the log file takes the clone's name.
   rename((options_.log_dir + "/" + warm.name + ".log").c_str(),
          (options_.log_dir + "/" + id + ".log").c_str());
   auto renamed_at = std::chrono::steady_clock::now();
   auto role_status = SetUpRole(record, warm.admin.get());
-  warm.admin.reset();  // the engine's session ends; the user's is next
+  // The engine's session ends a moment later, not now: a backend's exit costs as much CPU as
+  // the user's first connection, which comes next (kWarmRefillDelay).
+  CloseWarmSessionLater(std::move(warm.admin));
   auto role_done = std::chrono::steady_clock::now();
   if (!role_status.ok()) {
-    (void)postgres_.Stop(pool_.ClonePath(id), std::chrono::seconds(10));
+    (void)postgres_.Stop(pool_.ClonePath(record.StorageName()), std::chrono::seconds(10));
     Fail(id, "cannot set up user " + record.clone.db.username + ": " + role_status.error().message);
     return Get(id);
   }
@@ -732,11 +733,23 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
   };
   spdlog::info(
       "clone {}: ready on port {} in {:.1f} ms from the request (warm pool; request "
-      "checks {:.1f} ms, rename {:.1f} ms, user {:.1f} ms, state {:.1f} ms)",
+      "checks {:.1f} ms, log {:.1f} ms, user {:.1f} ms, state {:.1f} ms)",
       id, record.clone.db.port, ms(std::chrono::steady_clock::now() - request_started),
       ms(started - request_started), ms(renamed_at - started), ms(role_done - renamed_at),
       ms(std::chrono::steady_clock::now() - role_done));
   return record.clone;
+}
+
+// Long enough for a user's first connection to a clone just taken; short enough that a pool of
+// two or more does not run dry under a test suite creating clones one after another.
+// (The wait ends early on a notify; the loop then checks again.)
+constexpr auto kWarmRefillDelay = std::chrono::milliseconds(300);
+
+void CloneManager::CloseWarmSessionLater(std::shared_ptr<PgConnection> session) {
+  if (!session) return;
+  std::lock_guard lock(mutex_);
+  closing_sessions_.emplace_back(std::chrono::steady_clock::now() + kWarmRefillDelay,
+                                 std::move(session));
 }
 
 void CloneManager::DestroyWarm(const WarmClone& warm) {
@@ -770,27 +783,36 @@ void CloneManager::StopWarmPool() {
   warm_wake_.notify_all();
   if (warm_thread_.joinable()) warm_thread_.join();
   std::vector<WarmClone> remaining;
+  decltype(closing_sessions_) sessions;
   {
     std::lock_guard lock(mutex_);
     remaining.swap(warm_);
+    sessions.swap(closing_sessions_);
   }
+  sessions.clear();
   for (const auto& warm : remaining) DestroyWarm(warm);
 }
-
-// Long enough for a user's first connection to a clone just taken; short enough that a pool of
-// two or more does not run dry under a test suite creating clones one after another.
-// (The wait ends early on a notify; the loop then checks again.)
-constexpr auto kWarmRefillDelay = std::chrono::milliseconds(300);
 
 void CloneManager::WarmLoop() {
   while (true) {
     std::string latest = LatestSnapshotId();
     std::vector<WarmClone> stale;
+    std::vector<std::shared_ptr<PgConnection>> to_close;  // closed when this iteration ends
     bool need_more = false;
     WarmClone next;
     {
       std::unique_lock lock(mutex_);
       if (warm_stopping_) return;
+      auto now = std::chrono::steady_clock::now();
+      auto next_close = now + std::chrono::seconds(5);
+      std::erase_if(closing_sessions_, [&](auto& entry) {
+        if (entry.first > now) {
+          next_close = std::min(next_close, entry.first);
+          return false;
+        }
+        to_close.push_back(std::move(entry.second));
+        return true;
+      });
       for (auto it = warm_.begin(); it != warm_.end();) {
         if (it->snapshot_id != latest) {
           stale.push_back(*it);
@@ -803,7 +825,6 @@ void CloneManager::WarmLoop() {
       // Refilling is background work: while the pool still has a server to hand out, it
       // yields to creates, resets and destroys in flight and to a clone just taken.
       auto quiet_until = last_warm_take_ + kWarmRefillDelay;
-      auto now = std::chrono::steady_clock::now();
       if (need_more && !warm_.empty() && (now < quiet_until || running_ops_ > 0)) {
         warm_wake_.wait_until(lock, std::max(quiet_until, now + std::chrono::milliseconds(100)));
         continue;
@@ -818,7 +839,7 @@ void CloneManager::WarmLoop() {
         }
       }
       if (!need_more && stale.empty()) {
-        warm_wake_.wait_for(lock, std::chrono::seconds(5));
+        warm_wake_.wait_until(lock, next_close);
         continue;
       }
     }
@@ -925,7 +946,7 @@ void CloneManager::Housekeep(TimePoint now) {
     }
     if (clone.status != CloneStatus::kOk) continue;
     // What the clone has written since its snapshot (a tree walk: here, never on a request).
-    if (auto diff = pool_.CloneOwnBytes(clone.id); diff.ok()) {
+    if (auto diff = pool_.CloneOwnBytes(record.StorageName()); diff.ok()) {
       std::lock_guard lock(mutex_);
       if (auto it = clones_.find(clone.id); it != clones_.end()) it->second.clone.diff_size = *diff;
     }

@@ -144,6 +144,10 @@ class CloneManager {
   // When a warm clone was last taken: the refill waits a moment after it so that starting the
   // next server does not compete for CPU with the user's first connection to the taken one.
   std::chrono::steady_clock::time_point last_warm_take_{};
+  // Sessions of taken warm clones, closed by the warm loop once their time has come.
+  void CloseWarmSessionLater(std::shared_ptr<PgConnection> session);
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<PgConnection>>>
+      closing_sessions_;
   std::thread warm_thread_;
 };
 

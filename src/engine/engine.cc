@@ -65,11 +65,6 @@ Status Engine::Init() {
   spec.data_owner_gid = os_user.gid;
   DBLAB_ASSIGN_OR_RETURN(pool_, MakePoolBackend(spec, runner_));
   spdlog::info("pool {} ({}) at {}", pool_->Name(), pool_->Mode(), config_.PoolPath());
-  if (config_.warm_pool_size > 0 && !pool_->CanRenameRunningClone()) {
-    return BadRequest("provision.warmPool: the " + pool_->Mode() +
-                      " backend cannot hand a running server over to a new clone name; set "
-                      "provision.warmPool to 0 or use the btrfs backend");
-  }
 
   DBLAB_ASSIGN_OR_RETURN(state_, StateStore::Open(config_.state_dir + "/state.db"));
   DBLAB_ASSIGN_OR_RETURN(auto instance_id, state_->GetMeta("instance_id"));

@@ -15,7 +15,7 @@ namespace dblab {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -27,8 +27,11 @@ CREATE TABLE IF NOT EXISTS clones (
   status_message TEXT NOT NULL, protected INTEGER NOT NULL, protected_till INTEGER,
   created_at INTEGER NOT NULL, username TEXT NOT NULL, password_verifier TEXT NOT NULL,
   db_name TEXT NOT NULL, restricted INTEGER NOT NULL, port INTEGER NOT NULL,
-  cloning_time REAL NOT NULL, last_activity_at INTEGER);
+  cloning_time REAL NOT NULL, last_activity_at INTEGER, storage_name TEXT NOT NULL DEFAULT '');
 )sql";
+
+// Version 1 had no storage_name: its clones' storage is named like the clone.
+const char* kMigrateToV2 = "ALTER TABLE clones ADD COLUMN storage_name TEXT NOT NULL DEFAULT ''";
 
 // Statement with automatic finalize; binds by 1-based index.
 class Statement {
@@ -112,6 +115,10 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
     return Internal("state database " + path + " has schema version " + **version +
                     ", newer than this engine supports (" + std::to_string(kSchemaVersion) +
                     "); upgrade dblab-engine");
+  } else if (std::stoi(**version) < 2) {
+    DBLAB_TRY(store->ExecLocked(std::string("BEGIN; ") + kMigrateToV2 +
+                                "; UPDATE meta SET value = '2' WHERE key = 'schema_version'; "
+                                "COMMIT;"));
   }
   return store;
 }
@@ -123,7 +130,7 @@ Status StateStore::PutClone(const CloneRecord& record) {
                       "INSERT OR REPLACE INTO clones (id, snapshot_id, branch, status, "
                       "status_message, protected, protected_till, created_at, username, "
                       "password_verifier, db_name, restricted, port, cloning_time, "
-                      "last_activity_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                      "last_activity_at, storage_name) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!statement.ok()) return Internal("state store: " + statement.Error());
   statement.Bind(1, clone.id);
   statement.Bind(2, clone.snapshot_id);
@@ -148,6 +155,7 @@ Status StateStore::PutClone(const CloneRecord& record) {
   } else {
     statement.BindNull(15);
   }
+  statement.Bind(16, record.storage_name == clone.id ? std::string() : record.storage_name);
   return StepDone(statement, "save clone " + clone.id);
 }
 
@@ -163,7 +171,7 @@ Result<std::vector<CloneRecord>> StateStore::ListClones() {
   Statement statement(db_,
                       "SELECT id, snapshot_id, branch, status, status_message, protected, "
                       "protected_till, created_at, username, password_verifier, db_name, "
-                      "restricted, port, cloning_time, last_activity_at FROM clones "
+                      "restricted, port, cloning_time, last_activity_at, storage_name FROM clones "
                       "ORDER BY created_at, id");
   if (!statement.ok()) return Internal("state store: " + statement.Error());
   std::vector<CloneRecord> records;
@@ -186,6 +194,7 @@ Result<std::vector<CloneRecord>> StateStore::ListClones() {
     clone.db.port = static_cast<int>(statement.Int(12));
     clone.cloning_time_seconds = statement.Real(13);
     if (!statement.IsNull(14)) clone.last_activity_at = FromMillis(statement.Int(14));
+    record.storage_name = statement.Text(15);
     records.push_back(std::move(record));
   }
   if (rc != SQLITE_DONE) return Internal("state store: list clones: " + statement.Error());

@@ -21,6 +21,13 @@ struct CloneRecord {
   Clone clone;
   // SCRAM-SHA-256 verifier of the clone user's password; never the password itself.
   std::string password_verifier;
+  // The clone's directory (subvolume, dataset) in the pool: its id, except for a clone taken
+  // from the warm pool, which keeps the name it was started under until its first reset.
+  // Empty means the id (records written before schema version 2).
+  std::string storage_name;
+  const std::string& StorageName() const {
+    return storage_name.empty() ? clone.id : storage_name;
+  }
 };
 
 class StateStore {

@@ -62,6 +62,63 @@ TEST_F(StateStoreTest, ClonesSurviveReopenWithoutThePassword) {
   EXPECT_TRUE((*store)->ListClones()->empty());
 }
 
+TEST_F(StateStoreTest, AWarmPoolClonesStorageNameSurvivesReopen) {
+  {
+    auto store = StateStore::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    CloneRecord warm;
+    warm.clone.id = "taken";
+    warm.storage_name = "warm-abc123";
+    CloneRecord plain;
+    plain.clone.id = "plain";
+    ASSERT_TRUE((*store)->PutClone(warm).ok());
+    ASSERT_TRUE((*store)->PutClone(plain).ok());
+  }
+  auto store = StateStore::Open(path_);
+  ASSERT_TRUE(store.ok());
+  auto clones = (*store)->ListClones();
+  ASSERT_TRUE(clones.ok());
+  ASSERT_EQ(clones->size(), 2u);
+  for (const auto& record : *clones) {
+    EXPECT_EQ(record.StorageName(), record.clone.id == "taken" ? "warm-abc123" : "plain");
+  }
+}
+
+TEST_F(StateStoreTest, AVersionOneDatabaseIsMigratedAndKeepsItsClones) {
+  // The schema of the first release, with one clone in it.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const char* v1 = R"sql(
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE snapshots (id TEXT PRIMARY KEY, pool TEXT NOT NULL, created_at INTEGER NOT NULL,
+      data_state_at INTEGER NOT NULL, physical_size INTEGER NOT NULL,
+      logical_size INTEGER NOT NULL);
+    CREATE TABLE clones (id TEXT PRIMARY KEY, snapshot_id TEXT NOT NULL, branch TEXT NOT NULL,
+      status TEXT NOT NULL, status_message TEXT NOT NULL, protected INTEGER NOT NULL,
+      protected_till INTEGER, created_at INTEGER NOT NULL, username TEXT NOT NULL,
+      password_verifier TEXT NOT NULL, db_name TEXT NOT NULL, restricted INTEGER NOT NULL,
+      port INTEGER NOT NULL, cloning_time REAL NOT NULL, last_activity_at INTEGER);
+    INSERT INTO meta VALUES ('schema_version', '1');
+    INSERT INTO clones VALUES ('old', 'snap', 'main', 'OK', '', 0, NULL, 1700000000000, 'u',
+      'SCRAM-SHA-256$4096:s$a:b', 'postgres', 0, 6001, 0.5, NULL);
+  )sql";
+  ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  auto store = StateStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  auto clones = (*store)->ListClones();
+  ASSERT_TRUE(clones.ok()) << clones.error().message;
+  ASSERT_EQ(clones->size(), 1u);
+  EXPECT_EQ(clones->front().clone.db.port, 6001);
+  EXPECT_EQ(clones->front().StorageName(), "old");
+  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "2");
+  CloneRecord renamed = clones->front();
+  renamed.storage_name = "warm-x";
+  ASSERT_TRUE((*store)->PutClone(renamed).ok());
+  EXPECT_EQ((*store)->ListClones()->front().StorageName(), "warm-x");
+}
+
 TEST_F(StateStoreTest, SnapshotsListOldestFirstAndMetaRoundTrips) {
   auto store = StateStore::Open(path_);
   ASSERT_TRUE(store.ok());

@@ -39,11 +39,10 @@ class CloneStore {
                                           const std::string& clone) = 0;
   // Removes the clone's files. Succeeds if the clone does not exist.
   virtual Status DestroyClone(const std::string& clone) = 0;
-  // Gives a clone's files a new name (a running server on them keeps working). kConflict if
+  // Gives a clone's files a new name. The engine renames only clones whose server is stopped
+  // (a reset moves the old data aside); on ZFS a running server makes it fail. kConflict if
   // `to` exists, kNotFound if `from` does not.
   virtual Status RenameClone(const std::string& from, const std::string& to) = 0;
-  // Whether RenameClone works while a server runs on the clone (the warm pool needs it).
-  virtual bool CanRenameRunningClone() const { return true; }
   virtual Result<std::vector<std::string>> ListClones() = 0;
   virtual std::string ClonePath(const std::string& clone) const = 0;
 };

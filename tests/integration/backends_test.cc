@@ -1,6 +1,6 @@
 // Every storage backend end to end: the real engine retrieves into a pool of that backend, and
-// clones made from it are isolated, reset to the snapshot, survive an engine restart and are
-// destroyed without leftovers.
+// clones made from it (one taken from the warm pool, one made on request) are isolated, reset
+// to the snapshot, survive an engine restart and are destroyed without leftovers.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -24,6 +24,7 @@ class BackendTest : public EngineFixture, public ::testing::WithParamInterface<s
       pool_extra_ = "  selectedPool: " + zpool_ + "\n";
     }
     pool_extra_ += "  backend: " + GetParam() + "\n";
+    provision_extra_ = "  warmPool: 1\n";  // the first clone is a warm server taken over
     EngineFixture::SetUp();
   }
 
@@ -39,6 +40,11 @@ TEST_P(BackendTest, ClonesAreIsolatedResetSurviveARestartAndGoAway) {
   StartEngineAndWaitForSnapshot();
   auto status = CliJson({"instance", "status"});
   ASSERT_EQ(status["pools"][0]["mode"], GetParam()) << status.dump(2);
+  for (int i = 0; i < 300 && status["provisioner"]["warmPool"]["ready"] != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = CliJson({"instance", "status"});
+  }
+  ASSERT_EQ(status["provisioner"]["warmPool"]["ready"], 1) << engine_.Log();
 
   auto first = CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw-1", "--id",
                         "first"});

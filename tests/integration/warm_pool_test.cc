@@ -13,21 +13,23 @@ constexpr int kWarmPool = 2;
 
 class WarmPoolTest : public EngineFixture {
  protected:
-  int WarmDirs() {
+  // Subvolumes in the pool's clones directory: the warm servers' and the clones'.
+  int CloneDirs() {
     int count = 0;
     std::error_code error;
     for (const auto& entry :
          std::filesystem::directory_iterator(dir_ + "/mnt/dblab_pool/clones", error)) {
-      count += entry.path().filename().string().rfind("warm-", 0) == 0;
+      count += entry.is_directory();
     }
     return count;
   }
-  // Waits until the engine reports `expected` warm servers ready, each in its own subvolume.
-  bool WaitWarm(int expected) {
+  // Waits until the engine reports `expected` warm servers ready, each in its own subvolume
+  // beside those of the `clones` clones.
+  bool WaitWarm(int expected, int clones) {
     for (int i = 0; i < 300; ++i) {
       auto status = CliJson({"instance", "status"});
       nlohmann::json want = {{"size", kWarmPool}, {"ready", expected}};
-      if (status["provisioner"]["warmPool"] == want && WarmDirs() == expected) {
+      if (status["provisioner"]["warmPool"] == want && CloneDirs() == expected + clones) {
         return true;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -39,7 +41,7 @@ class WarmPoolTest : public EngineFixture {
 TEST_F(WarmPoolTest, CreateTakesAWarmServerAndThePoolRefills) {
   provision_extra_ = "  warmPool: " + std::to_string(kWarmPool) + "\n";
   StartEngineAndWaitForSnapshot();
-  ASSERT_TRUE(WaitWarm(kWarmPool)) << engine_.Log();
+  ASSERT_TRUE(WaitWarm(kWarmPool, 0)) << engine_.Log();
 
   // The create answers with a ready clone, without waiting (no polling needed).
   auto clone = CliJson(
@@ -49,14 +51,23 @@ TEST_F(WarmPoolTest, CreateTakesAWarmServerAndThePoolRefills) {
   auto connection = ConnectClone(port, "fast", "pw", source_.dbname);
   ASSERT_TRUE(connection.ok()) << connection.error().message;
   EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users"), std::to_string(users_));
-  EXPECT_TRUE(std::filesystem::exists(ClonePath("quick")));
-  // The server was started under the warm clone's name: it must still write its control file
-  // (every checkpoint does) now that the data directory has the clone's name.
+  // The server keeps running on the warm storage it was started on, through its port's link;
+  // it writes its control file there at every checkpoint.
   ASSERT_TRUE(connection->Exec("CREATE TABLE after_takeover AS SELECT 1 AS x").ok());
   auto checkpoint = connection->Exec("CHECKPOINT");
   EXPECT_TRUE(checkpoint.ok()) << checkpoint.error().message;
   EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM after_takeover"), "1");
-  ASSERT_TRUE(WaitWarm(kWarmPool)) << "refilled";
+  ASSERT_TRUE(WaitWarm(kWarmPool, 1)) << "refilled";
+
+  // The engine remembers which storage the taken clone runs on: after a restart it adopts the
+  // running server, and a stopped one is started again on the same data.
+  engine_.Terminate();
+  ASSERT_TRUE(StartEngine()) << engine_.Log();
+  ASSERT_TRUE(WaitWarm(kWarmPool, 1)) << engine_.Log();
+  EXPECT_EQ(CliJson({"clone", "status", "quick"})["status"]["code"], "OK");
+  connection = ConnectClone(port, "fast", "pw", source_.dbname);
+  ASSERT_TRUE(connection.ok()) << connection.error().message;
+  EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM after_takeover"), "1");
 
   // A restricted user whose role the snapshot already has: the role gets the new password and
   // loses nothing it owns; it owns the database and its tables, and is no superuser.
@@ -74,16 +85,25 @@ TEST_F(WarmPoolTest, CreateTakesAWarmServerAndThePoolRefills) {
                        "current_database()"),
             "app_owner");
 
-  // A clone from the warm pool resets like any other.
+  // A clone from the warm pool resets like any other; its new storage has the clone's name.
   ASSERT_TRUE(connection->Exec("DELETE FROM users").ok());
   EXPECT_EQ(CliJson({"clone", "reset", "quick"})["status"]["code"], "OK");
   auto after = ConnectClone(port, "fast", "pw", source_.dbname);
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(QueryValue(*after, "SELECT count(*) FROM users"), std::to_string(users_));
+  EXPECT_TRUE(std::filesystem::exists(ClonePath("quick")));
+  ASSERT_TRUE(WaitWarm(kWarmPool, 2));
+
+  // Destroying a taken clone removes the storage it ran on.
+  ASSERT_EQ(Cli({"clone", "destroy", "owned"}).exit_code, 0);
+  for (int i = 0; i < 100 && CloneDirs() != kWarmPool + 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(CloneDirs(), kWarmPool + 1);
 
   // Stopping the engine removes the warm servers (they hold no user data); clones stay.
   engine_.Terminate();
-  EXPECT_EQ(WarmDirs(), 0);
+  EXPECT_EQ(CloneDirs(), 1);
   EXPECT_TRUE(PortListening(port));
 }
 

@@ -90,12 +90,9 @@ class ZfsPool : public PoolBackend {
   // kConflict when it stays busy. Stop the clone's postgres first.
   Status DestroyClone(const std::string& clone) override;
   // `zfs unmount`, `zfs rename`, `zfs mount`. A server running on the clone keeps it busy: then
-  // kUnavailable and nothing changes (ZFS cannot hand a running server over to a new name, so
-  // the engine's warm pool cannot work on ZFS). A failed rename remounts the clone as it was.
+  // kUnavailable and nothing changes (the engine renames only stopped clones). A failed rename
+  // remounts the clone as it was.
   Status RenameClone(const std::string& from, const std::string& to) override;
-  // A rename unmounts the clone (ZFS remounts renamed datasets), which a running server keeps
-  // busy: no warm pool on ZFS.
-  bool CanRenameRunningClone() const override { return false; }
   Result<std::vector<std::string>> ListClones() override;  // sorted
   std::string ClonePath(const std::string& clone) const override;
 
