@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -735,21 +736,100 @@ Status ReadLogicalSnapshot(Reader& r, Mapping& m, LogicalSnapshotOptions& o) {
   return OkStatus();
 }
 
+Status CheckTimetable(Reader& r, const std::string& path, const std::string& timetable) {
+  if (timetable.empty()) return OkStatus();
+  std::stringstream fields(timetable);
+  std::string field;
+  int count = 0;
+  while (fields >> field) ++count;
+  if (count != 5) {
+    return r.Fail(path, "expected a 5-field cron expression (minute hour day month weekday), got '" +
+                            timetable + "'");
+  }
+  return OkStatus();
+}
+
+// `envs:` of a physical job: environment variable names to values.
+Status ReadEnvs(Reader& r, Mapping& m, std::map<std::string, std::string>* out) {
+  static const std::regex kName("^[A-Za-z_][A-Za-z0-9_]*$");
+  DBLAB_ASSIGN_OR_RETURN(Mapping envs, r.Sub(m, "envs"));
+  for (const Entry& entry : envs.entries()) {
+    std::string path = Join(envs.path(), entry.key);
+    if (!std::regex_match(entry.key, kName)) {
+      return r.Fail(path, "not an environment variable name", entry.key_node);
+    }
+    std::string value;
+    DBLAB_TRY(r.String(envs, entry.key, &value));
+    if (HasControlBreak(value)) return r.Fail(path, "must be a single line", entry.value);
+    (*out)[entry.key] = value;
+  }
+  return OkStatus();
+}
+
+Status ReadPhysicalRestore(Reader& r, Mapping& m, PhysicalRestoreOptions& o) {
+  std::string tool = "customTool";
+  DBLAB_TRY(r.String(m, "tool", &tool));
+  if (tool != "customTool") {
+    return r.Fail(m.path() + ".tool", "'" + tool +
+                                          "' is not implemented yet; use customTool (with "
+                                          "customTool.command, e.g. a wal-g or pgbackrest "
+                                          "restore, or empty for pg_basebackup)");
+  }
+  DBLAB_ASSIGN_OR_RETURN(Mapping custom, r.Sub(m, "customTool"));
+  DBLAB_TRY(r.String(custom, "command", &o.command));
+  DBLAB_TRY(r.String(custom, "restore_command", &o.restore_command));
+  if (HasControlBreak(o.command) || HasControlBreak(o.restore_command)) {
+    return r.Fail(custom.path(), "command and restore_command must be single lines");
+  }
+  r.FinishSection(custom);
+  DBLAB_ASSIGN_OR_RETURN(Mapping sync, r.Sub(m, "sync"));
+  DBLAB_TRY(r.Bool(sync, "enabled", &o.sync_enabled));
+  DBLAB_TRY(r.Settings(sync, "configs", &o.sync_configs));
+  r.FinishSection(sync, {{"healthCheck", "dblab watches the replica's process, not by polling"},
+                         {"recovery", "recovery.conf options are for PostgreSQL 11 and older"}});
+  DBLAB_TRY(ReadEnvs(r, m, &o.envs));
+  r.FinishSection(m, {{"walg", "tool walg is not implemented yet (use customTool)"},
+                      {"pgbackrest", "tool pgbackrest is not implemented yet (use customTool)"}});
+  return OkStatus();
+}
+
+Status ReadPhysicalSnapshot(Reader& r, Mapping& m, PhysicalSnapshotOptions& o) {
+  DBLAB_TRY(r.Bool(m, "skipStartSnapshot", &o.skip_start_snapshot));
+  DBLAB_TRY(r.Settings(m, "configs", &o.configs));
+  DBLAB_ASSIGN_OR_RETURN(Mapping promotion, r.Sub(m, "promotion"));
+  bool promote = true;
+  DBLAB_TRY(r.Bool(promotion, "enabled", &promote));
+  if (!promote) {
+    return r.Fail(promotion.path() + ".enabled",
+                  "must be true: dblab always promotes a copy of the replica, masks it and stops "
+                  "it cleanly before offering it as a snapshot");
+  }
+  DBLAB_ASSIGN_OR_RETURN(Mapping query, r.Sub(promotion, "queryPreprocessing"));
+  DBLAB_TRY(ReadQueryPreprocessing(r, query, o.query_preprocessing));
+  DBLAB_TRY(r.Settings(promotion, "configs", &o.configs));
+  r.FinishSection(promotion,
+                  {{"healthCheck", "dblab waits for the promoted server's own ready state"},
+                   {"recovery", "recovery.conf options are for PostgreSQL 11 and older"}});
+  DBLAB_TRY(r.String(m, "preprocessingScript", &o.preprocessing_script));
+  DBLAB_ASSIGN_OR_RETURN(Mapping scheduler, r.Sub(m, "scheduler"));
+  DBLAB_ASSIGN_OR_RETURN(Mapping snapshot, r.Sub(scheduler, "snapshot"));
+  DBLAB_TRY(r.String(snapshot, "timetable", &o.snapshot_timetable));
+  DBLAB_TRY(CheckTimetable(r, snapshot.path() + ".timetable", o.snapshot_timetable));
+  r.FinishSection(snapshot);
+  DBLAB_ASSIGN_OR_RETURN(Mapping retention, r.Sub(scheduler, "retention"));
+  DBLAB_TRY(r.Int(retention, "limit", 0, 1000, &o.retention_limit));
+  r.FinishSection(retention, {{"timetable", "retention is applied after each new snapshot"}});
+  r.FinishSection(scheduler);
+  r.FinishSection(m, {{"databaseRename", kNotImplemented},
+                      {"envs", "the preprocessing script gets PGHOST, PGPORT, PGUSER, PGDATA"}});
+  return OkStatus();
+}
+
 Status ReadRetrieval(Reader& r, Mapping& m, RetrievalConfig& c) {
   DBLAB_ASSIGN_OR_RETURN(Mapping refresh, r.Sub(m, "refresh"));
   DBLAB_TRY(r.String(refresh, "timetable", &c.refresh_timetable));
   DBLAB_TRY(r.Bool(refresh, "skipStartRefresh", &c.skip_start_refresh));
-  if (!c.refresh_timetable.empty()) {
-    std::stringstream fields(c.refresh_timetable);
-    std::string field;
-    int count = 0;
-    while (fields >> field) ++count;
-    if (count != 5) {
-      return r.Fail("retrieval.refresh.timetable",
-                    "expected a 5-field cron expression (minute hour day month weekday), got '" +
-                        c.refresh_timetable + "'");
-    }
-  }
+  DBLAB_TRY(CheckTimetable(r, "retrieval.refresh.timetable", c.refresh_timetable));
   r.FinishSection(refresh);
 
   DBLAB_TRY(r.StringList(m, "jobs", &c.jobs));
@@ -774,12 +854,6 @@ Status ReadRetrieval(Reader& r, Mapping& m, RetrievalConfig& c) {
     return r.Fail("retrieval.jobs", "logical and physical jobs cannot be combined (" +
                                         first_physical + " with logical jobs); pick one method");
   }
-  if (!first_physical.empty()) {
-    return r.Fail("retrieval.jobs",
-                  "physical retrieval (" + first_physical +
-                      ") is not implemented yet; use logicalDump, logicalRestore and "
-                      "logicalSnapshot");
-  }
 
   DBLAB_ASSIGN_OR_RETURN(Mapping spec, r.Sub(m, "spec"));
   struct Job {
@@ -791,15 +865,27 @@ Status ReadRetrieval(Reader& r, Mapping& m, RetrievalConfig& c) {
       {"logicalRestore", [&](Mapping& o) { return ReadLogicalRestore(r, o, c.logical_restore); }},
       {"logicalSnapshot",
        [&](Mapping& o) { return ReadLogicalSnapshot(r, o, c.logical_snapshot); }},
+      {"physicalRestore",
+       [&](Mapping& o) { return ReadPhysicalRestore(r, o, c.physical_restore); }},
+      {"physicalSnapshot",
+       [&](Mapping& o) { return ReadPhysicalSnapshot(r, o, c.physical_snapshot); }},
   };
   for (const Job& job : jobs) {
+    // Only the chosen method's specs are read; the other's are reported as ignored.
+    bool physical_job = job.name.starts_with("physical");
+    if (physical_job != !first_physical.empty()) continue;
     DBLAB_ASSIGN_OR_RETURN(Mapping job_spec, r.Sub(spec, job.name));
     DBLAB_ASSIGN_OR_RETURN(Mapping options, r.Sub(job_spec, "options"));
     DBLAB_TRY(job.read(options));
     r.FinishSection(job_spec);
   }
-  constexpr std::string_view kPhysicalNote = "physical retrieval is not implemented yet";
-  r.FinishSection(spec, {{"physicalRestore", kPhysicalNote}, {"physicalSnapshot", kPhysicalNote}});
+  constexpr std::string_view kPhysicalNote = "retrieval.jobs are logical";
+  constexpr std::string_view kLogicalNote = "retrieval.jobs are physical";
+  r.FinishSection(spec, {{"physicalRestore", kPhysicalNote},
+                         {"physicalSnapshot", kPhysicalNote},
+                         {"logicalDump", kLogicalNote},
+                         {"logicalRestore", kLogicalNote},
+                         {"logicalSnapshot", kLogicalNote}});
   r.FinishSection(m);
   return OkStatus();
 }

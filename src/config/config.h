@@ -66,14 +66,43 @@ struct LogicalSnapshotOptions {
   std::map<std::string, std::string> configs;  // postgres settings while preparing the snapshot
 };
 
+// physicalRestore: a physical copy of the source into main data, then (sync.enabled) a streaming
+// replica on it that stays in sync with the source.
+struct PhysicalRestoreOptions {
+  // customTool.command, split into arguments like a shell would (quotes, backslashes) but run
+  // without one. Empty: `pg_basebackup -X stream --checkpoint=fast -D <main data>`, connecting
+  // with `envs`. Runs as provision.osUser with `envs` in its environment.
+  std::string command;
+  std::string restore_command;  // customTool.restore_command: the replica's restore_command
+  bool sync_enabled = true;
+  std::map<std::string, std::string> sync_configs;  // postgres settings of the replica
+  // envs: PGHOST, PGPORT, PGUSER, PGPASSWORD, ... for the tool; the replica connects to the
+  // source with PGHOST/PGPORT/PGUSER (and the password through a passfile, never argv).
+  std::map<std::string, std::string> envs;
+};
+
+// physicalSnapshot: a snapshot of the replica is promoted in a temporary clone, preprocessed
+// (masked), stopped cleanly and only then offered as a snapshot.
+struct PhysicalSnapshotOptions {
+  bool skip_start_snapshot = false;
+  QueryPreprocessing query_preprocessing;       // promotion.queryPreprocessing
+  std::map<std::string, std::string> configs;   // options.configs + promotion.configs
+  std::string preprocessing_script;
+  std::string snapshot_timetable;   // scheduler.snapshot.timetable (5-field cron); empty = none
+  int retention_limit = 0;          // scheduler.retention.limit; 0 = keep all
+};
+
 struct RetrievalConfig {
-  std::vector<std::string> jobs;  // validated: logical jobs only, no duplicates
+  std::vector<std::string> jobs;  // validated: one method (logical or physical), no duplicates
   std::string refresh_timetable;  // 5-field cron; empty = no scheduled refresh
   bool skip_start_refresh = false;
   LogicalDumpOptions logical_dump;
   LogicalRestoreOptions logical_restore;
   LogicalSnapshotOptions logical_snapshot;
+  PhysicalRestoreOptions physical_restore;
+  PhysicalSnapshotOptions physical_snapshot;
   bool enabled() const { return !jobs.empty(); }
+  bool physical() const { return HasJob("physicalRestore") || HasJob("physicalSnapshot"); }
   bool HasJob(const std::string& job) const;  // added
 };
 

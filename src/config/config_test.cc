@@ -132,16 +132,27 @@ TEST(ConfigReference, LogicalGenericLoadsWithDleMeanings) {
   EXPECT_THAT(c.warnings, Not(Contains(HasSubstr("observer ("))));  // `observer:` is empty
 }
 
-TEST(ConfigReference, PhysicalGenericIsRefusedUntilPhysicalRetrievalExists) {
+TEST(ConfigReference, PhysicalGenericLoadsWithItsReplicaAndSnapshotSettings) {
   std::filesystem::path file = ReferenceDir() / "dle-config.physical_generic.yml";
   if (ReferenceDir().empty() || !std::filesystem::exists(file)) GTEST_SKIP() << "no " << file;
 
   Result<EngineConfig> loaded = LoadConfigFile(file.string(), FakeEnv({}));
-  ASSERT_FALSE(loaded.ok());
-  EXPECT_EQ(loaded.error().code, ErrorCode::kBadRequest);
-  EXPECT_THAT(loaded.error().message,
-              AllOf(HasSubstr(file.string() + ": line "), HasSubstr("retrieval.jobs: "),
-                    HasSubstr("physical retrieval (physicalRestore) is not implemented yet")));
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  const RetrievalConfig& r = loaded->retrieval;
+  EXPECT_TRUE(r.physical());
+  EXPECT_EQ(r.physical_restore.command,
+            "pg_basebackup -X stream -D /var/lib/dblab/dblab_pool/data");
+  EXPECT_TRUE(r.physical_restore.sync_enabled);
+  EXPECT_EQ(r.physical_restore.sync_configs.at("shared_buffers"), "2GB");
+  EXPECT_EQ(r.physical_restore.envs.at("PGHOST"), "source.hostname");
+  EXPECT_EQ(r.physical_restore.envs.at("PGPORT"), "5432");
+  EXPECT_EQ(r.physical_snapshot.snapshot_timetable, "0 */6 * * *");
+  EXPECT_EQ(r.physical_snapshot.retention_limit, 4);
+  EXPECT_EQ(r.physical_snapshot.configs.at("shared_buffers"), "2GB");
+  EXPECT_EQ(r.physical_snapshot.query_preprocessing.max_parallel_workers, 2);
+  EXPECT_THAT(loaded->warnings, Not(Contains(HasSubstr("unknown"))));
+  EXPECT_THAT(loaded->warnings,
+              Contains(HasSubstr("retrieval.spec.physicalRestore.options.sync.healthCheck")));
 }
 
 // ---- Defaults -------------------------------------------------------------------------------
@@ -514,8 +525,17 @@ TEST(ConfigValidation, EveryErrorNamesTheKeyPath) {
        "retrieval.jobs: job 'logicalDump' is listed twice"},
       {"retrieval: {jobs: [logicalDump, physicalRestore]}",
        "retrieval.jobs: logical and physical jobs cannot be combined"},
-      {"retrieval: {jobs: [physicalSnapshot]}",
-       "retrieval.jobs: physical retrieval (physicalSnapshot) is not implemented yet"},
+      {"retrieval: {jobs: [physicalRestore], spec: {physicalRestore: {options: {tool: walg}}}}",
+       "retrieval.spec.physicalRestore.options.tool: 'walg' is not implemented yet"},
+      {"retrieval: {jobs: [physicalSnapshot], spec: {physicalSnapshot: {options: {promotion: "
+       "{enabled: false}}}}}",
+       "retrieval.spec.physicalSnapshot.options.promotion.enabled: must be true"},
+      {"retrieval: {jobs: [physicalSnapshot], spec: {physicalSnapshot: {options: {scheduler: "
+       "{snapshot: {timetable: '*/5 *'}}}}}}",
+       "retrieval.spec.physicalSnapshot.options.scheduler.snapshot.timetable: expected a 5-field"},
+      {"retrieval: {jobs: [physicalRestore], spec: {physicalRestore: {options: {envs: "
+       "{'PG HOST': x}}}}}",
+       "retrieval.spec.physicalRestore.options.envs.PG HOST: not an environment variable name"},
       {"retrieval: {jobs: logicalDump}", "retrieval.jobs: expected a list"},
       {"retrieval: {refresh: {timetable: '0 0 *'}}",
        "retrieval.refresh.timetable: expected a 5-field cron expression"},
@@ -649,8 +669,8 @@ retrieval:
   spec:
     physicalRestore: {options: {tool: walg}}
 )");
-  EXPECT_THAT(c.warnings, ElementsAre("ignored key retrieval.spec.physicalRestore (physical "
-                                      "retrieval is not implemented yet)"));
+  EXPECT_THAT(c.warnings, ElementsAre("ignored key retrieval.spec.physicalRestore "
+                                      "(retrieval.jobs are logical)"));
 }
 
 // ---- Files ------------------------------------------------------------------------------------

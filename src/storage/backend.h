@@ -25,6 +25,10 @@ class SnapshotStore {
   virtual std::string MainDataPath() const = 0;
   // Makes a read-only snapshot of main data named `name`. kConflict if it exists.
   virtual Status CreateSnapshot(const std::string& name) = 0;
+  // Makes a read-only snapshot named `name` of clone `clone`'s files; stop the clone's server
+  // cleanly first. This is how physical retrieval offers its promoted, masked copy of the
+  // replica. kConflict if it exists, kUnavailable where the backend cannot.
+  virtual Status CreateSnapshotOfClone(const std::string& clone, const std::string& name) = 0;
   virtual Status DestroySnapshot(const std::string& name) = 0;
   virtual Result<std::vector<std::string>> ListSnapshots() = 0;
   // Path of a snapshot's files (read-only).

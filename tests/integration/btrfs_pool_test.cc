@@ -317,6 +317,26 @@ TEST_F(BtrfsPoolTest, CloneIsWritableIsolatedAndKeepsOwnerAndMode) {
   EXPECT_EQ(*listed, std::vector<std::string>{"c1"});
 }
 
+TEST_F(BtrfsPoolTest, ASnapshotOfACloneHoldsTheClonesChangesAndIsReadOnly) {
+  ASSERT_TRUE(pool_->CreateSnapshot("s1").ok());
+  auto clone = pool_->CreateClone("s1", "promote");
+  ASSERT_TRUE(clone.ok()) << clone.error().message;
+  ASSERT_TRUE(WriteFile(*clone + "/PG_VERSION", "masked\n"));
+
+  ASSERT_TRUE(pool_->CreateSnapshotOfClone("promote", "s2").ok());
+  ASSERT_TRUE(pool_->DestroyClone("promote").ok());  // the snapshot does not need it
+  EXPECT_EQ(ReadFile(pool_->SnapshotPath("s2") + "/PG_VERSION"), "masked\n");
+  EXPECT_EQ(ReadFile(pool_->SnapshotPath("s1") + "/PG_VERSION"), "15\n");
+  EXPECT_FALSE(WriteFile(pool_->SnapshotPath("s2") + "/PG_VERSION", "x"));
+  auto from_s2 = pool_->CreateClone("s2", "c2");
+  ASSERT_TRUE(from_s2.ok()) << from_s2.error().message;
+  EXPECT_EQ(ReadFile(*from_s2 + "/PG_VERSION"), "masked\n");
+
+  EXPECT_EQ(pool_->CreateSnapshotOfClone("c2", "s2").error().code, ErrorCode::kConflict);
+  EXPECT_EQ(pool_->CreateSnapshotOfClone("missing", "s3").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(pool_->CreateSnapshotOfClone("../c2", "s3").error().code, ErrorCode::kBadRequest);
+}
+
 TEST_F(BtrfsPoolTest, DestroyRemovesSubvolumesNestedOnesIncluded) {
   ASSERT_TRUE(pool_->CreateSnapshot("s1").ok());
   ASSERT_TRUE(pool_->CreateClone("s1", "c1").ok());

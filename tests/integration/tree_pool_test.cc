@@ -353,6 +353,24 @@ TEST_P(TreePoolIntegrationTest, SnapshotIsFrozenAndRefusesWritesEvenFromRoot) {
   EXPECT_NE(::rename(snapshot.c_str(), (snapshot + "-moved").c_str()), 0);
 }
 
+TEST_P(TreePoolIntegrationTest, ASnapshotOfACloneHoldsTheClonesChanges) {
+  ASSERT_NO_FATAL_FAILURE(FillMainData());
+  ASSERT_TRUE(pool_->CreateSnapshot("s1").ok());
+  auto clone = pool_->CreateClone("s1", "promote");
+  ASSERT_TRUE(clone.ok()) << clone.error().message;
+  ASSERT_TRUE(WriteFile(*clone + "/PG_VERSION", "masked\n"));
+
+  auto taken = pool_->CreateSnapshotOfClone("promote", "s2");
+  ASSERT_TRUE(taken.ok()) << taken.error().message;
+  ASSERT_TRUE(pool_->DestroyClone("promote").ok());
+  EXPECT_EQ(ReadFile(pool_->SnapshotPath("s2") + "/PG_VERSION"), "masked\n");
+  EXPECT_NE(ReadFile(pool_->SnapshotPath("s1") + "/PG_VERSION"), "masked\n");
+  auto from_s2 = pool_->CreateClone("s2", "c2");
+  ASSERT_TRUE(from_s2.ok()) << from_s2.error().message;
+  EXPECT_EQ(ReadFile(*from_s2 + "/PG_VERSION"), "masked\n");
+  EXPECT_EQ(pool_->CreateSnapshotOfClone("missing", "s3").error().code, ErrorCode::kNotFound);
+}
+
 TEST_P(TreePoolIntegrationTest, WritesInACloneStayInThatClone) {
   ASSERT_NO_FATAL_FAILURE(FillMainData());
   ASSERT_TRUE(pool_->CreateSnapshot("s1").ok());

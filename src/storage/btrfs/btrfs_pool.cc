@@ -82,12 +82,24 @@ Status BtrfsPool::Prepare(uid_t owner, gid_t group) {
 
 Status BtrfsPool::CreateSnapshot(const std::string& name) {
   DBLAB_TRY(ValidateStorageName("snapshot", name));
-  const std::string data = MainDataPath();
-  const std::string path = SnapshotPath(name);
-  if (!IsSubvolume(data)) {
-    return Unavailable("pool " + name_ + " has no main data subvolume at " + data +
+  if (!IsSubvolume(MainDataPath())) {
+    return Unavailable("pool " + name_ + " has no main data subvolume at " + MainDataPath() +
                        "; prepare the pool before taking snapshots");
   }
+  return SnapshotSubvolume(MainDataPath(), name);
+}
+
+Status BtrfsPool::CreateSnapshotOfClone(const std::string& clone, const std::string& name) {
+  DBLAB_TRY(ValidateStorageName("clone", clone));
+  DBLAB_TRY(ValidateStorageName("snapshot", name));
+  if (!IsSubvolume(ClonePath(clone))) {
+    return NotFound("clone " + clone + " not found in pool " + name_);
+  }
+  return SnapshotSubvolume(ClonePath(clone), name);
+}
+
+Status BtrfsPool::SnapshotSubvolume(const std::string& data, const std::string& name) {
+  const std::string path = SnapshotPath(name);
   if (PathExists(path)) {
     return Conflict("snapshot " + name + " already exists in pool " + name_ +
                     "; choose another name or destroy it first");

@@ -43,6 +43,7 @@ class BtrfsPool : public PoolBackend {
   std::string MainDataPath() const override;
   // The caller makes main data consistent first (postgres stopped cleanly or checkpointed).
   Status CreateSnapshot(const std::string& name) override;
+  Status CreateSnapshotOfClone(const std::string& clone, const std::string& name) override;
   // kNotFound if missing. Clones made from it are independent subvolumes and stay intact.
   Status DestroySnapshot(const std::string& name) override;
   Result<std::vector<std::string>> ListSnapshots() override;  // sorted
@@ -62,6 +63,8 @@ class BtrfsPool : public PoolBackend {
   Result<int64_t> SnapshotOwnBytes(const std::string& snapshot) override;
 
  private:
+  // Read-only snapshot of the subvolume at `data` as snapshot `name`.
+  Status SnapshotSubvolume(const std::string& data, const std::string& name);
   Status DeleteSubvolume(const std::string& kind, const std::string& name, const std::string& path);
   Result<std::vector<std::string>> ListSubvolumes(const std::string& directory);
 

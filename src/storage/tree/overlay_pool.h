@@ -53,6 +53,8 @@ class OverlayPool : public TreePool {
   Status DestroySnapshot(const std::string& name) override;
 
   Result<std::string> CreateClone(const std::string& snapshot, const std::string& clone) override;
+  // A clone is an overlay mount: its merged files are copied, not reflinked.
+  FileDataMethod CloneSnapshotMethod() const override { return FileDataMethod::kCopy; }
   // Unmounts (kConflict when busy: stop the clone's postgres first) and removes the layers.
   Status DestroyClone(const std::string& clone) override;
   Status RenameClone(const std::string& from, const std::string& to) override;

@@ -105,25 +105,36 @@ Status TreePool::Prepare(uid_t owner, gid_t group) {
 
 Status TreePool::CreateSnapshot(const std::string& name) {
   DBLAB_TRY(ValidateStorageName("snapshot", name));
-  const std::string data = MainDataPath();
-  const std::string path = SnapshotPath(name);
-  if (!IsDirectory(data) || !IsDirectory(root_ + "/snapshots")) {
-    return Unavailable("pool " + name_ + " has no main data at " + data +
+  if (!IsDirectory(MainDataPath()) || !IsDirectory(root_ + "/snapshots")) {
+    return Unavailable("pool " + name_ + " has no main data at " + MainDataPath() +
                        "; prepare the pool before taking snapshots");
   }
+  return SnapshotTree(MainDataPath(), name, snapshot_method_);
+}
+
+Status TreePool::CreateSnapshotOfClone(const std::string& clone, const std::string& name) {
+  DBLAB_TRY(ValidateStorageName("clone", clone));
+  DBLAB_TRY(ValidateStorageName("snapshot", name));
+  if (!IsDirectory(ClonePath(clone))) return NotFound("clone " + clone + " not found");
+  return SnapshotTree(ClonePath(clone), name, CloneSnapshotMethod());
+}
+
+Status TreePool::SnapshotTree(const std::string& data, const std::string& name,
+                              FileDataMethod method) {
+  const std::string path = SnapshotPath(name);
   if (PathExists(path)) {
     return Conflict("snapshot " + name + " already exists in pool " + name_ +
                     "; choose another name or destroy it first");
   }
   const std::string work = WorkPath(root_ + "/snapshots", ".tmp-", name);
   TreeCopyOptions options;
-  options.method = snapshot_method_;
+  options.method = method;
   options.make_immutable = protect_snapshots_;
   options.skip_top_level = {kPostmasterPid};
   auto copied = CopyTree(data, work, options);
   if (!copied.ok()) {
     (void)RemoveTree(work);
-    return copied.error().Wrap("snapshot main data of pool " + name_ + " as " + name);
+    return copied.error().Wrap("snapshot " + data + " of pool " + name_ + " as " + name);
   }
   if (::renameat2(AT_FDCWD, work.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
     int error = errno;

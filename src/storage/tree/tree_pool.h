@@ -61,6 +61,8 @@ class TreePool : public PoolBackend {
   // Copies main data; the caller stopped postgres cleanly first. Proportional to the number of
   // files (reflink) or to the data size (copy).
   Status CreateSnapshot(const std::string& name) override;
+  // Copies the clone's files like CreateSnapshot copies main data.
+  Status CreateSnapshotOfClone(const std::string& clone, const std::string& name) override;
   // kNotFound if missing. Clones are independent copies and stay intact.
   Status DestroySnapshot(const std::string& name) override;
   Result<std::vector<std::string>> ListSnapshots() override;  // sorted
@@ -92,6 +94,11 @@ class TreePool : public PoolBackend {
   // Bytes destroying the tree at `path` would free: exclusive extents when data is shared
   // through reflinks, allocated blocks otherwise.
   Result<int64_t> OwnBytes(const std::string& path) const;
+
+  // Copies `data` into a new snapshot `name` (through a hidden work name, then a rename).
+  Status SnapshotTree(const std::string& data, const std::string& name, FileDataMethod method);
+  // How a clone's files are copied into a snapshot (overlay: read through the mount, copied).
+  virtual FileDataMethod CloneSnapshotMethod() const { return snapshot_method_; }
 
   // How snapshot files are copied from main data, and whether snapshots get FS_IMMUTABLE_FL.
   FileDataMethod snapshot_method_;

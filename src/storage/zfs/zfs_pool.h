@@ -77,6 +77,11 @@ class ZfsPool : public PoolBackend {
   std::string MainDataPath() const override;
   // The caller makes main data consistent first (postgres stopped cleanly or checkpointed).
   Status CreateSnapshot(const std::string& name) override;
+  // kUnavailable: a ZFS snapshot belongs to its dataset, and snapshots here are of main data.
+  Status CreateSnapshotOfClone(const std::string& clone, const std::string& name) override {
+    return Unavailable("the zfs backend cannot snapshot clone " + clone + " as " + name +
+                       " yet (physical retrieval needs btrfs, reflink, overlay or copy)");
+  }
   // kNotFound if missing; kConflict (naming them) while clones of it exist: a ZFS clone
   // depends on its origin snapshot.
   Status DestroySnapshot(const std::string& name) override;
