@@ -28,6 +28,10 @@ class EngineService {
   virtual Status DestroyClone(const std::string& id) = 0;
   // Starts a full refresh (retrieval) in the background; kConflict if one is running.
   virtual Status FullRefresh() = 0;
+  // Takes a snapshot now and returns it once recorded (seconds: physical retrieval promotes and
+  // prepares a copy of the replica). kBadRequest in logical mode (new data comes with a full
+  // refresh), kConflict while a refresh or another snapshot runs.
+  virtual Result<Snapshot> CreateSnapshot() = 0;
 };
 
 }  // namespace dblab

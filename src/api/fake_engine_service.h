@@ -128,6 +128,17 @@ class FakeEngineService : public EngineService {
     return OkStatus();
   }
 
+  Result<Snapshot> CreateSnapshot() override {
+    std::lock_guard lock(mutex);
+    calls.push_back("CreateSnapshot()");
+    if (fail_with) return *fail_with;
+    Snapshot snapshot;
+    snapshot.id = "dblab_pool@snapshot_" + std::to_string(snapshots.size() + 1);
+    snapshot.pool = "dblab_pool";
+    snapshots.push_back(snapshot);
+    return snapshot;
+  }
+
   Status FullRefresh() override {
     std::lock_guard lock(mutex);
     calls.push_back("FullRefresh()");

@@ -246,7 +246,7 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
     route = segments[0];
     if (route == "healthz" || route == "status" || route == "snapshots" || route == "clones") {
       allow = "GET";
-    } else if (route == "clone" || route == "full-refresh") {
+    } else if (route == "clone" || route == "full-refresh" || route == "snapshot") {
       allow = "POST";
     }
   } else if (segments.size() == 2 && segments[0] == "clone") {
@@ -322,6 +322,11 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
     auto clone = engine_.CreateClone(*parsed);
     if (!clone) return ErrorResponse(clone.error());
     return CloneResponse(201, *clone);
+  }
+  if (route == "snapshot") {
+    auto snapshot = engine_.CreateSnapshot();
+    if (!snapshot) return ErrorResponse(snapshot.error());
+    return JsonResponse(200, SnapshotToJson(*snapshot));
   }
   if (route == "full-refresh") {
     Status status = engine_.FullRefresh();

@@ -120,6 +120,7 @@ class CliRunner {
   CommandStatus CloneReset();
   CommandStatus CloneDestroy();
   CommandStatus SnapshotList();
+  CommandStatus SnapshotCreate();
   CommandStatus InstanceStatus();
   CommandStatus InstanceVersion();
   CommandStatus InstanceFullRefresh();
@@ -553,6 +554,10 @@ CommandStatus CliRunner::SnapshotList() {
   return PrintFromEngine([](ApiClient& client) { return client.Snapshots(); });
 }
 
+CommandStatus CliRunner::SnapshotCreate() {
+  return PrintFromEngine([](ApiClient& client) { return client.CreateSnapshot(); });
+}
+
 CommandStatus CliRunner::InstanceStatus() {
   return PrintFromEngine([](ApiClient& client) { return client.Status(); });
 }
@@ -672,6 +677,9 @@ const CommandSpec kCommands[] = {
     {"clone", "destroy", "destroy a clone and wait until it is gone", &CloneDestroyFlags,
      &CliRunner::CloneDestroy},
     {"snapshot", "list", "list snapshots", &NoFlags, &CliRunner::SnapshotList},
+    {"snapshot", "create",
+     "take a snapshot now (physical retrieval: of the replica, promoted and preprocessed)",
+     &NoFlags, &CliRunner::SnapshotCreate},
     {"instance", "status", "show the engine's status", &NoFlags, &CliRunner::InstanceStatus},
     {"instance", "version", "show the engine's version (GET /healthz)", &NoFlags,
      &CliRunner::InstanceVersion},

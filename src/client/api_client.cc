@@ -92,6 +92,9 @@ Result<nlohmann::json> ApiClient::Status() { return Send("GET", "/status", nullp
 Result<nlohmann::json> ApiClient::Snapshots() { return Send("GET", "/snapshots", nullptr); }
 Result<nlohmann::json> ApiClient::Clones() { return Send("GET", "/clones", nullptr); }
 Result<nlohmann::json> ApiClient::FullRefresh() { return Send("POST", "/full-refresh", nullptr); }
+Result<nlohmann::json> ApiClient::CreateSnapshot() {
+  return Send("POST", "/snapshot", nullptr);
+}
 Result<nlohmann::json> ApiClient::Healthz() { return Send("GET", "/healthz", nullptr, false); }
 
 Result<nlohmann::json> ApiClient::GetClone(const std::string& id) {

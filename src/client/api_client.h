@@ -40,6 +40,7 @@ class ApiClient {
   Result<nlohmann::json> ResetClone(const std::string& id, const nlohmann::json& body);
   Result<nlohmann::json> DestroyClone(const std::string& id);  // DELETE /clone/{id}
   Result<nlohmann::json> FullRefresh();                        // POST /full-refresh
+  Result<nlohmann::json> CreateSnapshot();                     // POST /snapshot
   Result<nlohmann::json> Healthz();                            // GET /healthz (no token)
 
   const ClientOptions& options() const { return options_; }

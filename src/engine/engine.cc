@@ -43,6 +43,12 @@ Result<std::unique_ptr<Engine>> Engine::Start(EngineConfig config, EngineOptions
 
 Status Engine::Init() {
   started_at_ = std::chrono::system_clock::now();
+  if (const auto& command = config_.retrieval.physical_restore.command;
+      config_.retrieval.physical() && !command.empty()) {
+    if (auto split = SplitCommandLine(command); !split.ok()) {
+      return split.error().Wrap("retrieval.spec.physicalRestore.options");
+    }
+  }
   for (const auto& warning : config_.warnings) spdlog::warn("config: {}", warning);
   DBLAB_ASSIGN_OR_RETURN(OsUser os_user, LookupOsUser(config_.os_user));
 
@@ -100,7 +106,8 @@ Status Engine::Init() {
 
   postgres_ = std::make_unique<PostgresControl>(runner_);
   // A restore server left by an engine that was killed mid-retrieval holds unmasked data: stop it.
-  if (PostgresControl::RunningPid(pool_->MainDataPath())) {
+  // (In physical mode the server on main data is the replica: it keeps running.)
+  if (!config_.retrieval.physical() && PostgresControl::RunningPid(pool_->MainDataPath())) {
     spdlog::warn("stopping a retrieval server left running on {}", pool_->MainDataPath());
     DBLAB_TRY(postgres_->Stop(pool_->MainDataPath(), std::chrono::seconds(30)));
   }
@@ -139,13 +146,24 @@ Status Engine::Init() {
   auto snapshots = state_->ListSnapshots();
   {
     std::lock_guard lock(mutex_);
-    retrieval_.mode = config_.retrieval.enabled() ? "logical" : "unknown";
+    retrieval_.mode = !config_.retrieval.enabled()  ? "unknown"
+                      : config_.retrieval.physical() ? "physical"
+                                                     : "logical";
     retrieval_.status = snapshots.ok() && !snapshots->empty() ? "finished" : "pending";
     if (snapshots.ok() && !snapshots->empty())
       retrieval_.last_refresh = snapshots->back().created_at;
     // A refresh at start only when there is nothing to clone yet: existing snapshots stay valid
     // across restarts (use POST /full-refresh or the timetable for new data).
     refresh_requested_ = config_.retrieval.enabled() && snapshots.ok() && snapshots->empty();
+    start_replica_ = config_.retrieval.physical() && !refresh_requested_;
+  }
+  if (!config_.retrieval.physical_snapshot.snapshot_timetable.empty() &&
+      config_.retrieval.physical()) {
+    auto schedule = CronSchedule::Parse(config_.retrieval.physical_snapshot.snapshot_timetable);
+    if (!schedule.ok()) {
+      return schedule.error().Wrap("physicalSnapshot.options.scheduler.snapshot.timetable");
+    }
+    snapshot_schedule_ = *schedule;
   }
   if (!config_.retrieval.refresh_timetable.empty()) {
     auto schedule = CronSchedule::Parse(config_.retrieval.refresh_timetable);
@@ -164,6 +182,7 @@ Engine::~Engine() {
   }
   cancel_retrieval_ = true;  // a dump or restore in progress stops now, not in hours
   wake_.notify_all();
+  snapshot_finished_.notify_all();
   if (housekeeping_thread_.joinable()) housekeeping_thread_.join();
   if (retrieval_thread_.joinable()) retrieval_thread_.join();
   if (clones_) {
@@ -177,46 +196,103 @@ void Engine::SetRetrieval(const std::function<void(RetrievalState&)>& change) {
   change(retrieval_);
 }
 
+PhysicalRetrievalOptions Engine::PhysicalOptions() {
+  PhysicalRetrievalOptions options;
+  options.retrieval = config_.retrieval;
+  options.os_user = config_.os_user;
+  options.superuser = config_.database_username;
+  options.dbname = config_.database_dbname;
+  options.socket_dir = config_.PoolPath() + "/" + config_.socket_sub_dir;
+  options.hba_file = config_.state_dir + "/pg_hba.conf";
+  options.log_dir = config_.state_dir + "/logs";
+  options.state_dir = config_.state_dir;
+  options.pg_bin_dir = config_.pg_bin_dir;
+  options.cancel = &cancel_retrieval_;
+  return options;
+}
+
+Result<Snapshot> Engine::RunRetrieval(bool snapshot_only) {
+  auto progress = [this](const std::string& step) {
+    spdlog::info("retrieval: {}", step);
+    SetRetrieval([&](RetrievalState& state) { state.progress = step; });
+  };
+  if (config_.retrieval.physical()) {
+    PhysicalRetrieval retrieval(PhysicalOptions(), *pool_, *postgres_, runner_, *state_,
+                                progress);
+    if (snapshot_only) return retrieval.TakeSnapshot();
+    DBLAB_ASSIGN_OR_RETURN(std::optional<Snapshot> snapshot, retrieval.Run());
+    if (!snapshot) {
+      return Unavailable(
+          "the source was copied and the replica started; no snapshot was taken "
+          "(physicalSnapshot.options.skipStartSnapshot)");
+    }
+    return *snapshot;
+  }
+  LogicalRetrievalOptions options;
+  options.retrieval = config_.retrieval;
+  options.dump_dir = config_.DumpLocation();
+  options.os_user = config_.os_user;
+  options.superuser = config_.database_username;
+  options.socket_dir = config_.PoolPath() + "/" + config_.socket_sub_dir;
+  options.hba_file = config_.state_dir + "/pg_hba.conf";
+  options.log_dir = config_.state_dir + "/logs";
+  options.pg_bin_dir = config_.pg_bin_dir;
+  options.cancel = &cancel_retrieval_;
+  LogicalRetrieval retrieval(options, *pool_, *postgres_, runner_, *state_, progress);
+  return retrieval.Run();
+}
+
 void Engine::RetrievalLoop() {
+  if (start_replica_) {
+    PhysicalRetrieval retrieval(PhysicalOptions(), *pool_, *postgres_, runner_, *state_,
+                                [](const std::string& step) { spdlog::info("retrieval: {}", step); });
+    if (auto started = retrieval.EnsureReplica(); !started.ok()) {
+      spdlog::error("physical retrieval: {}", started.error().message);
+      SetRetrieval([&](RetrievalState& state) {
+        state.alerts.push_back("the replica did not start: " + started.error().message);
+      });
+    }
+  }
   while (true) {
+    bool snapshot_only = false;
+    uint64_t covered_tickets = 0;
     {
       std::unique_lock lock(mutex_);
-      auto pending = [this] { return stopping_ || refresh_requested_; };
-      // retrieval.refresh.timetable: a full refresh at each scheduled time.
-      auto next = schedule_ ? schedule_->Next(std::chrono::system_clock::now()) : std::nullopt;
+      auto pending = [this] { return stopping_ || refresh_requested_ || snapshot_requested_; };
+      // retrieval.refresh.timetable: a full refresh at each scheduled time;
+      // physicalSnapshot's scheduler.snapshot.timetable: a new snapshot from the replica.
+      auto now = std::chrono::system_clock::now();
+      auto next = schedule_ ? schedule_->Next(now) : std::nullopt;
+      auto next_snapshot = snapshot_schedule_ ? snapshot_schedule_->Next(now) : std::nullopt;
       retrieval_.next_refresh = next;
-      if (next) {
-        if (!wake_.wait_until(lock, *next, pending)) {
-          spdlog::info("retrieval: scheduled full refresh ({})",
-                       config_.retrieval.refresh_timetable);
-          refresh_requested_ = true;
+      std::optional<TimePoint> wake_at = next;
+      if (next_snapshot && (!wake_at || *next_snapshot < *wake_at)) wake_at = next_snapshot;
+      if (wake_at) {
+        if (!wake_.wait_until(lock, *wake_at, pending)) {
+          if (next && *next <= *wake_at) {
+            spdlog::info("retrieval: scheduled full refresh ({})",
+                         config_.retrieval.refresh_timetable);
+            refresh_requested_ = true;
+          } else {
+            spdlog::info("retrieval: scheduled snapshot ({})",
+                         config_.retrieval.physical_snapshot.snapshot_timetable);
+            snapshot_requested_ = true;
+          }
         }
       } else {
         wake_.wait(lock, pending);
       }
       if (stopping_) return;
+      snapshot_only = !refresh_requested_;
       refresh_requested_ = false;
+      snapshot_requested_ = false;
+      covered_tickets = snapshot_tickets_;
       refresh_running_ = true;
-      retrieval_.status = "refreshing";
+      retrieval_.status = snapshot_only ? "snapshotting" : "refreshing";
       retrieval_.progress = "starting";
     }
-    spdlog::info("retrieval: full refresh started");
-    LogicalRetrievalOptions options;
-    options.retrieval = config_.retrieval;
-    options.dump_dir = config_.DumpLocation();
-    options.os_user = config_.os_user;
-    options.superuser = config_.database_username;
-    options.socket_dir = config_.PoolPath() + "/" + config_.socket_sub_dir;
-    options.hba_file = config_.state_dir + "/pg_hba.conf";
-    options.log_dir = config_.state_dir + "/logs";
-    options.pg_bin_dir = config_.pg_bin_dir;
-    options.cancel = &cancel_retrieval_;
-    LogicalRetrieval retrieval(
-        options, *pool_, *postgres_, runner_, *state_, [this](const std::string& step) {
-          spdlog::info("retrieval: {}", step);
-          SetRetrieval([&](RetrievalState& state) { state.progress = step; });
-        });
-    auto result = retrieval.Run();
+    spdlog::info("retrieval: {} started", snapshot_only ? "snapshot" : "full refresh");
+    auto result = RunRetrieval(snapshot_only);
     SetRetrieval([&](RetrievalState& state) {
       state.progress.clear();
       if (result.ok()) {
@@ -231,6 +307,7 @@ void Engine::RetrievalLoop() {
     });
     if (result.ok()) {
       spdlog::info("retrieval: snapshot {} is ready", result->id);
+      if (config_.retrieval.physical()) ApplyRetention();
       clones_->SnapshotsChanged();
     } else {
       spdlog::error("retrieval failed: {}", result.error().message);
@@ -238,8 +315,35 @@ void Engine::RetrievalLoop() {
     {
       std::lock_guard lock(mutex_);
       refresh_running_ = false;
+      snapshot_done_ = covered_tickets;
+      snapshot_result_ = result;
     }
+    snapshot_finished_.notify_all();
     if (options_.on_retrieval_done) options_.on_retrieval_done(result);
+  }
+}
+
+void Engine::ApplyRetention() {
+  int limit = config_.retrieval.physical_snapshot.retention_limit;
+  if (limit <= 0) return;
+  auto snapshots = state_->ListSnapshots();  // oldest first
+  if (!snapshots.ok()) return;
+  auto clones = clones_->List();
+  int excess = static_cast<int>(snapshots->size()) - limit;
+  for (size_t i = 0; excess > 0 && i + 1 < snapshots->size(); ++i) {
+    const Snapshot& snapshot = (*snapshots)[i];
+    bool used = std::any_of(clones.begin(), clones.end(),
+                            [&](const Clone& c) { return c.snapshot_id == snapshot.id; });
+    if (used) continue;  // a clone may still be reset to it
+    std::string name = snapshot.id.substr(snapshot.id.find('@') + 1);
+    if (auto destroyed = pool_->DestroySnapshot(name);
+        !destroyed.ok() && destroyed.error().code != ErrorCode::kNotFound) {
+      spdlog::warn("retention: keeping snapshot {}: {}", snapshot.id, destroyed.error().message);
+      continue;
+    }
+    (void)state_->DeleteSnapshot(snapshot.id);
+    spdlog::info("retention: removed snapshot {} (limit {})", snapshot.id, limit);
+    --excess;
   }
 }
 
@@ -347,6 +451,24 @@ Result<Clone> Engine::ResetClone(const std::string& id, const ResetCloneRequest&
   return clones_->Reset(id, request);
 }
 Status Engine::DestroyClone(const std::string& id) { return clones_->Destroy(id); }
+
+Result<Snapshot> Engine::CreateSnapshot() {
+  if (!config_.retrieval.physical()) {
+    return BadRequest(
+        "snapshots are taken by retrieval: in logical mode new data comes with a full refresh "
+        "(POST /full-refresh, dblab instance full-refresh)");
+  }
+  std::unique_lock lock(mutex_);
+  if (refresh_running_ || refresh_requested_ || snapshot_requested_) {
+    return Conflict("a refresh or a snapshot is already running; try again when it is done");
+  }
+  uint64_t ticket = ++snapshot_tickets_;
+  snapshot_requested_ = true;
+  wake_.notify_all();
+  snapshot_finished_.wait(lock, [&] { return stopping_ || snapshot_done_ >= ticket; });
+  if (snapshot_done_ < ticket) return Unavailable("the engine is stopping");
+  return *snapshot_result_;
+}
 
 Status Engine::FullRefresh() {
   if (!config_.retrieval.enabled()) {

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "platform/posix_process.h"
 #include "postgres/server.h"
+#include "retrieval/physical_retrieval.h"
 #include "scheduler/cron.h"
 #include "state/state_store.h"
 #include "storage/backend.h"
@@ -43,6 +44,7 @@ class Engine : public EngineService {
   Result<Clone> ResetClone(const std::string& id, const ResetCloneRequest& request) override;
   Status DestroyClone(const std::string& id) override;
   Status FullRefresh() override;
+  Result<Snapshot> CreateSnapshot() override;
 
   const EngineConfig& config() const { return config_; }
 
@@ -53,6 +55,10 @@ class Engine : public EngineService {
   void HousekeepingLoop();
   void MeasureSnapshots();  // exclusive bytes of each snapshot (tree walk)
   void SetRetrieval(const std::function<void(RetrievalState&)>& change);
+  // One retrieval job (full refresh, or a physical snapshot) in the retrieval thread.
+  Result<Snapshot> RunRetrieval(bool snapshot_only);
+  PhysicalRetrievalOptions PhysicalOptions();
+  void ApplyRetention();  // physicalSnapshot retention.limit: oldest unused snapshots go
 
   EngineConfig config_;
   EngineOptions options_;
@@ -72,6 +78,15 @@ class Engine : public EngineService {
   bool refresh_running_ = false;
   RetrievalState retrieval_;
   std::optional<CronSchedule> schedule_;  // retrieval.refresh.timetable
+  // physicalSnapshot.options.scheduler.snapshot.timetable
+  std::optional<CronSchedule> snapshot_schedule_;
+  bool snapshot_requested_ = false;
+  bool start_replica_ = false;  // physical: adopt or start the replica when the loop starts
+  // POST /snapshot waits for its ticket: tickets up to snapshot_done_ have a result.
+  uint64_t snapshot_tickets_ = 0;
+  uint64_t snapshot_done_ = 0;
+  std::optional<Result<Snapshot>> snapshot_result_;
+  std::condition_variable snapshot_finished_;
   std::thread retrieval_thread_;
   std::thread housekeeping_thread_;
 };

@@ -1,5 +1,6 @@
 #include "postgres/server.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -7,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -137,6 +140,14 @@ Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
   for (const char* stale : {"postmaster.pid", "standby.signal", "recovery.signal"}) {
     unlink((spec.data_dir + "/" + stale).c_str());
   }
+  if (spec.standby) {
+    int fd = ::open((spec.data_dir + "/standby.signal").c_str(),
+                    O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      return Internal("cannot write " + spec.data_dir + "/standby.signal: " + strerror(errno));
+    }
+    close(fd);
+  }
   // A killed postmaster leaves its socket lock behind. postgres removes it itself only when the
   // PID in it is gone; an unreaped zombie (PID 1 in some containers does not reap) still counts
   // for postgres, so decide here, zombie-aware.
@@ -178,7 +189,10 @@ Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
   auto pause = std::chrono::microseconds(500);
   while (true) {
     auto pid_file = ReadPidFile(spec.data_dir + "/postmaster.pid");
-    if (pid_file && pid_file->pid == pid && pid_file->status == "ready") return pid;
+    if (pid_file && pid_file->pid == pid &&
+        (pid_file->status == "ready" || (spec.standby && pid_file->status == "standby"))) {
+      return pid;
+    }
     if (!ProcessAlive(pid)) {
       return Internal("postgres on " + spec.data_dir + " (port " + std::to_string(spec.port) +
                       ") exited during start; log tail:\n" + FileTail(spec.log_file));

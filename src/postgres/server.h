@@ -26,6 +26,9 @@ struct ServerSpec {
   std::string log_file;
   std::string os_user = "postgres";
   std::chrono::milliseconds ready_timeout{120000};
+  // Start as a standby (standby.signal is written): ready once it accepts read-only
+  // connections. Otherwise recovery signal files of a previous life are removed first.
+  bool standby = false;
 };
 
 class PostgresControl {

@@ -18,22 +18,6 @@ namespace dblab {
 
 namespace fs = std::filesystem;
 
-Result<int> PickFreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Internal("socket: " + std::string(strerror(errno)));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    close(fd);
-    return Internal("cannot find a free port: " + std::string(strerror(errno)));
-  }
-  close(fd);
-  return static_cast<int>(ntohs(address.sin_port));
-}
-
 LogicalRetrieval::LogicalRetrieval(LogicalRetrievalOptions options, PoolBackend& pool,
                                    PostgresControl& postgres, ProcessRunner& runner,
                                    StateStore& state, Progress progress)
@@ -222,94 +206,15 @@ Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bi
   return OkStatus();
 }
 
-Status LogicalRetrieval::RunQueries(const QueryPreprocessing& queries,
-                                    const std::vector<std::string>& databases,
-                                    const std::string& bin_dir, int port,
-                                    const std::string& stage) {
-  std::vector<std::string> files;
-  if (!queries.query_path.empty()) {
-    std::error_code error;
-    // Files in name order; files in subfolders follow their folder's place in that order.
-    for (const auto& entry : fs::recursive_directory_iterator(queries.query_path, error)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".sql") {
-        files.push_back(entry.path().string());
-      }
-    }
-    if (error) {
-      return BadRequest(stage + ".queryPreprocessing.queryPath " + queries.query_path +
-                        ": " + error.message());
-    }
-    std::sort(files.begin(), files.end());
-  }
-  if (files.empty() && queries.inline_sql.empty()) return OkStatus();
-  for (const auto& db : databases) {
-    auto psql = [&](std::vector<std::string> extra) {
-      std::vector<std::string> argv = {bin_dir + "/psql", "--no-psqlrc", "--quiet",
-                                       "--set=ON_ERROR_STOP=1",
-                                       "--dbname=" + BuildConninfo({{"host", options_.socket_dir},
-                                                                    {"port", std::to_string(port)},
-                                                                    {"user", options_.superuser},
-                                                                    {"dbname", db}})};
-      argv.insert(argv.end(), extra.begin(), extra.end());
-      return RunChecked(runner_, argv, {.cancel = options_.cancel});
-    };
-    for (const auto& file : files) {
-      progress_(stage + ": " + file + " on " + db);
-      auto result = psql({"--file=" + file});
-      if (!result.ok()) return result.error().Wrap(stage + " " + file + " on database " + db);
-    }
-    if (!queries.inline_sql.empty()) {
-      progress_(stage + ": inline SQL on " + db);
-      auto result = psql({"--command=" + queries.inline_sql});
-      if (!result.ok()) return result.error().Wrap(stage + " inline SQL on database " + db);
-    }
-  }
-  return OkStatus();
-}
-
-Status LogicalRetrieval::RunScript(const std::string& script, const std::string& bin_dir,
-                                   int port) {
-  if (script.empty()) return OkStatus();
-  progress_("preprocessing script " + script);
-  RunOptions run;
-  run.cancel = options_.cancel;
-  run.env = {{"PGHOST", options_.socket_dir},
-             {"PGPORT", std::to_string(port)},
-             {"PGUSER", options_.superuser},
-             {"PGDATA", pool_.MainDataPath()},
-             {"PATH", bin_dir + ":" + (getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin")}};
-  auto result = RunChecked(runner_, {script}, run);
-  if (!result.ok()) return result.error().Wrap("logicalSnapshot.options.preprocessingScript");
-  return OkStatus();
-}
-
-Result<Snapshot> LogicalRetrieval::TakeSnapshot(TimePoint data_state_at) {
-  auto now = std::chrono::system_clock::now();
-  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &utc);
-  DBLAB_ASSIGN_OR_RETURN(auto existing, pool_.ListSnapshots());
-  std::string name = std::string("snapshot_") + stamp;
-  for (int suffix = 1; std::find(existing.begin(), existing.end(), name) != existing.end();
-       ++suffix) {
-    name = std::string("snapshot_") + stamp + "_" + std::to_string(suffix);
-  }
-  progress_("snapshot " + name);
-  DBLAB_TRY(pool_.CreateSnapshot(name));
-  Snapshot snapshot;
-  snapshot.id = pool_.Name() + "@" + name;
-  snapshot.pool = pool_.Name();
-  snapshot.created_at = now;
-  snapshot.data_state_at = data_state_at;
-  std::error_code error;
-  for (const auto& entry : fs::recursive_directory_iterator(pool_.SnapshotPath(name), error)) {
-    if (entry.is_regular_file(error)) snapshot.logical_size += entry.file_size(error);
-  }
-  snapshot.physical_size = 0;  // shares every extent with main data until main data changes
-  DBLAB_TRY(state_.PutSnapshot(snapshot));
-  return snapshot;
+PreparationServer LogicalRetrieval::Server(const std::string& bin_dir, int port) const {
+  return PreparationServer{.runner = runner_,
+                           .bin_dir = bin_dir,
+                           .socket_dir = options_.socket_dir,
+                           .port = port,
+                           .superuser = options_.superuser,
+                           .data_dir = pool_.MainDataPath(),
+                           .cancel = options_.cancel,
+                           .progress = progress_};
 }
 
 Result<Snapshot> LogicalRetrieval::Run() {
@@ -358,16 +263,18 @@ Result<Snapshot> LogicalRetrieval::Run() {
   };
   Status work = Restore(source, bin_dir, port);
   if (work.ok()) work = cancelled();
+  PreparationServer server = Server(bin_dir, port);
   if (work.ok()) {
-    work = RunQueries(options_.retrieval.logical_restore.query_preprocessing, databases, bin_dir,
-                      port, "logicalRestore");
+    work = RunQueryPreprocessing(server, options_.retrieval.logical_restore.query_preprocessing,
+                                 databases, "logicalRestore");
   }
   if (work.ok()) {
-    work = RunQueries(options_.retrieval.logical_snapshot.data_patching, databases, bin_dir, port,
-                      "logicalSnapshot.dataPatching");
+    work = RunQueryPreprocessing(server, options_.retrieval.logical_snapshot.data_patching,
+                                 databases, "logicalSnapshot.dataPatching");
   }
   if (work.ok()) {
-    work = RunScript(options_.retrieval.logical_snapshot.preprocessing_script, bin_dir, port);
+    work = RunPreprocessingScript(server, options_.retrieval.logical_snapshot.preprocessing_script,
+                                  "logicalSnapshot.options");
   }
   progress_("stopping restore server");
   Status stopped = stop();
@@ -376,7 +283,10 @@ Result<Snapshot> LogicalRetrieval::Run() {
   sync();  // fsync was off: make the data durable before it becomes a snapshot
   std::error_code ignored;
   fs::remove_all(options_.dump_dir, ignored);
-  return TakeSnapshot(data_state_at);
+  DBLAB_ASSIGN_OR_RETURN(std::string name, NewSnapshotName(pool_));
+  progress_("snapshot " + name);
+  DBLAB_TRY(pool_.CreateSnapshot(name));
+  return RecordSnapshot(pool_, state_, name, data_state_at);
 }
 
 }  // namespace dblab

@@ -14,6 +14,7 @@
 #include "domain/model.h"
 #include "platform/process.h"
 #include "postgres/server.h"
+#include "retrieval/preparation.h"
 #include "state/state_store.h"
 #include "storage/backend.h"
 
@@ -57,10 +58,7 @@ class LogicalRetrieval {
   Status Dump(const SourceInfo& source, const std::string& bin_dir);
   Status InitMainData(const std::string& bin_dir);
   Status Restore(const SourceInfo& source, const std::string& bin_dir, int port);
-  Status RunQueries(const QueryPreprocessing& queries, const std::vector<std::string>& databases,
-                    const std::string& bin_dir, int port, const std::string& stage);
-  Status RunScript(const std::string& script, const std::string& bin_dir, int port);
-  Result<Snapshot> TakeSnapshot(TimePoint data_state_at);
+  PreparationServer Server(const std::string& bin_dir, int port) const;
 
   LogicalRetrievalOptions options_;
   PoolBackend& pool_;
@@ -69,8 +67,5 @@ class LogicalRetrieval {
   StateStore& state_;
   Progress progress_;
 };
-
-// A free TCP port on 127.0.0.1 chosen by the kernel (for temporary servers).
-Result<int> PickFreePort();
 
 }  // namespace dblab

@@ -28,8 +28,12 @@ std::string EngineFixture::WriteConfig(const std::string& extra_yaml) {
       << pool_extra_
       << "provision:\n  portPool:\n    from: " << port_from_ << "\n    to: " << port_from_ + 40
       << "\n"
-      << provision_extra_
-      << "retrieval:\n  jobs: [logicalDump, logicalRestore, logicalSnapshot]\n  spec:\n"
+      << provision_extra_;
+  if (!retrieval_.empty()) {
+    out << retrieval_ << extra_yaml;
+    return config_path_;
+  }
+  out << "retrieval:\n  jobs: [logicalDump, logicalRestore, logicalSnapshot]\n  spec:\n"
       << "    logicalDump:\n      options:\n        source:\n          connection:\n"
       << "            host: 127.0.0.1\n            port: " << source_.port << "\n"
       << "            dbname: " << source_.dbname << "\n            username: postgres\n"

@@ -46,6 +46,7 @@ class EngineFixture : public ::testing::Test {
   int users_ = 2000;
   std::string provision_extra_;  // extra lines under provision:, indented by two spaces
   std::string pool_extra_;       // extra lines under poolManager:, indented by two spaces
+  std::string retrieval_;        // the whole retrieval: section; empty = logical from source_
 };
 
 // Checksum of the users table as a clone's user sees it.

@@ -288,7 +288,8 @@ SourceDatabase StartSourceDatabase(const std::string& dir, int users, int pgbenc
   EXPECT_TRUE(initdb.ok()) << initdb.error().message;
   {
     std::ofstream hba(dir + "/hba.conf");
-    hba << "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n";
+    hba << "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+        << "host replication all 127.0.0.1/32 scram-sha-256\n";  // physical retrieval
   }
   chmod((dir + "/hba.conf").c_str(), 0644);
   source.port = FreePort();

@@ -1,0 +1,86 @@
+// Physical retrieval: a physical copy of the source into main data (pg_basebackup, or the
+// configured customTool command), kept in sync by a streaming replica running on main data.
+// A snapshot is never of the replica itself: the replica is stopped cleanly for a moment, main
+// data is snapshotted, the replica resumes; a temporary clone of that snapshot is started,
+// promoted, preprocessed (masked), checkpointed and stopped cleanly, and only that clone becomes
+// the snapshot users get. So no clone is ever made from data that was not preprocessed.
+// Not thread-safe: one retrieval step at a time (the engine guarantees it).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "config/config.h"
+#include "domain/model.h"
+#include "platform/process.h"
+#include "postgres/server.h"
+#include "retrieval/preparation.h"
+#include "state/state_store.h"
+#include "storage/backend.h"
+
+namespace dblab {
+
+struct PhysicalRetrievalOptions {
+  RetrievalConfig retrieval;
+  std::string os_user = "postgres";
+  std::string superuser = "postgres";
+  std::string dbname = "postgres";  // global.database.dbname: where preprocessing queries run
+  std::string socket_dir;
+  std::string hba_file;
+  std::string log_dir;
+  std::string state_dir;   // the source's passfile lives here (0600, the OS user's)
+  std::string pg_bin_dir;  // empty: detect from the data's (or the source's) major version
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+class PhysicalRetrieval {
+ public:
+  using Progress = std::function<void(const std::string&)>;
+
+  PhysicalRetrieval(PhysicalRetrievalOptions options, PoolBackend& pool, PostgresControl& postgres,
+                    ProcessRunner& runner, StateStore& state, Progress progress);
+
+  // Full refresh: stops the replica, copies the source into main data anew, starts the replica
+  // (sync.enabled) and takes a snapshot (unless skipStartSnapshot).
+  Result<std::optional<Snapshot>> Run();
+
+  // A new snapshot from main data as the replica has it now (see the file comment).
+  Result<Snapshot> TakeSnapshot();
+
+  // Starts the replica on main data when main data holds a copy and no server runs on it
+  // (engine start). No-op with sync disabled.
+  Status EnsureReplica();
+
+  // Whether main data holds a copy of the source (PG_VERSION).
+  bool HasCopy() const;
+
+ private:
+  Result<std::string> BinDir();                // of main data's major version
+  Result<int> SourceMajor();                   // connects with envs
+  Status Copy();                               // the tool into empty main data
+  Status WritePassfile();                      // PGPASSWORD -> <state>/source.pgpass, 0600
+  std::string PrimaryConninfo() const;
+  Status PromoteAndPrepare(const std::string& clone, const std::string& bin_dir);
+  void RemoveLeftovers();  // promote-* clones and replica_* snapshots of an interrupted run
+
+  PhysicalRetrievalOptions options_;
+  PoolBackend& pool_;
+  PostgresControl& postgres_;
+  ProcessRunner& runner_;
+  StateStore& state_;
+  Progress progress_;
+};
+
+// Splits a command line into arguments like a POSIX shell would for plain words, single and
+// double quotes and backslashes, without running one: kBadRequest for unbalanced quotes and for
+// shell operators (| & ; < > ` $( ) that only a shell would understand.
+Result<std::vector<std::string>> SplitCommandLine(const std::string& command);
+
+// Removes primary_conninfo, primary_slot_name and restore_command lines from a
+// postgresql.auto.conf text (a copy must not keep the source's connection or password).
+std::string WithoutReplicationSettings(const std::string& auto_conf);
+
+}  // namespace dblab

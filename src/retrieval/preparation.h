@@ -1,0 +1,51 @@
+// Steps both retrieval methods share: preprocessing (SQL files and inline SQL, a script) on a
+// temporary server, and turning prepared data into a recorded snapshot.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "config/config.h"
+#include "domain/model.h"
+#include "platform/process.h"
+#include "state/state_store.h"
+#include "storage/backend.h"
+
+namespace dblab {
+
+// A temporary server being prepared, reached through its unix socket as the superuser.
+struct PreparationServer {
+  ProcessRunner& runner;
+  std::string bin_dir;
+  std::string socket_dir;
+  int port = 0;
+  std::string superuser;
+  std::string data_dir;  // PGDATA for scripts
+  const std::atomic<bool>* cancel = nullptr;
+  std::function<void(const std::string&)> progress;
+};
+
+// Runs the *.sql files under queries.query_path (name order), then queries.inline_sql, with
+// psql (ON_ERROR_STOP) on each database. `stage` names the config section in messages.
+Status RunQueryPreprocessing(const PreparationServer& server, const QueryPreprocessing& queries,
+                             const std::vector<std::string>& databases, const std::string& stage);
+
+// Runs `script` (no shell) with PGHOST, PGPORT, PGUSER, PGDATA and the server's binaries first
+// in PATH. Empty script: nothing.
+Status RunPreprocessingScript(const PreparationServer& server, const std::string& script,
+                              const std::string& stage);
+
+// A snapshot name from the current UTC time ("snapshot_YYYYMMDDHHMMSS", suffixed if taken).
+Result<std::string> NewSnapshotName(PoolBackend& pool, const std::string& prefix = "snapshot_");
+
+// Measures snapshot `name` (logical size) and records it in the state store.
+Result<Snapshot> RecordSnapshot(PoolBackend& pool, StateStore& state, const std::string& name,
+                                TimePoint data_state_at);
+
+// A free TCP port on 127.0.0.1 chosen by the kernel (for temporary servers).
+Result<int> PickFreePort();
+
+}  // namespace dblab
