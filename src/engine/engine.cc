@@ -242,17 +242,30 @@ Result<Snapshot> Engine::RunRetrieval(bool snapshot_only) {
   return retrieval.Run();
 }
 
-void Engine::RetrievalLoop() {
-  if (start_replica_) {
-    PhysicalRetrieval retrieval(PhysicalOptions(), *pool_, *postgres_, runner_, *state_,
-                                [](const std::string& step) { spdlog::info("retrieval: {}", step); });
-    if (auto started = retrieval.EnsureReplica(); !started.ok()) {
-      spdlog::error("physical retrieval: {}", started.error().message);
-      SetRetrieval([&](RetrievalState& state) {
-        state.alerts.push_back("the replica did not start: " + started.error().message);
-      });
-    }
+// How often the retrieval thread checks that the physical replica still runs.
+constexpr auto kReplicaCheckInterval = std::chrono::seconds(10);
+
+void Engine::SuperviseReplica() {
+  PhysicalRetrieval retrieval(PhysicalOptions(), *pool_, *postgres_, runner_, *state_,
+                              [](const std::string& step) { spdlog::info("retrieval: {}", step); });
+  auto started = retrieval.EnsureReplica();
+  std::lock_guard lock(mutex_);
+  std::string alert = started.ok() ? "" : "the replica does not run: " + started.error().message;
+  if (alert == replica_alert_) return;  // reported once, not every check
+  auto& alerts = retrieval_.alerts;
+  if (!replica_alert_.empty()) std::erase(alerts, replica_alert_);
+  if (!alert.empty()) {
+    spdlog::error("physical retrieval: {}", alert);
+    alerts.push_back(alert);
+  } else {
+    spdlog::info("physical retrieval: the replica runs again");
   }
+  replica_alert_ = alert;
+}
+
+void Engine::RetrievalLoop() {
+  bool supervise = config_.retrieval.physical() && config_.retrieval.physical_restore.sync_enabled;
+  if (start_replica_) SuperviseReplica();
   while (true) {
     bool snapshot_only = false;
     uint64_t covered_tickets = 0;
@@ -267,8 +280,18 @@ void Engine::RetrievalLoop() {
       retrieval_.next_refresh = next;
       std::optional<TimePoint> wake_at = next;
       if (next_snapshot && (!wake_at || *next_snapshot < *wake_at)) wake_at = next_snapshot;
+      bool check_replica = false;
+      if (supervise && !refresh_running_ && (!wake_at || *wake_at > now + kReplicaCheckInterval)) {
+        wake_at = now + kReplicaCheckInterval;
+        check_replica = true;
+      }
       if (wake_at) {
         if (!wake_.wait_until(lock, *wake_at, pending)) {
+          if (check_replica) {
+            lock.unlock();
+            SuperviseReplica();
+            continue;
+          }
           if (next && *next <= *wake_at) {
             spdlog::info("retrieval: scheduled full refresh ({})",
                          config_.retrieval.refresh_timetable);
@@ -299,6 +322,7 @@ void Engine::RetrievalLoop() {
         state.status = "finished";
         state.last_refresh = std::chrono::system_clock::now();
         state.alerts.clear();
+        replica_alert_.clear();  // under mutex_ (SetRetrieval holds it)
       } else {
         state.status = "failed";
         state.alerts.push_back(result.error().message);

@@ -59,6 +59,7 @@ class Engine : public EngineService {
   Result<Snapshot> RunRetrieval(bool snapshot_only);
   PhysicalRetrievalOptions PhysicalOptions();
   void ApplyRetention();  // physicalSnapshot retention.limit: oldest unused snapshots go
+  void SuperviseReplica();  // starts the physical replica if it does not run; one alert
 
   EngineConfig config_;
   EngineOptions options_;
@@ -82,6 +83,7 @@ class Engine : public EngineService {
   std::optional<CronSchedule> snapshot_schedule_;
   bool snapshot_requested_ = false;
   bool start_replica_ = false;  // physical: adopt or start the replica when the loop starts
+  std::string replica_alert_;   // the alert SuperviseReplica last raised ("" = none)
   // POST /snapshot waits for its ticket: tickets up to snapshot_done_ have a result.
   uint64_t snapshot_tickets_ = 0;
   uint64_t snapshot_done_ = 0;

@@ -22,6 +22,7 @@ namespace {
 
 struct PidFile {
   pid_t pid = 0;
+  int port = 0;        // line 4
   std::string status;  // "starting", "ready", "stopping", "standby" (line 8), may be empty
 };
 
@@ -39,6 +40,7 @@ std::optional<PidFile> ReadPidFile(const std::string& path) {
   } catch (...) {
     return std::nullopt;
   }
+  if (lines.size() >= 4) file.port = std::atoi(lines[3].c_str());
   if (lines.size() >= 8) {
     file.status = lines[7];
     while (!file.status.empty() && file.status.back() == ' ') file.status.pop_back();
@@ -110,6 +112,13 @@ Result<int> DataDirMajorVersion(const std::string& data_dir) {
     return Internal("cannot read " + data_dir + "/PG_VERSION: not a PostgreSQL data directory");
   }
   return major;
+}
+
+std::optional<int> PostgresControl::RunningPort(const std::string& data_dir) {
+  if (!RunningPid(data_dir)) return std::nullopt;
+  auto pid_file = ReadPidFile(data_dir + "/postmaster.pid");
+  if (!pid_file || pid_file->port <= 0) return std::nullopt;
+  return pid_file->port;
 }
 
 std::optional<pid_t> PostgresControl::RunningPid(const std::string& data_dir) {

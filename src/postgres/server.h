@@ -48,6 +48,8 @@ class PostgresControl {
 
   // PID of the postmaster serving data_dir, if one runs (postmaster.pid checked against /proc).
   static std::optional<pid_t> RunningPid(const std::string& data_dir);
+  // Port of that server (postmaster.pid line 4), if one runs.
+  static std::optional<int> RunningPort(const std::string& data_dir);
 
  private:
   ProcessRunner& runner_;

@@ -349,16 +349,27 @@ Result<Snapshot> PhysicalRetrieval::TakeSnapshot() {
   RemoveLeftovers();
   // A clean stop of the replica (a restartpoint) makes main data a consistent image even on
   // backends whose snapshot is a file-by-file copy; it resumes right after.
+  // The data is as of the last transaction the replica replayed (DLE's dataStateAt).
   auto data_state_at = std::chrono::system_clock::now();
-  bool was_running = PostgresControl::RunningPid(data).has_value();
+  if (auto port = PostgresControl::RunningPort(data)) {
+    auto replica = PgConnection::Connect(BuildConninfo({{"host", options_.socket_dir},
+                                                        {"port", std::to_string(*port)},
+                                                        {"user", options_.superuser},
+                                                        {"dbname", "postgres"}}));
+    auto rows = replica.ok() ? replica->Query(
+                                   "SELECT coalesce(floor(extract(epoch FROM "
+                                   "pg_last_xact_replay_timestamp()) * 1000)::bigint, 0)")
+                             : Result<PgRows>(replica.error());
+    if (rows.ok() && !rows->empty() && (*rows)[0][0] != "0") {
+      data_state_at = FromMillis(std::stoll((*rows)[0][0]));
+    }
+  }
   progress_("pausing the replica for a snapshot");
   DBLAB_TRY(postgres_.Stop(data, std::chrono::seconds(600), /*require_clean=*/true));
   DBLAB_ASSIGN_OR_RETURN(std::string replica_name, NewSnapshotName(pool_, kReplicaPrefix));
   Status snapped = pool_.CreateSnapshot(replica_name);
-  if (was_running) {
-    if (auto resumed = EnsureReplica(); !resumed.ok()) {
-      spdlog::error("physical retrieval: the replica did not resume: {}", resumed.error().message);
-    }
+  if (auto resumed = EnsureReplica(); !resumed.ok()) {
+    spdlog::error("physical retrieval: the replica did not resume: {}", resumed.error().message);
   }
   DBLAB_TRY(snapped);
   std::string clone = kPromotePrefix + replica_name.substr(std::string(kReplicaPrefix).size());

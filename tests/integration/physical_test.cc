@@ -2,6 +2,7 @@
 // streaming replica kept in sync on main data, snapshots of promoted and masked copies of it,
 // clones of them, an engine restart that keeps the replica, and retention.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -122,6 +123,20 @@ TEST_F(PhysicalTest, AReplicaInSyncGivesMaskedSnapshotsThatSurviveARestart) {
                                 "'dblab_sync'"),
             replica_pid)
       << "the replica was restarted instead of kept";
+
+  // A replica that dies is started again: the engine checks every 10 s.
+  std::string main_data = dir_ + "/mnt/dblab_pool/data";
+  pid_t replica = std::stoi(ReadFile(main_data + "/postmaster.pid"));
+  ASSERT_GT(replica, 1);
+  ASSERT_EQ(kill(replica, SIGKILL), 0);
+  bool restarted = false;
+  for (int i = 0; i < 300 && !restarted; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    restarted = ReplicaState(*source) == "streaming" &&
+                QueryValue(*source, "SELECT pid FROM pg_stat_replication WHERE "
+                                    "application_name = 'dblab_sync'") != replica_pid;
+  }
+  EXPECT_TRUE(restarted) << engine_.Log();
 
   // Retention (limit 2): the oldest snapshot without clones goes when a third one comes.
   std::string oldest = CliJson({"snapshot", "list"}).back()["id"];
