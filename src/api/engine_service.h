@@ -32,6 +32,8 @@ class EngineService {
   // prepares a copy of the replica). kBadRequest in logical mode (new data comes with a full
   // refresh), kConflict while a refresh or another snapshot runs.
   virtual Result<Snapshot> CreateSnapshot() = 0;
+  // Removes a snapshot. kNotFound if unknown; kConflict while clones use it.
+  virtual Status DeleteSnapshot(const std::string& id) = 0;
 };
 
 }  // namespace dblab

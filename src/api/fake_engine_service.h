@@ -139,6 +139,17 @@ class FakeEngineService : public EngineService {
     return snapshot;
   }
 
+  Status DeleteSnapshot(const std::string& id) override {
+    std::lock_guard lock(mutex);
+    calls.push_back("DeleteSnapshot(" + id + ")");
+    if (fail_with) return *fail_with;
+    auto it = std::find_if(snapshots.begin(), snapshots.end(),
+                           [&](const Snapshot& s) { return s.id == id; });
+    if (it == snapshots.end()) return NotFound("snapshot " + id + " not found");
+    snapshots.erase(it);
+    return OkStatus();
+  }
+
   Status FullRefresh() override {
     std::lock_guard lock(mutex);
     calls.push_back("FullRefresh()");

@@ -156,6 +156,12 @@ bool IsValidCloneId(std::string_view id) {
   return true;
 }
 
+bool IsValidSnapshotId(std::string_view id) {
+  size_t at = id.find('@');
+  return at != std::string_view::npos && IsValidCloneId(id.substr(0, at)) &&
+         IsValidCloneId(id.substr(at + 1));
+}
+
 std::optional<std::string> PercentDecode(std::string_view text) {
   auto hex = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
@@ -253,6 +259,10 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
     route = "clone/{id}";
     allow = "GET, PATCH, DELETE";
     raw_id = segments[1];
+  } else if (segments.size() == 2 && segments[0] == "snapshot") {
+    route = "snapshot/{id}";
+    allow = "DELETE";
+    raw_id = segments[1];
   } else if (segments.size() == 3 && segments[0] == "clone" && segments[2] == "reset") {
     route = "clone/{id}/reset";
     allow = "POST";
@@ -275,7 +285,14 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
                                "missing or wrong Verification-Token header; check your token"});
   }
   std::string id;
-  if (!raw_id.empty()) {
+  if (!raw_id.empty() && route == "snapshot/{id}") {
+    auto decoded = PercentDecode(raw_id);
+    if (!decoded || !IsValidSnapshotId(*decoded)) {
+      return ErrorResponse(BadRequest(
+          "invalid snapshot id: it must look like <pool>@<name>, e.g. dblab_pool@snapshot_1"));
+    }
+    id = std::move(*decoded);
+  } else if (!raw_id.empty()) {
     auto decoded = PercentDecode(raw_id);
     if (!decoded || !IsValidCloneId(*decoded)) {
       return ErrorResponse(BadRequest(
@@ -327,6 +344,15 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
     auto snapshot = engine_.CreateSnapshot();
     if (!snapshot) return ErrorResponse(snapshot.error());
     return JsonResponse(200, SnapshotToJson(*snapshot));
+  }
+  if (route == "snapshot/{id}") {
+    if (request.target.find("force=true") != std::string::npos) {
+      return ErrorResponse(BadRequest(
+          "force=true is not supported: destroy the clones of snapshot " + id + " first"));
+    }
+    Status status = engine_.DeleteSnapshot(id);
+    if (!status) return ErrorResponse(status.error());
+    return JsonResponse(200, Json{{"status", "OK"}, {"message", "Deleted snapshot " + id}});
   }
   if (route == "full-refresh") {
     Status status = engine_.FullRefresh();

@@ -44,6 +44,8 @@ ApiResponse ErrorResponse(const Error& error);
 
 // True when `id` is a valid clone id: ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$, at most 64 characters.
 bool IsValidCloneId(std::string_view id);
+// "<pool>@<name>", both parts like clone ids.
+bool IsValidSnapshotId(std::string_view id);
 
 // Decodes %XX escapes; nullopt for a malformed escape or a decoded NUL byte.
 std::optional<std::string> PercentDecode(std::string_view text);

@@ -137,6 +137,29 @@ TEST_F(ApiRouterTest, FullRefreshStartsARefresh) {
   EXPECT_TRUE(engine_.Called("FullRefresh("));
 }
 
+TEST_F(ApiRouterTest, SnapshotCreateAndDelete) {
+  ApiResponse created = Call("POST", "/snapshot");
+  ASSERT_EQ(created.status, 200);
+  std::string id = Body(created)["id"];
+  EXPECT_TRUE(engine_.Called("CreateSnapshot("));
+
+  ApiResponse deleted = Call("DELETE", "/api/snapshot/" + id);
+  ASSERT_EQ(deleted.status, 200) << deleted.body;
+  EXPECT_TRUE(engine_.Called("DeleteSnapshot(" + id + ")"));
+  EXPECT_EQ(Call("DELETE", "/snapshot/" + id).status, 404);
+  std::string encoded = id;
+  encoded.replace(encoded.find('@'), 1, "%40");
+  EXPECT_EQ(Call("DELETE", "/snapshot/" + encoded).status, 404);  // decoded: the same id
+  for (const char* bad : {"/snapshot/no-at-sign", "/snapshot/..%2Fx@y", "/snapshot/a@",
+                          "/snapshot/a@b%00"}) {
+    ApiResponse response = Call("DELETE", bad);
+    EXPECT_EQ(response.status, 400) << bad;
+    EXPECT_EQ(Body(response)["code"], "BAD_REQUEST") << bad;
+  }
+  EXPECT_EQ(Call("DELETE", "/snapshot/p@s?force=true").status, 400);
+  EXPECT_EQ(Call("GET", "/snapshot/p@s").status, 405);
+}
+
 // --- auth ---
 
 TEST_F(ApiRouterTest, MissingOrWrongTokenIs401AndNeverReachesTheEngine) {

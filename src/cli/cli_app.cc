@@ -121,6 +121,7 @@ class CliRunner {
   CommandStatus CloneDestroy();
   CommandStatus SnapshotList();
   CommandStatus SnapshotCreate();
+  CommandStatus SnapshotDelete();
   CommandStatus InstanceStatus();
   CommandStatus InstanceVersion();
   CommandStatus InstanceFullRefresh();
@@ -554,6 +555,11 @@ CommandStatus CliRunner::SnapshotList() {
   return PrintFromEngine([](ApiClient& client) { return client.Snapshots(); });
 }
 
+CommandStatus CliRunner::SnapshotDelete() {
+  return PrintFromEngine(
+      [this](ApiClient& client) { return client.DeleteSnapshot(flags_.snapshot_id); });
+}
+
 CommandStatus CliRunner::SnapshotCreate() {
   return PrintFromEngine([](ApiClient& client) { return client.CreateSnapshot(); });
 }
@@ -580,6 +586,10 @@ void EnvironmentArgument(CLI::App& command, Flags& flags) {
 
 void CloneIdArgument(CLI::App& command, Flags& flags) {
   command.add_option("ID", flags.clone_id, "clone id")->required();
+}
+
+void SnapshotIdArgument(CLI::App& command, Flags& flags) {
+  command.add_option("ID", flags.snapshot_id, "snapshot id (<pool>@<name>)")->required();
 }
 
 void CloneCreateFlags(CLI::App& command, Flags& flags) {
@@ -680,6 +690,8 @@ const CommandSpec kCommands[] = {
     {"snapshot", "create",
      "take a snapshot now (physical retrieval: of the replica, promoted and preprocessed)",
      &NoFlags, &CliRunner::SnapshotCreate},
+    {"snapshot", "delete", "delete a snapshot no clone uses", &SnapshotIdArgument,
+     &CliRunner::SnapshotDelete},
     {"instance", "status", "show the engine's status", &NoFlags, &CliRunner::InstanceStatus},
     {"instance", "version", "show the engine's version (GET /healthz)", &NoFlags,
      &CliRunner::InstanceVersion},

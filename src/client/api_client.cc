@@ -92,6 +92,19 @@ Result<nlohmann::json> ApiClient::Status() { return Send("GET", "/status", nullp
 Result<nlohmann::json> ApiClient::Snapshots() { return Send("GET", "/snapshots", nullptr); }
 Result<nlohmann::json> ApiClient::Clones() { return Send("GET", "/clones", nullptr); }
 Result<nlohmann::json> ApiClient::FullRefresh() { return Send("POST", "/full-refresh", nullptr); }
+bool IsValidSnapshotId(const std::string& id) {
+  size_t at = id.find('@');
+  return at != std::string::npos && IsValidCloneId(id.substr(0, at)) &&
+         IsValidCloneId(id.substr(at + 1));
+}
+
+Result<nlohmann::json> ApiClient::DeleteSnapshot(const std::string& id) {
+  if (!IsValidSnapshotId(id)) {
+    return BadRequest(fmt::format(
+        "invalid snapshot id \"{}\": it looks like <pool>@<name>; see dblab snapshot list", id));
+  }
+  return Send("DELETE", "/snapshot/" + id, nullptr);
+}
 Result<nlohmann::json> ApiClient::CreateSnapshot() {
   return Send("POST", "/snapshot", nullptr);
 }

@@ -26,6 +26,7 @@ struct ClientOptions {
 
 // True for ids the engine accepts: ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$.
 bool IsValidCloneId(const std::string& id);
+bool IsValidSnapshotId(const std::string& id);  // <pool>@<name>, each part like a clone id
 
 class ApiClient {
  public:
@@ -41,6 +42,7 @@ class ApiClient {
   Result<nlohmann::json> DestroyClone(const std::string& id);  // DELETE /clone/{id}
   Result<nlohmann::json> FullRefresh();                        // POST /full-refresh
   Result<nlohmann::json> CreateSnapshot();                     // POST /snapshot
+  Result<nlohmann::json> DeleteSnapshot(const std::string& id);  // DELETE /snapshot/{id}
   Result<nlohmann::json> Healthz();                            // GET /healthz (no token)
 
   const ClientOptions& options() const { return options_; }

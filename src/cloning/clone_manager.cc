@@ -403,7 +403,7 @@ Status CloneManager::StartServer(const CloneRecord& record) {
 
 Status CloneManager::SetUpRole(const CloneRecord& record, PgConnection* admin) {
   const Clone& clone = record.clone;
-  std::optional<PgConnection> own;
+  std::shared_ptr<PgConnection> own;
   if (admin == nullptr || clone.db.db_name != options_.default_db_name) {
     // Connect to the clone's own database: the first connection to a database after a start
     // builds its relation cache files, so the user's first query then finds them ready.
@@ -419,8 +419,8 @@ Status CloneManager::SetUpRole(const CloneRecord& record, PgConnection* admin) {
       }
       return connected.error();
     }
-    own.emplace(std::move(*connected));
-    admin = &*own;
+    own = std::make_shared<PgConnection>(std::move(*connected));
+    admin = own.get();
   }
   std::string role = admin->QuoteIdentifier(clone.db.username);
   std::string attributes = clone.db.restricted ? " LOGIN NOSUPERUSER" : " LOGIN SUPERUSER";
@@ -457,9 +457,12 @@ Status CloneManager::SetUpRole(const CloneRecord& record, PgConnection* admin) {
   // One round trip, one transaction, committed durably: a clone server that crashes right after
   // the create must still know its user.
   Status created = admin->Exec("CREATE ROLE " + role + attributes + password + ownership);
-  if (created.ok() || admin->last_sqlstate() != "42710") return created;
-  // duplicate_object: the snapshot already has the role; it gets the new password.
-  return admin->Exec("ALTER ROLE " + role + attributes + password + ownership);
+  if (!created.ok() && admin->last_sqlstate() == "42710") {
+    // duplicate_object: the snapshot already has the role; it gets the new password.
+    created = admin->Exec("ALTER ROLE " + role + attributes + password + ownership);
+  }
+  CloseSessionLater(std::move(own));
+  return created;
 }
 
 void CloneManager::DoCreate(const std::string& id, bool restart_only) {
@@ -709,7 +712,7 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
   auto role_status = SetUpRole(record, warm.admin.get());
   // The engine's session ends a moment later, not now: a backend's exit costs as much CPU as
   // the user's first connection, which comes next (kWarmRefillDelay).
-  CloseWarmSessionLater(std::move(warm.admin));
+  CloseSessionLater(std::move(warm.admin));
   auto role_done = std::chrono::steady_clock::now();
   if (!role_status.ok()) {
     (void)postgres_.Stop(pool_.ClonePath(record.StorageName()), std::chrono::seconds(10));
@@ -745,7 +748,7 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
 // (The wait ends early on a notify; the loop then checks again.)
 constexpr auto kWarmRefillDelay = std::chrono::milliseconds(300);
 
-void CloneManager::CloseWarmSessionLater(std::shared_ptr<PgConnection> session) {
+void CloneManager::CloseSessionLater(std::shared_ptr<PgConnection> session) {
   if (!session) return;
   std::lock_guard lock(mutex_);
   closing_sessions_.emplace_back(std::chrono::steady_clock::now() + kWarmRefillDelay,
@@ -764,7 +767,6 @@ void CloneManager::DestroyWarm(const WarmClone& warm) {
 }
 
 void CloneManager::StartWarmPool() {
-  if (options_.warm_pool_size <= 0) return;
   warm_thread_ = std::thread([this] { WarmLoop(); });
 }
 

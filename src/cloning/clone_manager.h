@@ -81,7 +81,8 @@ class CloneManager {
 
   // The warm pool: started after Reconcile, refilled in the background, rebuilt when the latest
   // snapshot changes (call SnapshotsChanged), emptied (servers stopped, storage removed) by
-  // StopWarmPool. No-ops when warm_pool_size is 0.
+  // StopWarmPool. Its thread also ends the engine's sessions CloseSessionLater hands over, so
+  // it runs even when warm_pool_size is 0.
   void StartWarmPool();
   void SnapshotsChanged();
   void StopWarmPool();
@@ -105,7 +106,9 @@ class CloneManager {
   Status PointServerLink(int port, const std::string& clone_name);
   void RemoveServerLink(int port, const std::string& clone_name);
   // Creates or updates the clone's role in one round trip. `admin`, when given, is an open
-  // superuser connection to the clone's default database (the warm pool keeps one).
+  // superuser connection to the clone's default database (the warm pool keeps one); otherwise
+  // the engine connects, and its session ends later (CloseSessionLater), not during the user's
+  // first login.
   Status SetUpRole(const CloneRecord& record, PgConnection* admin = nullptr);
   void Fail(const std::string& id, const std::string& message);
   std::string SnapshotDirName(const std::string& snapshot_id) const;
@@ -144,8 +147,9 @@ class CloneManager {
   // When a warm clone was last taken: the refill waits a moment after it so that starting the
   // next server does not compete for CPU with the user's first connection to the taken one.
   std::chrono::steady_clock::time_point last_warm_take_{};
-  // Sessions of taken warm clones, closed by the warm loop once their time has come.
-  void CloseWarmSessionLater(std::shared_ptr<PgConnection> session);
+  // The engine's sessions on clones just handed to a user, closed by the warm loop once their
+  // time has come: a backend's exit costs about as much CPU as the user's first login.
+  void CloseSessionLater(std::shared_ptr<PgConnection> session);
   std::vector<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<PgConnection>>>
       closing_sessions_;
   std::thread warm_thread_;

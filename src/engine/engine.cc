@@ -494,6 +494,33 @@ Result<Snapshot> Engine::CreateSnapshot() {
   return *snapshot_result_;
 }
 
+Status Engine::DeleteSnapshot(const std::string& id) {
+  auto snapshots = state_->ListSnapshots();
+  if (!snapshots.ok()) return snapshots.error();
+  bool known = std::any_of(snapshots->begin(), snapshots->end(),
+                           [&](const Snapshot& s) { return s.id == id; });
+  if (!known) return NotFound("snapshot " + id + " not found; see dblab snapshot list");
+  std::vector<std::string> users;
+  for (const auto& clone : clones_->List()) {
+    if (clone.snapshot_id == id) users.push_back(clone.id);
+  }
+  if (!users.empty()) {
+    std::string list;
+    for (const auto& user : users) list += (list.empty() ? "" : ", ") + user;
+    return Conflict("snapshot " + id + " is used by clone(s) " + list +
+                    "; destroy them or reset them to another snapshot first");
+  }
+  std::string name = id.substr(id.find('@') + 1);
+  if (auto destroyed = pool_->DestroySnapshot(name);
+      !destroyed.ok() && destroyed.error().code != ErrorCode::kNotFound) {
+    return destroyed.error().Wrap("delete snapshot " + id);
+  }
+  DBLAB_TRY(state_->DeleteSnapshot(id));
+  spdlog::info("snapshot {}: deleted", id);
+  clones_->SnapshotsChanged();  // the warm pool follows the latest snapshot
+  return OkStatus();
+}
+
 Status Engine::FullRefresh() {
   if (!config_.retrieval.enabled()) {
     return BadRequest("no retrieval jobs are configured (retrieval.jobs)");

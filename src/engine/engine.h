@@ -45,6 +45,7 @@ class Engine : public EngineService {
   Status DestroyClone(const std::string& id) override;
   Status FullRefresh() override;
   Result<Snapshot> CreateSnapshot() override;
+  Status DeleteSnapshot(const std::string& id) override;
 
   const EngineConfig& config() const { return config_; }
 

@@ -151,6 +151,22 @@ TEST_F(PhysicalTest, AReplicaInSyncGivesMaskedSnapshotsThatSurviveARestart) {
   for (const auto& s : listed) EXPECT_NE(s["id"], oldest);
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/mnt/dblab_pool/snapshots/" +
                                        oldest.substr(oldest.find('@') + 1)));
+
+  // A snapshot a clone uses cannot be deleted; an unused one can.
+  std::string used = CliJson({"clone", "status", "second"})["snapshot"]["id"];
+  auto refused = Cli({"snapshot", "delete", used});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("is used by clone(s) second"), std::string::npos) << refused.err;
+  std::string unused = third["id"];
+  ASSERT_NE(unused, used);
+  auto deleted = Cli({"snapshot", "delete", unused});
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+  listed = CliJson({"snapshot", "list"});
+  ASSERT_EQ(listed.size(), 1u) << listed.dump(2);
+  EXPECT_EQ(listed[0]["id"], used);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/mnt/dblab_pool/snapshots/" +
+                                       unused.substr(unused.find('@') + 1)));
+  EXPECT_NE(Cli({"snapshot", "delete", "not-a-snapshot-id"}).exit_code, 0);
 }
 
 TEST_F(PhysicalTest, ACommandWithAShellPipeIsRefusedWithOneClearLine) {
