@@ -750,9 +750,12 @@ constexpr auto kWarmRefillDelay = std::chrono::milliseconds(300);
 
 void CloneManager::CloseSessionLater(std::shared_ptr<PgConnection> session) {
   if (!session) return;
-  std::lock_guard lock(mutex_);
-  closing_sessions_.emplace_back(std::chrono::steady_clock::now() + kWarmRefillDelay,
-                                 std::move(session));
+  {
+    std::lock_guard lock(mutex_);
+    closing_sessions_.emplace_back(std::chrono::steady_clock::now() + kWarmRefillDelay,
+                                   std::move(session));
+  }
+  warm_wake_.notify_all();  // the loop learns when to close it
 }
 
 void CloneManager::DestroyWarm(const WarmClone& warm) {
