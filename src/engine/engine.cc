@@ -196,18 +196,23 @@ void Engine::SetRetrieval(const std::function<void(RetrievalState&)>& change) {
   change(retrieval_);
 }
 
+RetrievalEnvironment Engine::RetrievalEnv() {
+  RetrievalEnvironment env;
+  env.retrieval = config_.retrieval;
+  env.os_user = config_.os_user;
+  env.superuser = config_.database_username;
+  env.socket_dir = config_.PoolPath() + "/" + config_.socket_sub_dir;
+  env.hba_file = config_.state_dir + "/pg_hba.conf";
+  env.log_dir = config_.state_dir + "/logs";
+  env.pg_bin_dir = config_.pg_bin_dir;
+  env.cancel = &cancel_retrieval_;
+  return env;
+}
+
 PhysicalRetrievalOptions Engine::PhysicalOptions() {
-  PhysicalRetrievalOptions options;
-  options.retrieval = config_.retrieval;
-  options.os_user = config_.os_user;
-  options.superuser = config_.database_username;
+  PhysicalRetrievalOptions options{RetrievalEnv()};
   options.dbname = config_.database_dbname;
-  options.socket_dir = config_.PoolPath() + "/" + config_.socket_sub_dir;
-  options.hba_file = config_.state_dir + "/pg_hba.conf";
-  options.log_dir = config_.state_dir + "/logs";
   options.state_dir = config_.state_dir;
-  options.pg_bin_dir = config_.pg_bin_dir;
-  options.cancel = &cancel_retrieval_;
   return options;
 }
 
@@ -228,16 +233,8 @@ Result<Snapshot> Engine::RunRetrieval(bool snapshot_only) {
     }
     return *snapshot;
   }
-  LogicalRetrievalOptions options;
-  options.retrieval = config_.retrieval;
+  LogicalRetrievalOptions options{RetrievalEnv()};
   options.dump_dir = config_.DumpLocation();
-  options.os_user = config_.os_user;
-  options.superuser = config_.database_username;
-  options.socket_dir = config_.PoolPath() + "/" + config_.socket_sub_dir;
-  options.hba_file = config_.state_dir + "/pg_hba.conf";
-  options.log_dir = config_.state_dir + "/logs";
-  options.pg_bin_dir = config_.pg_bin_dir;
-  options.cancel = &cancel_retrieval_;
   LogicalRetrieval retrieval(options, *pool_, *postgres_, runner_, *state_, progress);
   return retrieval.Run();
 }

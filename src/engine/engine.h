@@ -58,6 +58,7 @@ class Engine : public EngineService {
   void SetRetrieval(const std::function<void(RetrievalState&)>& change);
   // One retrieval job (full refresh, or a physical snapshot) in the retrieval thread.
   Result<Snapshot> RunRetrieval(bool snapshot_only);
+  RetrievalEnvironment RetrievalEnv();
   PhysicalRetrievalOptions PhysicalOptions();
   void ApplyRetention();  // physicalSnapshot retention.limit: oldest unused snapshots go
   void SuperviseReplica();  // starts the physical replica if it does not run; one alert

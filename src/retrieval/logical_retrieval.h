@@ -20,18 +20,8 @@
 
 namespace dblab {
 
-struct LogicalRetrievalOptions {
-  RetrievalConfig retrieval;
+struct LogicalRetrievalOptions : RetrievalEnvironment {
   std::string dump_dir;
-  std::string os_user = "postgres";
-  std::string superuser = "postgres";
-  std::string socket_dir;
-  std::string hba_file;
-  std::string log_dir;
-  std::string pg_bin_dir;  // empty: detect from the source's major version
-  // Set by the engine on shutdown: the running step's program is killed, no further step runs,
-  // and the restore server is stopped. Must outlive the retrieval.
-  const std::atomic<bool>* cancel = nullptr;
 };
 
 class LogicalRetrieval {

@@ -232,6 +232,25 @@ Status PhysicalRetrieval::Copy() {
   return OkStatus();
 }
 
+ServerSpec PhysicalRetrieval::StandbySpec(const std::string& data_dir, int port,
+                                          const std::string& bin_dir, const std::string& log_name,
+                                          const std::map<std::string, std::string>& settings) const {
+  ServerSpec spec;
+  spec.bin_dir = bin_dir;
+  spec.data_dir = data_dir;
+  spec.port = port;
+  spec.socket_dir = options_.socket_dir;
+  spec.hba_file = options_.hba_file;
+  spec.log_file = options_.log_dir + "/" + log_name;
+  spec.os_user = options_.os_user;
+  spec.standby = true;
+  spec.settings = settings;
+  spec.settings.erase("shared_preload_libraries");
+  spec.settings["hot_standby"] = "on";
+  spec.settings["archive_mode"] = "off";
+  return spec;
+}
+
 Status PhysicalRetrieval::EnsureReplica() {
   const auto& restore = options_.retrieval.physical_restore;
   std::string data = pool_.MainDataPath();
@@ -240,21 +259,9 @@ Status PhysicalRetrieval::EnsureReplica() {
   DBLAB_TRY(WritePassfile());
   DBLAB_ASSIGN_OR_RETURN(std::string bin_dir, BinDir());
   DBLAB_ASSIGN_OR_RETURN(int port, PickFreePort());
-  ServerSpec spec;
-  spec.bin_dir = bin_dir;
-  spec.data_dir = data;
-  spec.port = port;
-  spec.socket_dir = options_.socket_dir;
-  spec.hba_file = options_.hba_file;
-  spec.log_file = options_.log_dir + "/replica.log";
-  spec.os_user = options_.os_user;
-  spec.standby = true;
-  spec.settings = restore.sync_configs;
-  spec.settings.erase("shared_preload_libraries");
-  spec.settings["hot_standby"] = "on";
+  ServerSpec spec = StandbySpec(data, port, bin_dir, "replica.log", restore.sync_configs);
   spec.settings["primary_conninfo"] = PrimaryConninfo();
   spec.settings["restore_command"] = restore.restore_command;
-  spec.settings["archive_mode"] = "off";
   progress_("starting the replica on main data (port " + std::to_string(port) + ")");
   auto started = postgres_.Start(spec);
   if (!started.ok()) return started.error().Wrap("start the replica");
@@ -292,21 +299,10 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone,
   const auto& snap = options_.retrieval.physical_snapshot;
   std::string path = pool_.ClonePath(clone);
   DBLAB_ASSIGN_OR_RETURN(int port, PickFreePort());
-  ServerSpec spec;
-  spec.bin_dir = bin_dir;
-  spec.data_dir = path;
-  spec.port = port;
-  spec.socket_dir = options_.socket_dir;
-  spec.hba_file = options_.hba_file;
-  spec.log_file = options_.log_dir + "/promote.log";
-  spec.os_user = options_.os_user;
-  spec.standby = true;  // replays the copy's WAL to a consistent state, then is promoted
-  spec.settings = snap.configs;
-  spec.settings.erase("shared_preload_libraries");
-  spec.settings["hot_standby"] = "on";
+  // A standby with no source: it replays the copy's WAL to a consistent state, then is promoted.
+  ServerSpec spec = StandbySpec(path, port, bin_dir, "promote.log", snap.configs);
   spec.settings["primary_conninfo"] = "";
   spec.settings["restore_command"] = "";
-  spec.settings["archive_mode"] = "off";
   progress_("promoting a copy of the replica");
   DBLAB_TRY(postgres_.Start(spec));
   auto work = [&]() -> Status {

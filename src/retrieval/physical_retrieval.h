@@ -23,17 +23,9 @@
 
 namespace dblab {
 
-struct PhysicalRetrievalOptions {
-  RetrievalConfig retrieval;
-  std::string os_user = "postgres";
-  std::string superuser = "postgres";
+struct PhysicalRetrievalOptions : RetrievalEnvironment {
   std::string dbname = "postgres";  // global.database.dbname: where preprocessing queries run
-  std::string socket_dir;
-  std::string hba_file;
-  std::string log_dir;
-  std::string state_dir;   // the source's passfile lives here (0600, the OS user's)
-  std::string pg_bin_dir;  // empty: detect from the data's (or the source's) major version
-  const std::atomic<bool>* cancel = nullptr;
+  std::string state_dir;            // the source's passfile lives here (0600, the OS user's)
 };
 
 class PhysicalRetrieval {
@@ -64,6 +56,10 @@ class PhysicalRetrieval {
   Status WritePassfile();                      // PGPASSWORD -> <state>/source.pgpass, 0600
   std::string PrimaryConninfo() const;
   Status PromoteAndPrepare(const std::string& clone, const std::string& bin_dir);
+  // A standby on `data_dir` (no TCP), logging to <log_dir>/<log_name>.
+  ServerSpec StandbySpec(const std::string& data_dir, int port, const std::string& bin_dir,
+                         const std::string& log_name,
+                         const std::map<std::string, std::string>& settings) const;
   void RemoveLeftovers();  // promote-* clones and replica_* snapshots of an interrupted run
 
   PhysicalRetrievalOptions options_;

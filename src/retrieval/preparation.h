@@ -16,6 +16,20 @@
 
 namespace dblab {
 
+// What every retrieval method runs with (filled by the engine from its config).
+struct RetrievalEnvironment {
+  RetrievalConfig retrieval;
+  std::string os_user = "postgres";
+  std::string superuser = "postgres";
+  std::string socket_dir;
+  std::string hba_file;
+  std::string log_dir;
+  std::string pg_bin_dir;  // empty: detect from the data's (or the source's) major version
+  // Set by the engine on shutdown: the running step's program is killed, no further step runs,
+  // and temporary servers are stopped. Must outlive the retrieval.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
 // A temporary server being prepared, reached through its unix socket as the superuser.
 struct PreparationServer {
   ProcessRunner& runner;
