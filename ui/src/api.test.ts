@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError, DblabClient, errorFromResponse, loadToken, saveToken, setUnauthorizedHandler } from './api';
-import { fakeApi, makeStatus } from './test/fakeApi';
+import { fakeApi, makeStatus, SNAPSHOT } from './test/fakeApi';
 
 afterEach(() => setUnauthorizedHandler(null));
 
@@ -44,6 +44,38 @@ describe('DblabClient', () => {
     const { calls } = fakeApi({ 'POST /clone/a%2Fb/reset': { json: {} } });
     await new DblabClient('t').resetClone('a/b', { latest: true });
     expect(calls[0]).toMatchObject({ path: '/clone/a%2Fb/reset', body: { latest: true } });
+  });
+
+  it('takes a snapshot with an empty POST /snapshot and returns it', async () => {
+    const taken = { ...SNAPSHOT, id: 'dblab_pool@snapshot_20261127120000', numClones: 0 };
+    const { calls, fetchMock } = fakeApi({ 'POST /snapshot': { json: taken } });
+    const snapshot = await new DblabClient('t').createSnapshot();
+    expect(snapshot).toEqual(taken);
+    expect(calls[0]).toMatchObject({ method: 'POST', path: '/snapshot', token: 't' });
+    expect(fetchMock.mock.calls[0][1]?.body).toBeUndefined();
+  });
+
+  it('shows why a snapshot cannot be taken in logical mode (400)', async () => {
+    fakeApi({ 'POST /snapshot': { status: 400, json: { code: 'BAD_REQUEST', message: 'snapshots are taken by retrieval: in logical mode new data comes with a full refresh' } } });
+    const error = (await new DblabClient('t').createSnapshot().catch((e: unknown) => e)) as ApiError;
+    expect(error).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
+    expect(error.message).toMatch(/^snapshots are taken by retrieval/);
+  });
+
+  it('deletes a snapshot with its id percent-encoded', async () => {
+    const { calls } = fakeApi({
+      'DELETE /snapshot/dblab_pool%40snapshot_20261127120000': { json: { status: 'OK', message: 'Deleted snapshot dblab_pool@snapshot_20261127120000' } },
+    });
+    const answer = await new DblabClient('t').deleteSnapshot('dblab_pool@snapshot_20261127120000');
+    expect(answer.message).toBe('Deleted snapshot dblab_pool@snapshot_20261127120000');
+    expect(calls[0]).toMatchObject({ method: 'DELETE', path: '/snapshot/dblab_pool%40snapshot_20261127120000', body: undefined });
+  });
+
+  it('turns a refused snapshot delete (409) into a conflict with the engine message', async () => {
+    const message = 'snapshot p@s is used by clone(s) a, b; destroy them or reset them to another snapshot first';
+    fakeApi({ 'DELETE /snapshot/p%40s': { status: 409, json: { code: 'CONFLICT', message } } });
+    const error = await new DblabClient('t').deleteSnapshot('p@s').catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 409, conflict: true, message });
   });
 
   it('errorFromResponse falls back to the HTTP status in words', async () => {

@@ -95,6 +95,12 @@ export interface ResetCloneRequest {
   latest?: boolean;
 }
 
+/** The answer to DELETE /snapshot/{id}. */
+export interface StatusResponse {
+  status: string;
+  message: string;
+}
+
 export interface UpdateCloneRequest {
   protected: boolean;
   protectionDurationMinutes?: number;
@@ -250,6 +256,14 @@ export class DblabClient {
   }
   destroyClone(id: string): Promise<unknown> {
     return this.request('DELETE', `/clone/${encodeURIComponent(id)}`);
+  }
+  /** Takes a snapshot now (physical retrieval only); answers once it is recorded, which can take seconds. */
+  createSnapshot(): Promise<Snapshot> {
+    return this.request('POST', '/snapshot');
+  }
+  /** Refused (409) while clones use the snapshot. */
+  deleteSnapshot(id: string): Promise<StatusResponse> {
+    return this.request('DELETE', `/snapshot/${encodeURIComponent(id)}`);
   }
 }
 
