@@ -1,12 +1,41 @@
+import { Fragment, useId, useState } from 'react';
 import type { Clone, Snapshot } from '../api';
-import { ErrorMessage, Spinner, StatusBadge } from '../components/common';
+import { BusyButton, ErrorMessage, Spinner, StatusBadge } from '../components/common';
+import { DeleteSnapshotDialog } from '../components/SnapshotDialogs';
 import { useApp } from '../context';
 import { formatBytes, formatTime } from '../format';
 import { usePolling } from '../hooks';
-import { href } from '../router';
+import { href, navigate } from '../router';
+
+/** Why the snapshot cannot be deleted: the clones that must be destroyed or reset first. */
+function InUseReason({ id, count, clones }: { id: string; count: number; clones: Clone[] }) {
+  const names =
+    clones.length > 0 ? (
+      <>
+        {clones.length === 1 ? 'Clone ' : 'Clones '}
+        {clones.map((c, i) => (
+          <Fragment key={c.id}>
+            {i > 0 ? ', ' : null}
+            <a href={href({ name: 'clone', id: c.id })}>{c.id}</a>
+          </Fragment>
+        ))}
+      </>
+    ) : (
+      `${count} clone${count === 1 ? '' : 's'}`
+    );
+  const several = (clones.length > 0 ? clones.length : count) > 1;
+  return (
+    <p id={id} className="muted">
+      {names} {several ? 'use' : 'uses'} this snapshot, so it cannot be deleted: destroy {several ? 'them' : 'it'} or reset{' '}
+      {several ? 'them' : 'it'} to another snapshot first.
+    </p>
+  );
+}
 
 export function SnapshotPage({ id }: { id: string }) {
   const { client } = useApp();
+  const [confirming, setConfirming] = useState(false);
+  const reasonId = useId();
   const data = usePolling<{ snapshot: Snapshot | undefined; clones: Clone[] }>(
     async () => {
       const [snapshots, clones] = await Promise.all([client.snapshots(), client.clones()]);
@@ -16,6 +45,8 @@ export function SnapshotPage({ id }: { id: string }) {
     [client, id],
   );
   const snapshot = data.data?.snapshot;
+  const users = data.data?.clones ?? [];
+  const inUse = !!snapshot && (snapshot.numClones > 0 || users.length > 0);
   return (
     <div className="page">
       <div className="page-head">
@@ -51,9 +82,15 @@ export function SnapshotPage({ id }: { id: string }) {
               <dt>Clones</dt>
               <dd>{snapshot.numClones}</dd>
             </dl>
-            <a className="btn btn-primary" href={href({ name: 'create', snapshot: snapshot.id })}>
-              Create clone from this snapshot
-            </a>
+            <div className="actions-row">
+              <a className="btn btn-primary" href={href({ name: 'create', snapshot: snapshot.id })}>
+                Create clone from this snapshot
+              </a>
+              <BusyButton variant="danger" onClick={() => setConfirming(true)} disabled={inUse} aria-describedby={inUse ? reasonId : undefined}>
+                Delete snapshot…
+              </BusyButton>
+            </div>
+            {inUse && <InUseReason id={reasonId} count={snapshot.numClones} clones={users} />}
           </section>
           <section className="card" aria-labelledby="snapshot-clones-title">
             <h2 id="snapshot-clones-title">Its clones</h2>
@@ -72,6 +109,16 @@ export function SnapshotPage({ id }: { id: string }) {
               </ul>
             )}
           </section>
+          {confirming && (
+            <DeleteSnapshotDialog
+              snapshot={snapshot}
+              onClose={() => setConfirming(false)}
+              onDeleted={() => navigate({ name: 'dashboard' })}
+              onRefused={(error) => {
+                if (error.conflict) data.refresh(); // show the clones that use it now
+              }}
+            />
+          )}
         </>
       )}
     </div>
