@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { InstanceStatus, Snapshot } from '../api';
 import { ClonesTable } from '../components/ClonesTable';
-import { ErrorMessage, Spinner } from '../components/common';
+import { BusyButton, ErrorMessage, Spinner } from '../components/common';
 import { DiskUsage } from '../components/DiskUsage';
 import { dayKey, SnapshotCalendar } from '../components/SnapshotCalendar';
 import { useApp } from '../context';
@@ -84,12 +84,40 @@ function InstancePanel({ status, now }: { status: InstanceStatus; now: number })
   );
 }
 
-function SnapshotsPanel({ snapshots }: { snapshots: Snapshot[] }) {
+/**
+ * The snapshots list and calendar. With physical retrieval (`canTake`), "Take snapshot" asks the
+ * engine for one now (POST /snapshot answers once it is recorded, which can take seconds).
+ */
+function SnapshotsPanel({ snapshots, canTake, onTaken }: { snapshots: Snapshot[]; canTake: boolean; onTaken: () => void }) {
+  const { client, notify } = useApp();
   const [day, setDay] = useState<string | null>(null);
+  const [taking, setTaking] = useState(false);
+  const [takeError, setTakeError] = useState<unknown>(null);
   const shown = day ? snapshots.filter((s) => dayKey(parseTime(s.dataStateAt) ?? new Date(0)) === day) : snapshots;
+  const take = async () => {
+    setTaking(true);
+    setTakeError(null);
+    try {
+      const snapshot = await client.createSnapshot();
+      notify(`Snapshot ${snapshot.id} taken.`);
+      setDay(null); // show all, so the new snapshot is in the list
+      onTaken();
+    } catch (e) {
+      setTakeError(e);
+    }
+    setTaking(false);
+  };
   return (
     <section className="card" aria-labelledby="snapshots-title">
-      <h2 id="snapshots-title">Snapshots</h2>
+      <div className="card-head">
+        <h2 id="snapshots-title">Snapshots</h2>
+        {canTake && (
+          <BusyButton className="btn-small" busy={taking} busyLabel="Taking snapshot…" onClick={take}>
+            Take snapshot
+          </BusyButton>
+        )}
+      </div>
+      {canTake && <ErrorMessage error={takeError} title="No snapshot taken:" />}
       <div className="snapshots-layout">
         <SnapshotCalendar snapshots={snapshots} selectedDay={day} onSelectDay={setDay} />
         <div className="snapshots-list">
@@ -155,7 +183,14 @@ export function Dashboard() {
           <div className="grid">
             <InstancePanel status={status.data} now={now} />
             {snapshots.data ? (
-              <SnapshotsPanel snapshots={snapshotList} />
+              <SnapshotsPanel
+                snapshots={snapshotList}
+                canTake={status.data.retrieving.mode === 'physical'}
+                onTaken={() => {
+                  snapshots.refresh();
+                  status.refresh();
+                }}
+              />
             ) : snapshots.error ? (
               <ErrorMessage error={snapshots.error} title="Cannot load snapshots:" onRetry={snapshots.refresh} />
             ) : (
