@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <iostream>
 #include <thread>
 
 #include "engine_fixture.h"
@@ -93,8 +94,15 @@ TEST_F(PhysicalTest, AReplicaInSyncGivesMaskedSnapshotsThatSurviveARestart) {
                          "'@mail.example', '' FROM generate_series(100001, 100010) i")
                   .ok());
   ASSERT_TRUE(WaitReplayed(*source)) << engine_.Log();
+  auto started = std::chrono::steady_clock::now();
   auto snapshot = CliJson({"snapshot", "create"});
   ASSERT_TRUE(snapshot.contains("id")) << snapshot.dump(2) << engine_.Log();
+  // Not asserted (timings belong in benchmarks): what a snapshot of a small replica costs here.
+  std::cout << "[ measure  ] physical snapshot (pause, snapshot, promote, mask, stop, snapshot): "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count()
+            << " ms\n";
   EXPECT_EQ(CliJson({"snapshot", "list"}).size(), 2u);
   int second_port = CreateClone("second");
   auto second = ConnectClone(second_port, "dev", "dev-pw", source_.dbname);
