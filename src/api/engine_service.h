@@ -32,6 +32,9 @@ class EngineService {
   // prepares a copy of the replica). kBadRequest in logical mode (new data comes with a full
   // refresh), kConflict while a refresh or another snapshot runs.
   virtual Result<Snapshot> CreateSnapshot() = 0;
+  // A snapshot of a clone's current data (DLE's POST /branch/snapshot); it becomes the latest.
+  // kNotFound for an unknown clone, kConflict unless it is OK.
+  virtual Result<Snapshot> CreateSnapshotFromClone(const std::string& clone_id) = 0;
   // Removes a snapshot. kNotFound if unknown; kConflict while clones use it.
   virtual Status DeleteSnapshot(const std::string& id) = 0;
 };

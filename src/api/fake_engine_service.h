@@ -139,6 +139,18 @@ class FakeEngineService : public EngineService {
     return snapshot;
   }
 
+  Result<Snapshot> CreateSnapshotFromClone(const std::string& clone_id) override {
+    std::lock_guard lock(mutex);
+    calls.push_back("CreateSnapshotFromClone(" + clone_id + ")");
+    if (fail_with) return *fail_with;
+    if (!clones.count(clone_id)) return NotFound("clone " + clone_id + " not found");
+    Snapshot snapshot;
+    snapshot.id = "dblab_pool@snapshot_" + std::to_string(snapshots.size() + 1);
+    snapshot.pool = "dblab_pool";
+    snapshots.push_back(snapshot);
+    return snapshot;
+  }
+
   Status DeleteSnapshot(const std::string& id) override {
     std::lock_guard lock(mutex);
     calls.push_back("DeleteSnapshot(" + id + ")");

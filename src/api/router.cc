@@ -259,6 +259,9 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
     route = "clone/{id}";
     allow = "GET, PATCH, DELETE";
     raw_id = segments[1];
+  } else if (segments.size() == 2 && segments[0] == "branch" && segments[1] == "snapshot") {
+    route = "branch/snapshot";
+    allow = "POST";
   } else if (segments.size() == 2 && segments[0] == "snapshot") {
     route = "snapshot/{id}";
     allow = "DELETE";
@@ -344,6 +347,26 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
     auto snapshot = engine_.CreateSnapshot();
     if (!snapshot) return ErrorResponse(snapshot.error());
     return JsonResponse(200, SnapshotToJson(*snapshot));
+  }
+  if (route == "branch/snapshot") {
+    // DLE: {"cloneID": "...", "message": "..."} -> {"snapshotID": "..."}.
+    Json body = Json::parse(request.body, nullptr, false);
+    if (!body.is_object()) return ErrorResponse(BadRequest("the body must be a JSON object"));
+    for (const auto& [key, value] : body.items()) {
+      if (key != "cloneID" && key != "message") {
+        return ErrorResponse(BadRequest("unknown field \"" + key + "\"; expected cloneID, message"));
+      }
+    }
+    if (!body.contains("cloneID") || !body["cloneID"].is_string() ||
+        !IsValidCloneId(body["cloneID"].get<std::string>())) {
+      return ErrorResponse(BadRequest("cloneID is required: the id of the clone to snapshot"));
+    }
+    if (body.contains("message") && !body["message"].is_string()) {
+      return ErrorResponse(BadRequest("message must be a string"));
+    }
+    auto snapshot = engine_.CreateSnapshotFromClone(body["cloneID"].get<std::string>());
+    if (!snapshot) return ErrorResponse(snapshot.error());
+    return JsonResponse(200, Json{{"snapshotID", snapshot->id}});
   }
   if (route == "snapshot/{id}") {
     if (request.target.find("force=true") != std::string::npos) {

@@ -160,6 +160,19 @@ TEST_F(ApiRouterTest, SnapshotCreateAndDelete) {
   EXPECT_EQ(Call("GET", "/snapshot/p@s").status, 405);
 }
 
+TEST_F(ApiRouterTest, BranchSnapshotMakesASnapshotOfAClone) {
+  ApiResponse made = Call("POST", "/branch/snapshot", R"({"cloneID":"jworks","message":"m"})");
+  ASSERT_EQ(made.status, 200) << made.body;
+  EXPECT_TRUE(Body(made)["snapshotID"].is_string());
+  EXPECT_TRUE(engine_.Called("CreateSnapshotFromClone(jworks)"));
+  EXPECT_EQ(Call("POST", "/branch/snapshot", R"({"cloneID":"nobody"})").status, 404);
+  for (const char* bad : {"", "[]", R"({"message":"m"})", R"({"cloneID":"../x"})",
+                          R"({"cloneID":"a","extra":1})", R"({"cloneID":"a","message":5})"}) {
+    EXPECT_EQ(Call("POST", "/branch/snapshot", bad).status, 400) << bad;
+  }
+  EXPECT_EQ(Call("GET", "/branch/snapshot").status, 405);
+}
+
 // --- auth ---
 
 TEST_F(ApiRouterTest, MissingOrWrongTokenIs401AndNeverReachesTheEngine) {

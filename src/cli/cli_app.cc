@@ -56,6 +56,7 @@ struct Flags {
   bool async = false;
   bool latest = false;
   std::vector<std::string> extra_config;
+  std::string message;  // commit --message
 };
 
 // A failed command: what to print after "Error: " and the exit code.
@@ -122,6 +123,7 @@ class CliRunner {
   CommandStatus SnapshotList();
   CommandStatus SnapshotCreate();
   CommandStatus SnapshotDelete();
+  CommandStatus Commit();
   CommandStatus InstanceStatus();
   CommandStatus InstanceVersion();
   CommandStatus InstanceFullRefresh();
@@ -560,6 +562,12 @@ CommandStatus CliRunner::SnapshotDelete() {
       [this](ApiClient& client) { return client.DeleteSnapshot(flags_.snapshot_id); });
 }
 
+CommandStatus CliRunner::Commit() {
+  return PrintFromEngine([this](ApiClient& client) {
+    return client.CreateSnapshotFromClone(flags_.clone_id, flags_.message);
+  });
+}
+
 CommandStatus CliRunner::SnapshotCreate() {
   return PrintFromEngine([](ApiClient& client) { return client.CreateSnapshot(); });
 }
@@ -590,6 +598,12 @@ void CloneIdArgument(CLI::App& command, Flags& flags) {
 
 void SnapshotIdArgument(CLI::App& command, Flags& flags) {
   command.add_option("ID", flags.snapshot_id, "snapshot id (<pool>@<name>)")->required();
+}
+
+void CommitFlags(CLI::App& command, Flags& flags) {
+  command.add_option("--clone-id", flags.clone_id, "clone whose data becomes a snapshot")
+      ->required();
+  command.add_option("-m,--message", flags.message, "what the snapshot holds");
 }
 
 void CloneCreateFlags(CLI::App& command, Flags& flags) {
@@ -692,6 +706,8 @@ const CommandSpec kCommands[] = {
      &NoFlags, &CliRunner::SnapshotCreate},
     {"snapshot", "delete", "delete a snapshot no clone uses", &SnapshotIdArgument,
      &CliRunner::SnapshotDelete},
+    {"", "commit", "snapshot a clone's current data; it becomes the latest snapshot",
+     &CommitFlags, &CliRunner::Commit},
     {"instance", "status", "show the engine's status", &NoFlags, &CliRunner::InstanceStatus},
     {"instance", "version", "show the engine's version (GET /healthz)", &NoFlags,
      &CliRunner::InstanceVersion},

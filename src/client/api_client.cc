@@ -105,6 +105,16 @@ Result<nlohmann::json> ApiClient::DeleteSnapshot(const std::string& id) {
   }
   return Send("DELETE", "/snapshot/" + id, nullptr);
 }
+Result<nlohmann::json> ApiClient::CreateSnapshotFromClone(const std::string& clone_id,
+                                                          const std::string& message) {
+  if (!IsValidCloneId(clone_id)) {
+    return BadRequest(fmt::format("invalid clone id \"{}\"", clone_id));
+  }
+  nlohmann::json body = {{"cloneID", clone_id}};
+  if (!message.empty()) body["message"] = message;
+  return Send("POST", "/branch/snapshot", &body);
+}
+
 Result<nlohmann::json> ApiClient::CreateSnapshot() {
   return Send("POST", "/snapshot", nullptr);
 }

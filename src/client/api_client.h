@@ -43,6 +43,9 @@ class ApiClient {
   Result<nlohmann::json> FullRefresh();                        // POST /full-refresh
   Result<nlohmann::json> CreateSnapshot();                     // POST /snapshot
   Result<nlohmann::json> DeleteSnapshot(const std::string& id);  // DELETE /snapshot/{id}
+  // POST /branch/snapshot {"cloneID", "message"}
+  Result<nlohmann::json> CreateSnapshotFromClone(const std::string& clone_id,
+                                                 const std::string& message);
   Result<nlohmann::json> Healthz();                            // GET /healthz (no token)
 
   const ClientOptions& options() const { return options_; }

@@ -299,8 +299,10 @@ Result<Clone> CloneManager::Reset(const std::string& id, const ResetCloneRequest
     auto it = clones_.find(id);
     if (it == clones_.end()) return NotFound("clone \"" + id + "\" not found");
     Clone& clone = it->second.clone;
-    if (IsBusy(clone.status)) {
-      return Conflict("clone \"" + id + "\" is " + CloneStatusName(clone.status) +
+    if (IsBusy(clone.status) || snapshotting_.count(id)) {
+      return Conflict("clone \"" + id + "\" is " +
+                      (snapshotting_.count(id) ? "being snapshotted"
+                                                : std::string(CloneStatusName(clone.status))) +
                       "; wait until it is OK");
     }
     if (snapshot_id.empty()) snapshot_id = clone.snapshot_id;
@@ -329,8 +331,10 @@ Status CloneManager::Destroy(const std::string& id) {
                       "\" is protected; remove protection first (dblab clone update " + id +
                       " --protected false)");
     }
-    if (IsBusy(clone.status)) {
-      return Conflict("clone \"" + id + "\" is " + CloneStatusName(clone.status) +
+    if (IsBusy(clone.status) || snapshotting_.count(id)) {
+      return Conflict("clone \"" + id + "\" is " +
+                      (snapshotting_.count(id) ? "being snapshotted"
+                                                : std::string(CloneStatusName(clone.status))) +
                       "; wait until it is OK");
     }
     clone.status = CloneStatus::kDeleting;
@@ -340,6 +344,81 @@ Status CloneManager::Destroy(const std::string& id) {
   SaveCurrent(record.clone.id);
   spdlog::info("clone {}: destroying", id);
   RunAsync(id, [this, id] { DoDestroy(id); });
+  return OkStatus();
+}
+
+Status CloneManager::SnapshotClone(const std::string& id, const std::string& name) {
+  DBLAB_TRY(ValidateCloneId(id));
+  if (!pool_.CanSnapshotClones()) {
+    return Unavailable("the " + pool_.Mode() +
+                       " backend cannot snapshot a clone yet (btrfs, reflink, overlay and copy "
+                       "can)");
+  }
+  CloneRecord record;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = clones_.find(id);
+    if (it == clones_.end()) return NotFound("clone \"" + id + "\" not found");
+    if (it->second.clone.status != CloneStatus::kOk || snapshotting_.count(id)) {
+      return Conflict("clone \"" + id + "\" is " +
+                      (snapshotting_.count(id) ? "being snapshotted"
+                                                : std::string(CloneStatusName(
+                                                      it->second.clone.status))) +
+                      "; a snapshot needs an OK clone");
+    }
+    snapshotting_.insert(id);
+    record = it->second;
+  }
+  const Clone& clone = record.clone;
+  std::string data_dir = pool_.ClonePath(record.StorageName());
+  auto admin_conninfo = BuildConninfo({{"host", options_.socket_dir},
+                                       {"port", std::to_string(clone.db.port)},
+                                       {"user", options_.superuser},
+                                       {"dbname", clone.db.db_name},
+                                       {"application_name", "dblab-engine"}});
+  auto work = [&]() -> Status {
+    std::optional<PgConnection> admin;
+    {
+      auto connected = PgConnection::Connect(admin_conninfo);
+      if (!connected.ok()) return connected.error();
+      admin.emplace(std::move(*connected));
+    }
+    std::string role = admin->QuoteIdentifier(clone.db.username);
+    // The clone user's password stays out of the snapshot; the user is back in right after.
+    DBLAB_TRY(admin->Exec("ALTER ROLE " + role + " PASSWORD NULL"));
+    auto restore = [&]() {
+      return admin->Exec("ALTER ROLE " + role + " PASSWORD " +
+                         admin->QuoteLiteral(record.password_verifier));
+    };
+    Status taken = admin->Exec("CHECKPOINT");
+    if (taken.ok() && pool_.SnapshotOfCloneIsAtomic()) {
+      taken = pool_.CreateSnapshotOfClone(record.StorageName(), name);
+      Status restored = restore();
+      return taken.ok() ? restored : taken;
+    }
+    if (taken.ok()) {
+      admin.reset();  // the server stops next
+      taken = postgres_.Stop(data_dir, std::chrono::seconds(60), /*require_clean=*/true);
+      if (taken.ok()) taken = pool_.CreateSnapshotOfClone(record.StorageName(), name);
+      Status started = StartServer(record);
+      if (!started.ok()) {
+        Fail(id, "postgres did not start again after a snapshot: " + started.error().message);
+        return taken.ok() ? started : taken;
+      }
+      auto again = PgConnection::Connect(admin_conninfo);
+      if (!again.ok()) return again.error();
+      admin.emplace(std::move(*again));
+    }
+    Status restored = restore();
+    return taken.ok() ? restored : taken;
+  };
+  Status result = work();
+  {
+    std::lock_guard lock(mutex_);
+    snapshotting_.erase(id);
+  }
+  if (!result.ok()) return result.error().Wrap("snapshot of clone " + id);
+  spdlog::info("clone {}: snapshot {} taken", id, name);
   return OkStatus();
 }
 

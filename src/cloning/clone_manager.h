@@ -88,6 +88,13 @@ class CloneManager {
   void StopWarmPool();
   int WarmReady();  // warm clones ready to be handed out
 
+  // Makes the pool snapshot `name` of the clone's current data (DLE's POST /branch/snapshot).
+  // The clone's user has no password in it (other developers' clones come from it). On btrfs
+  // the clone keeps running (a CHECKPOINT, then an atomic snapshot); elsewhere its server is
+  // stopped cleanly and started again, which ends its sessions. kConflict unless the clone is
+  // OK; resets and destroys of it wait (kConflict) meanwhile.
+  Status SnapshotClone(const std::string& id, const std::string& name);
+
  private:
   Result<Snapshot> FindSnapshot(const std::string& id);
   Result<int> AllocatePort();
@@ -128,6 +135,7 @@ class CloneManager {
   std::map<std::string, CloneRecord> clones_;
   std::set<int> reserved_ports_;
   int running_ops_ = 0;
+  std::set<std::string> snapshotting_;  // clones being snapshotted (SnapshotClone)
 
   struct WarmClone {
     std::string name;  // storage name, "warm-<random>"

@@ -491,6 +491,19 @@ Result<Snapshot> Engine::CreateSnapshot() {
   return *snapshot_result_;
 }
 
+Result<Snapshot> Engine::CreateSnapshotFromClone(const std::string& clone_id) {
+  std::lock_guard serial(snapshot_from_clone_mutex_);  // one at a time: names are by the second
+  DBLAB_ASSIGN_OR_RETURN(std::string name, NewSnapshotName(*pool_));
+  DBLAB_TRY(clones_->SnapshotClone(clone_id, name));
+  auto snapshot = RecordSnapshot(*pool_, *state_, name, std::chrono::system_clock::now());
+  if (!snapshot.ok()) {
+    (void)pool_->DestroySnapshot(name);
+    return snapshot.error();
+  }
+  clones_->SnapshotsChanged();  // the newest snapshot: the warm pool moves to it
+  return *snapshot;
+}
+
 Status Engine::DeleteSnapshot(const std::string& id) {
   auto snapshots = state_->ListSnapshots();
   if (!snapshots.ok()) return snapshots.error();

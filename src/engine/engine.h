@@ -46,6 +46,7 @@ class Engine : public EngineService {
   Status FullRefresh() override;
   Result<Snapshot> CreateSnapshot() override;
   Status DeleteSnapshot(const std::string& id) override;
+  Result<Snapshot> CreateSnapshotFromClone(const std::string& clone_id) override;
 
   const EngineConfig& config() const { return config_; }
 
@@ -74,6 +75,7 @@ class Engine : public EngineService {
   TimePoint started_at_;
 
   std::mutex mutex_;
+  std::mutex snapshot_from_clone_mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
   std::atomic<bool> cancel_retrieval_{false};

@@ -29,6 +29,10 @@ class SnapshotStore {
   // cleanly first. This is how physical retrieval offers its promoted, masked copy of the
   // replica. kConflict if it exists, kUnavailable where the backend cannot.
   virtual Status CreateSnapshotOfClone(const std::string& clone, const std::string& name) = 0;
+  // Whether CreateSnapshotOfClone takes one atomic image, so a running server's files are
+  // crash-consistent in it (btrfs); otherwise stop the server first.
+  virtual bool SnapshotOfCloneIsAtomic() const { return false; }
+  virtual bool CanSnapshotClones() const { return true; }
   virtual Status DestroySnapshot(const std::string& name) = 0;
   virtual Result<std::vector<std::string>> ListSnapshots() = 0;
   // Path of a snapshot's files (read-only).

@@ -44,6 +44,7 @@ class BtrfsPool : public PoolBackend {
   // The caller makes main data consistent first (postgres stopped cleanly or checkpointed).
   Status CreateSnapshot(const std::string& name) override;
   Status CreateSnapshotOfClone(const std::string& clone, const std::string& name) override;
+  bool SnapshotOfCloneIsAtomic() const override { return true; }
   // kNotFound if missing. Clones made from it are independent subvolumes and stay intact.
   Status DestroySnapshot(const std::string& name) override;
   Result<std::vector<std::string>> ListSnapshots() override;  // sorted

@@ -77,6 +77,7 @@ class ZfsPool : public PoolBackend {
   std::string MainDataPath() const override;
   // The caller makes main data consistent first (postgres stopped cleanly or checkpointed).
   Status CreateSnapshot(const std::string& name) override;
+  bool CanSnapshotClones() const override { return false; }
   // kUnavailable: a ZFS snapshot belongs to its dataset, and snapshots here are of main data.
   Status CreateSnapshotOfClone(const std::string& clone, const std::string& name) override {
     return Unavailable("the zfs backend cannot snapshot clone " + clone + " as " + name +

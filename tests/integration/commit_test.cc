@@ -1,0 +1,64 @@
+// dblab commit (DLE's POST /branch/snapshot): a clone's current data becomes a snapshot that new
+// clones start from, without the clone user's password, while the clone keeps serving.
+#include <gtest/gtest.h>
+
+#include "engine_fixture.h"
+
+namespace dblab::testing {
+namespace {
+
+class CommitTest : public EngineFixture {};
+
+TEST_F(CommitTest, AClonesDataBecomesTheLatestSnapshotWithoutItsPassword) {
+  StartEngineAndWaitForSnapshot();
+  auto dev = CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw-1", "--id",
+                      "dev"});
+  ASSERT_EQ(dev["status"]["code"], "OK") << dev.dump(2);
+  int dev_port = std::stoi(dev["db"]["port"].get<std::string>());
+  auto session = ConnectClone(dev_port, "dev", "dev-pw-1", source_.dbname);
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  // A migration a developer wants to share.
+  ASSERT_TRUE(session->Exec("ALTER TABLE users ADD COLUMN tier int DEFAULT 1").ok());
+  ASSERT_TRUE(session->Exec("DELETE FROM users WHERE id > 1500").ok());
+
+  auto committed = CliJson({"commit", "--clone-id", "dev", "--message", "tier column"});
+  ASSERT_TRUE(committed.contains("snapshotID")) << committed.dump(2) << engine_.Log();
+  std::string snapshot_id = committed["snapshotID"];
+  auto snapshots = CliJson({"snapshot", "list"});
+  ASSERT_EQ(snapshots.size(), 2u);
+  EXPECT_EQ(snapshots[0]["id"], snapshot_id);  // newest first
+
+  // The clone kept serving: the open session works, and so does a new login.
+  EXPECT_EQ(QueryValue(*session, "SELECT count(*) FROM users"), "1500");
+  auto again = ConnectClone(dev_port, "dev", "dev-pw-1", source_.dbname);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+
+  // A new clone starts from the commit (the latest snapshot); dev's password is not in it.
+  auto other = CliJson({"clone", "create", "--username", "other", "--password", "other-pw",
+                        "--id", "other"});
+  ASSERT_EQ(other["status"]["code"], "OK") << other.dump(2) << engine_.Log();
+  EXPECT_EQ(other["snapshot"]["id"], snapshot_id);
+  int other_port = std::stoi(other["db"]["port"].get<std::string>());
+  auto reader = ConnectClone(other_port, "other", "other-pw", source_.dbname);
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  EXPECT_EQ(QueryValue(*reader, "SELECT count(*) FROM users WHERE tier = 1"), "1500");
+  EXPECT_EQ(QueryValue(*reader, "SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = 'dev'"),
+            "t");
+  EXPECT_FALSE(ConnectClone(other_port, "dev", "dev-pw-1", source_.dbname).ok());
+
+  // Reset goes back to the commit; the clone it came from is unaffected by later writes.
+  ASSERT_TRUE(reader->Exec("DROP TABLE users").ok());
+  EXPECT_EQ(CliJson({"clone", "reset", "other"})["status"]["code"], "OK");
+  auto after = ConnectClone(other_port, "other", "other-pw", source_.dbname);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(QueryValue(*after, "SELECT count(*) FROM users"), "1500");
+
+  // Bad input: one readable line and a non-zero exit.
+  auto missing = Cli({"commit", "--clone-id", "nope"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("not found"), std::string::npos) << missing.err;
+  EXPECT_NE(Cli({"commit", "--clone-id", "../x"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace dblab::testing
