@@ -299,12 +299,7 @@ Result<Clone> CloneManager::Reset(const std::string& id, const ResetCloneRequest
     auto it = clones_.find(id);
     if (it == clones_.end()) return NotFound("clone \"" + id + "\" not found");
     Clone& clone = it->second.clone;
-    if (IsBusy(clone.status) || snapshotting_.count(id)) {
-      return Conflict("clone \"" + id + "\" is " +
-                      (snapshotting_.count(id) ? "being snapshotted"
-                                                : std::string(CloneStatusName(clone.status))) +
-                      "; wait until it is OK");
-    }
+    if (auto busy = BusyConflict(id, clone, IsBusy(clone.status))) return *busy;
     if (snapshot_id.empty()) snapshot_id = clone.snapshot_id;
     // The target is part of the durable record: a reset redone after a crash goes to it.
     clone.snapshot_id = snapshot_id;
@@ -331,12 +326,7 @@ Status CloneManager::Destroy(const std::string& id) {
                       "\" is protected; remove protection first (dblab clone update " + id +
                       " --protected false)");
     }
-    if (IsBusy(clone.status) || snapshotting_.count(id)) {
-      return Conflict("clone \"" + id + "\" is " +
-                      (snapshotting_.count(id) ? "being snapshotted"
-                                                : std::string(CloneStatusName(clone.status))) +
-                      "; wait until it is OK");
-    }
+    if (auto busy = BusyConflict(id, clone, IsBusy(clone.status))) return *busy;
     clone.status = CloneStatus::kDeleting;
     clone.status_message = "Clone is being deleted";
     record = it->second;
@@ -345,6 +335,16 @@ Status CloneManager::Destroy(const std::string& id) {
   spdlog::info("clone {}: destroying", id);
   RunAsync(id, [this, id] { DoDestroy(id); });
   return OkStatus();
+}
+
+std::optional<Error> CloneManager::BusyConflict(const std::string& id, const Clone& clone,
+                                               bool busy_status) const {
+  if (snapshotting_.count(id)) {
+    return Conflict("clone \"" + id + "\" is being snapshotted; wait until it is done");
+  }
+  if (!busy_status) return std::nullopt;
+  return Conflict("clone \"" + id + "\" is " + CloneStatusName(clone.status) +
+                  "; wait until it is OK");
 }
 
 Status CloneManager::SnapshotClone(const std::string& id, const std::string& name) {
@@ -359,13 +359,8 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
     std::lock_guard lock(mutex_);
     auto it = clones_.find(id);
     if (it == clones_.end()) return NotFound("clone \"" + id + "\" not found");
-    if (it->second.clone.status != CloneStatus::kOk || snapshotting_.count(id)) {
-      return Conflict("clone \"" + id + "\" is " +
-                      (snapshotting_.count(id) ? "being snapshotted"
-                                                : std::string(CloneStatusName(
-                                                      it->second.clone.status))) +
-                      "; a snapshot needs an OK clone");
-    }
+    const Clone& clone = it->second.clone;
+    if (auto busy = BusyConflict(id, clone, clone.status != CloneStatus::kOk)) return *busy;
     snapshotting_.insert(id);
     record = it->second;
   }

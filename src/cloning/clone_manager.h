@@ -136,6 +136,9 @@ class CloneManager {
   std::set<int> reserved_ports_;
   int running_ops_ = 0;
   std::set<std::string> snapshotting_;  // clones being snapshotted (SnapshotClone)
+  // kConflict when the clone is being snapshotted or `busy_status` (mutex_ held).
+  std::optional<Error> BusyConflict(const std::string& id, const Clone& clone,
+                                    bool busy_status) const;
 
   struct WarmClone {
     std::string name;  // storage name, "warm-<random>"

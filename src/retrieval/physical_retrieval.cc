@@ -27,6 +27,15 @@ std::string Env(const std::map<std::string, std::string>& envs, const std::strin
   return it == envs.end() || it->second.empty() ? fallback : it->second;
 }
 
+// Where the source is, from physicalRestore's envs (libpq's defaults otherwise).
+struct SourceEndpoint {
+  std::string host, port, user, password;
+};
+SourceEndpoint EndpointOf(const std::map<std::string, std::string>& envs) {
+  return {Env(envs, "PGHOST", "127.0.0.1"), Env(envs, "PGPORT", "5432"),
+          Env(envs, "PGUSER", "postgres"), Env(envs, "PGPASSWORD")};
+}
+
 // pgpass fields escape ':' and '\'.
 std::string PassfileField(const std::string& value) {
   std::string out;
@@ -35,6 +44,20 @@ std::string PassfileField(const std::string& value) {
     out += c;
   }
   return out;
+}
+
+// What a copy of the source must not keep: recovery signal files, and the source's connection
+// settings a tool may have written (pg_basebackup -R writes its password).
+void ForgetTheSource(const std::string& data_dir) {
+  unlink((data_dir + "/standby.signal").c_str());
+  unlink((data_dir + "/recovery.signal").c_str());
+  std::string auto_conf = data_dir + "/postgresql.auto.conf";
+  std::ifstream in(auto_conf);
+  if (!in) return;
+  std::stringstream text;
+  text << in.rdbuf();
+  in.close();
+  std::ofstream(auto_conf, std::ios::trunc) << WithoutReplicationSettings(text.str());
 }
 
 }  // namespace
@@ -129,20 +152,19 @@ Result<std::string> PhysicalRetrieval::BinDir() {
 
 Result<int> PhysicalRetrieval::SourceMajor() {
   const auto& envs = options_.retrieval.physical_restore.envs;
+  SourceEndpoint source = EndpointOf(envs);
   std::vector<std::pair<std::string, std::string>> params = {
-      {"host", Env(envs, "PGHOST", "127.0.0.1")},
-      {"port", Env(envs, "PGPORT", "5432")},
-      {"user", Env(envs, "PGUSER", "postgres")},
+      {"host", source.host},
+      {"port", source.port},
+      {"user", source.user},
       {"dbname", Env(envs, "PGDATABASE", "postgres")},
       {"connect_timeout", "10"},
       {"application_name", "dblab-retrieval"}};
-  if (std::string password = Env(envs, "PGPASSWORD"); !password.empty()) {
-    params.push_back({"password", password});
-  }
+  if (!source.password.empty()) params.push_back({"password", source.password});
   auto connection = PgConnection::Connect(BuildConninfo(params));
   if (!connection.ok()) {
-    return Unavailable("cannot connect to the source " + params[2].second + "@" +
-                       params[0].second + ":" + params[1].second + ": " +
+    return Unavailable("cannot connect to the source " + source.user + "@" + source.host + ":" +
+                       source.port + ": " +
                        connection.error().message +
                        " (check retrieval.spec.physicalRestore.options.envs)");
   }
@@ -150,18 +172,15 @@ Result<int> PhysicalRetrieval::SourceMajor() {
 }
 
 Status PhysicalRetrieval::WritePassfile() {
-  const auto& envs = options_.retrieval.physical_restore.envs;
+  SourceEndpoint source = EndpointOf(options_.retrieval.physical_restore.envs);
   std::string path = options_.state_dir + "/source.pgpass";
-  std::string password = Env(envs, "PGPASSWORD");
-  if (password.empty()) {
+  if (source.password.empty()) {
     unlink(path.c_str());
     return OkStatus();
   }
   DBLAB_ASSIGN_OR_RETURN(OsUser user, LookupOsUser(options_.os_user));
-  std::string line = PassfileField(Env(envs, "PGHOST", "127.0.0.1")) + ":" +
-                     PassfileField(Env(envs, "PGPORT", "5432")) + ":*:" +
-                     PassfileField(Env(envs, "PGUSER", "postgres")) + ":" +
-                     PassfileField(password) + "\n";
+  std::string line = PassfileField(source.host) + ":" + PassfileField(source.port) + ":*:" +
+                     PassfileField(source.user) + ":" + PassfileField(source.password) + "\n";
   DBLAB_TRY(WriteFileAtomically(path, line, 0600));
   if (chown(path.c_str(), user.uid, user.gid) != 0) {
     return Internal("cannot give " + path + " to " + options_.os_user + ": " + strerror(errno));
@@ -170,14 +189,13 @@ Status PhysicalRetrieval::WritePassfile() {
 }
 
 std::string PhysicalRetrieval::PrimaryConninfo() const {
-  const auto& envs = options_.retrieval.physical_restore.envs;
-  std::vector<std::pair<std::string, std::string>> params = {
-      {"host", Env(envs, "PGHOST", "127.0.0.1")},
-      {"port", Env(envs, "PGPORT", "5432")},
-      {"user", Env(envs, "PGUSER", "postgres")},
-      {"application_name", "dblab_sync"}};
+  SourceEndpoint source = EndpointOf(options_.retrieval.physical_restore.envs);
+  std::vector<std::pair<std::string, std::string>> params = {{"host", source.host},
+                                                             {"port", source.port},
+                                                             {"user", source.user},
+                                                             {"application_name", "dblab_sync"}};
   // The password is read from a file only the OS user can read: never on a command line.
-  if (!Env(envs, "PGPASSWORD").empty()) {
+  if (!source.password.empty()) {
     params.push_back({"passfile", options_.state_dir + "/source.pgpass"});
   }
   return BuildConninfo(params);
@@ -217,18 +235,8 @@ Status PhysicalRetrieval::Copy() {
                       " holds no PostgreSQL data directory (its -D must be main data: " + data +
                       ")");
   }
-  // A tool's own replication settings (pg_basebackup -R writes the source's password) stay
-  // out of main data: the replica gets its connection on the command line.
-  std::string auto_conf = data + "/postgresql.auto.conf";
-  std::ifstream in(auto_conf);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.good() || in.eof()) {
-    std::ofstream out(auto_conf, std::ios::trunc);
-    out << WithoutReplicationSettings(text.str());
-  }
-  unlink((data + "/standby.signal").c_str());
-  unlink((data + "/recovery.signal").c_str());
+  // The replica gets its connection on the command line, never from main data.
+  ForgetTheSource(data);
   return OkStatus();
 }
 
@@ -284,7 +292,6 @@ void PhysicalRetrieval::RemoveLeftovers() {
 }
 
 Result<std::optional<Snapshot>> PhysicalRetrieval::Run() {
-  RemoveLeftovers();
   DBLAB_TRY(Copy());
   DBLAB_TRY(EnsureReplica());
   if (options_.retrieval.physical_snapshot.skip_start_snapshot) {
@@ -384,17 +391,7 @@ Result<Snapshot> PhysicalRetrieval::TakeSnapshot() {
     cleanup();
     return prepared.error();
   }
-  // What the copy must not keep: signal files, and the source's connection settings.
-  std::string path = pool_.ClonePath(clone);
-  unlink((path + "/standby.signal").c_str());
-  unlink((path + "/recovery.signal").c_str());
-  {
-    std::ifstream in(path + "/postgresql.auto.conf");
-    std::stringstream text;
-    text << in.rdbuf();
-    std::ofstream out(path + "/postgresql.auto.conf", std::ios::trunc);
-    out << WithoutReplicationSettings(text.str());
-  }
+  ForgetTheSource(pool_.ClonePath(clone));  // preprocessing may have run ALTER SYSTEM too
   auto name = NewSnapshotName(pool_);
   Status taken = name.ok() ? pool_.CreateSnapshotOfClone(clone, *name) : Status(name.error());
   cleanup();

@@ -126,26 +126,14 @@ Status TreePool::SnapshotTree(const std::string& data, const std::string& name,
     return Conflict("snapshot " + name + " already exists in pool " + name_ +
                     "; choose another name or destroy it first");
   }
-  const std::string work = WorkPath(root_ + "/snapshots", ".tmp-", name);
   TreeCopyOptions options;
   options.method = method;
   options.make_immutable = protect_snapshots_;
   options.skip_top_level = {kPostmasterPid};
-  auto copied = CopyTree(data, work, options);
-  if (!copied.ok()) {
-    (void)RemoveTree(work);
-    return copied.error().Wrap("snapshot " + data + " of pool " + name_ + " as " + name);
-  }
-  if (::renameat2(AT_FDCWD, work.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
-    int error = errno;
-    (void)RemoveTree(work);
-    if (error == EEXIST) {
-      return Conflict("snapshot " + name + " already exists in pool " + name_ +
-                      "; choose another name or destroy it first");
-    }
-    return Internal("cannot rename " + work + " to " + path + ": " + std::strerror(error));
-  }
-  if (protect_snapshots_ && copied->protected_entries > 0) {
+  DBLAB_ASSIGN_OR_RETURN(TreeCopyStats copied,
+                         CopyAndPublish(data, "snapshot", name, path, options,
+                                        "snapshot " + data + " of pool " + name_ + " as " + name));
+  if (protect_snapshots_ && copied.protected_entries > 0) {
     auto protect = SetImmutable(path, true);
     if (!protect.ok()) return protect.error().Wrap("protect snapshot " + name);
   }
@@ -178,25 +166,35 @@ Result<std::string> TreePool::CreateClone(const std::string& snapshot, const std
     return Conflict("clone " + clone + " already exists in pool " + name_ + " (" + path +
                     "); choose another name or destroy it first");
   }
-  const std::string work = WorkPath(root_ + "/clones", ".tmp-", clone);
   TreeCopyOptions options;
   options.method = method_;
   options.skip_top_level = {kPostmasterPid};
+  DBLAB_TRY(CopyAndPublish(source, "clone", clone, path, options,
+                           "create clone " + clone + " from snapshot " + snapshot));
+  return path;
+}
+
+Result<TreeCopyStats> TreePool::CopyAndPublish(const std::string& source, const std::string& kind,
+                                               const std::string& name, const std::string& path,
+                                               const TreeCopyOptions& options,
+                                               const std::string& context) {
+  const std::string directory = path.substr(0, path.rfind('/'));
+  const std::string work = WorkPath(directory, ".tmp-", name);
   auto copied = CopyTree(source, work, options);
   if (!copied.ok()) {
     (void)RemoveTree(work);
-    return copied.error().Wrap("create clone " + clone + " from snapshot " + snapshot);
+    return copied.error().Wrap(context);
   }
   if (::renameat2(AT_FDCWD, work.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
     int error = errno;
     (void)RemoveTree(work);
     if (error == EEXIST) {
-      return Conflict("clone " + clone + " already exists in pool " + name_ +
+      return Conflict(kind + " " + name + " already exists in pool " + name_ +
                       "; choose another name or destroy it first");
     }
     return Internal("cannot rename " + work + " to " + path + ": " + std::strerror(error));
   }
-  return path;
+  return copied;
 }
 
 Status TreePool::DestroyClone(const std::string& clone) {

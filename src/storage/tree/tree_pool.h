@@ -97,6 +97,11 @@ class TreePool : public PoolBackend {
 
   // Copies `data` into a new snapshot `name` (through a hidden work name, then a rename).
   Status SnapshotTree(const std::string& data, const std::string& name, FileDataMethod method);
+  // Copies `source` under a hidden work name beside `path`, then renames it to `path` (never
+  // over an existing one: kConflict naming the `kind` and `name`); `context` prefixes errors.
+  Result<TreeCopyStats> CopyAndPublish(const std::string& source, const std::string& kind,
+                                       const std::string& name, const std::string& path,
+                                       const TreeCopyOptions& options, const std::string& context);
   // How a clone's files are copied into a snapshot (overlay: read through the mount, copied).
   virtual FileDataMethod CloneSnapshotMethod() const { return snapshot_method_; }
 
