@@ -50,7 +50,7 @@ CREATE TABLE orders (
   created_at timestamptz NOT NULL
 );
 INSERT INTO orders
-SELECT i, 1 + (i * 7919) % :users, (i * 31) % 100000, now() - (i || ' seconds')::interval
+SELECT i, 1 + (i * 7919::bigint) % :users, (i * 31::bigint) % 100000, now() - (i || ' seconds')::interval
 FROM generate_series(1, :users * 2) AS i;
 CREATE INDEX orders_user_id ON orders (user_id);
 ANALYZE;
