@@ -35,6 +35,15 @@ Status WriteFileAtomically(const std::string& path, const std::string& content, 
     unlink(temp.c_str());
     return Internal("cannot rename " + temp + " to " + path + ": " + error);
   }
+  // The rename is durable only once the directory that holds the name is synced.
+  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
+  int dir_fd = open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0 || fsync(dir_fd) != 0) {
+    std::string error = strerror(errno);
+    if (dir_fd >= 0) close(dir_fd);
+    return Internal("cannot sync directory " + dir + " after writing " + path + ": " + error);
+  }
+  close(dir_fd);
   return OkStatus();
 }
 
