@@ -561,6 +561,7 @@ std::vector<pid_t> ChildrenOf(pid_t parent) {
 std::pair<double, double> PrivateAndPssKb(pid_t postmaster) {
   std::vector<pid_t> pids = ChildrenOf(postmaster);
   pids.push_back(postmaster);
+  if (pid_t init = SandboxInitOf(postmaster)) pids.push_back(init);
   double private_kb = 0, pss_kb = 0;
   for (pid_t pid : pids) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
@@ -578,11 +579,45 @@ std::pair<double, double> PrivateAndPssKb(pid_t postmaster) {
   return {private_kb, pss_kb};
 }
 
+// The postmaster serving data_dir, as this process numbers it. postmaster.pid holds the PID in
+// the server's own pid namespace (2 inside dblab's sandbox), so the process is found by its
+// working directory and its innermost namespace PID.
 pid_t PostmasterPid(const std::string& data_dir) {
   std::ifstream in(data_dir + "/postmaster.pid");
-  pid_t pid = 0;
-  in >> pid;
-  return pid;
+  pid_t in_file = 0;
+  in >> in_file;
+  struct stat dir {};
+  if (in_file <= 0 || stat(data_dir.c_str(), &dir) != 0) return 0;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    struct stat cwd {};
+    if (stat(("/proc/" + name + "/cwd").c_str(), &cwd) != 0 || cwd.st_dev != dir.st_dev ||
+        cwd.st_ino != dir.st_ino) {
+      continue;
+    }
+    std::istringstream status(ReadFile("/proc/" + name + "/status"));
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("NSpid:", 0) != 0) continue;
+      if (std::stoi(line.substr(line.find_last_of(" \t") + 1)) == in_file) return std::stoi(name);
+    }
+  }
+  return 0;
+}
+
+// The sandbox's init (pid 1 of the server's namespace) when the server has one: its memory is
+// part of what a clone costs.
+pid_t SandboxInitOf(pid_t postmaster) {
+  std::string stat = ReadFile("/proc/" + std::to_string(postmaster) + "/stat");
+  size_t close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close_paren + 2));
+  std::string state;
+  pid_t ppid = 0;
+  rest >> state >> ppid;
+  std::string comm = ReadFile("/proc/" + std::to_string(ppid) + "/comm");
+  return comm.rfind("dblab-init", 0) == 0 ? ppid : 0;
 }
 
 double UsedBytes(const std::string& path) {

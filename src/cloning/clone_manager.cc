@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cloning/validation.h"
+#include "common/time.h"
 #include "postgres/pq.h"
 
 namespace dblab {
@@ -342,6 +343,9 @@ std::optional<Error> CloneManager::BusyConflict(const std::string& id, const Clo
   if (snapshotting_.count(id)) {
     return Conflict("clone \"" + id + "\" is being snapshotted; wait until it is done");
   }
+  if (reviving_.count(id)) {
+    return Conflict("clone \"" + id + "\" is being restarted after its server died; try again");
+  }
   if (!busy_status) return std::nullopt;
   return Conflict("clone \"" + id + "\" is " + CloneStatusName(clone.status) +
                   "; wait until it is OK");
@@ -366,11 +370,8 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
   }
   const Clone& clone = record.clone;
   std::string data_dir = pool_.ClonePath(record.StorageName());
-  auto admin_conninfo = BuildConninfo({{"host", options_.socket_dir},
-                                       {"port", std::to_string(clone.db.port)},
-                                       {"user", options_.superuser},
-                                       {"dbname", clone.db.db_name},
-                                       {"application_name", "dblab-engine"}});
+  auto admin_conninfo = AdminConninfo(ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port, options_.superuser, clone.db.db_name,
+                                {{"application_name", "dblab-engine"}});
   auto work = [&]() -> Status {
     std::optional<PgConnection> admin;
     {
@@ -437,7 +438,7 @@ ServerSpec CloneManager::SpecFor(const CloneRecord& record, const std::string& b
   spec.data_dir = options_.server_link_dir + "/" + std::to_string(record.clone.db.port);
   spec.port = record.clone.db.port;
   spec.listen_addresses = options_.listen_addresses;
-  spec.socket_dir = options_.socket_dir;
+  spec.socket_dir = ServerSocketDir(options_.socket_dir, record.clone.db.port);
   spec.hba_file = options_.hba_file;
   spec.settings = options_.settings;
   spec.log_file = options_.log_dir + "/" + record.clone.id + ".log";
@@ -470,7 +471,13 @@ Status CloneManager::StartServer(const CloneRecord& record) {
   DBLAB_TRY(PointServerLink(record.clone.db.port, record.StorageName()));
   DBLAB_ASSIGN_OR_RETURN(int major, DataDirMajorVersion(data_dir));
   DBLAB_ASSIGN_OR_RETURN(std::string bin_dir, FindPostgresBinDir(major, options_.pg_bin_dir));
-  auto pid = postgres_.Start(SpecFor(record, bin_dir));
+  ServerSpec spec = SpecFor(record, bin_dir);
+  if (options_.limits.any()) {
+    auto procs = cgroups_.Prepare("port-" + std::to_string(spec.port), options_.limits);
+    if (!procs.ok()) return procs.error().Wrap("memory/CPU limits of clone " + record.clone.id);
+    spec.cgroup_procs_files = std::move(*procs);
+  }
+  auto pid = postgres_.Start(spec);
   if (!pid.ok()) return pid.error();
   return OkStatus();
 }
@@ -481,11 +488,8 @@ Status CloneManager::SetUpRole(const CloneRecord& record, PgConnection* admin) {
   if (admin == nullptr || clone.db.db_name != options_.default_db_name) {
     // Connect to the clone's own database: the first connection to a database after a start
     // builds its relation cache files, so the user's first query then finds them ready.
-    auto connected = PgConnection::Connect(BuildConninfo({{"host", options_.socket_dir},
-                                                          {"port", std::to_string(clone.db.port)},
-                                                          {"user", options_.superuser},
-                                                          {"dbname", clone.db.db_name},
-                                                          {"application_name", "dblab-engine"}}));
+    auto connected = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port, options_.superuser, clone.db.db_name,
+                                {{"application_name", "dblab-engine"}}));
     if (!connected.ok()) {
       if (connected.error().message.find("does not exist") != std::string::npos) {
         return BadRequest("database \"" + clone.db.db_name + "\" does not exist in snapshot " +
@@ -501,29 +505,31 @@ Status CloneManager::SetUpRole(const CloneRecord& record, PgConnection* admin) {
   std::string password = " PASSWORD " + admin->QuoteLiteral(record.password_verifier);
   std::string ownership;
   if (clone.db.restricted) {
-    // An ordinary role that owns the database and everything in its user schemas.
+    // An ordinary role that owns the database and everything in its user schemas. Everything
+    // is schema-qualified (and the session's search_path is pinned, see AdminConninfo): the
+    // previous owner of this database may have planted functions for this very code.
     std::string role_literal = admin->QuoteLiteral(clone.db.username);
     ownership =
         "; ALTER DATABASE " + admin->QuoteIdentifier(clone.db.db_name) + " OWNER TO " + role +
         "; DO $dblab$ DECLARE r record; BEGIN "
-        "FOR r IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN "
+        "FOR r IN SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT IN "
         "('pg_catalog','information_schema') AND nspname NOT LIKE 'pg\\_%' LOOP "
-        "EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, " +
+        "EXECUTE pg_catalog.format('ALTER SCHEMA %I OWNER TO %I', r.nspname, " +
         role_literal +
         "); END LOOP; "
-        "FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON "
+        "FOR r IN SELECT c.oid::pg_catalog.regclass AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON "
         "n.oid = c.relnamespace WHERE c.relkind IN ('r','p','v','m','f','S') AND n.nspname NOT IN "
         "('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS "
-        "(SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass "
+        "(SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
         "AND d.deptype IN ('a','i')) LOOP "
-        "EXECUTE format('ALTER TABLE %s OWNER TO %I', r.name, " +
+        "EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %I', r.name, " +
         role_literal +
         "); END LOOP; "
-        "FOR r IN SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON "
+        "FOR r IN SELECT p.oid::pg_catalog.regprocedure AS name FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON "
         "n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND "
-        "n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = "
+        "n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = "
         "p.oid AND d.deptype = 'e') LOOP "
-        "EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.name, " +
+        "EXECUTE pg_catalog.format('ALTER ROUTINE %s OWNER TO %I', r.name, " +
         role_literal +
         "); END LOOP; "
         "END $dblab$";
@@ -678,6 +684,7 @@ void CloneManager::DoDestroy(const std::string& id) {
     return Fail(id, "cannot remove clone data: " + status.error().message);
   }
   RemoveServerLink(record.clone.db.port, record.StorageName());
+  cgroups_.Remove("port-" + std::to_string(record.clone.db.port));
   unlink((options_.log_dir + "/" + id + ".log").c_str());
   std::lock_guard persist(persist_mutex_);
   if (auto status = state_.DeleteClone(id); !status.ok()) {
@@ -938,11 +945,8 @@ void CloneManager::WarmLoop() {
     }
     // Connecting builds the default database's relation cache files now, not on the user's
     // first query; the connection stays open so that taking the clone needs no new backend.
-    auto admin = PgConnection::Connect(BuildConninfo({{"host", options_.socket_dir},
-                                                      {"port", std::to_string(next.port)},
-                                                      {"user", options_.superuser},
-                                                      {"dbname", options_.default_db_name},
-                                                      {"application_name", "dblab-engine"}}));
+    auto admin = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, next.port), next.port, options_.superuser, options_.default_db_name,
+                                {{"application_name", "dblab-engine"}}));
     if (admin.ok()) {
       next.admin = std::make_shared<PgConnection>(std::move(*admin));
       // Rehearse the role setup: it loads the role catalogs into this session and makes the
@@ -982,11 +986,8 @@ bool CloneManager::NewUserConnections(const std::string& id) {
 
 bool CloneManager::IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity) {
   const Clone& clone = record.clone;
-  auto conninfo = BuildConninfo({{"host", options_.socket_dir},
-                                 {"port", std::to_string(clone.db.port)},
-                                 {"user", options_.superuser},
-                                 {"dbname", "postgres"},
-                                 {"application_name", "dblab-engine"},
+  auto conninfo = AdminConninfo(ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port, options_.superuser, "postgres",
+                                {{"application_name", "dblab-engine"},
                                  {"connect_timeout", "5"}});
   auto connection = PgConnection::Connect(conninfo);
   if (!connection.ok()) return false;  // cannot tell: never delete on doubt
@@ -1024,6 +1025,10 @@ void CloneManager::Housekeep(TimePoint now) {
       clone.is_protected = false;
     }
     if (clone.status != CloneStatus::kOk) continue;
+    if (!PostgresControl::RunningPid(pool_.ClonePath(record.StorageName()))) {
+      Revive(record);
+      continue;
+    }
     // What the clone has written since its snapshot (a tree walk: here, never on a request).
     if (auto diff = pool_.CloneOwnBytes(record.StorageName()); diff.ok()) {
       std::lock_guard lock(mutex_);
@@ -1051,6 +1056,51 @@ void CloneManager::Housekeep(TimePoint now) {
       (void)Destroy(clone.id);
     }
   }
+}
+
+void CloneManager::Revive(const CloneRecord& seen) {
+  const std::string& id = seen.clone.id;
+  CloneRecord record;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = clones_.find(id);
+    if (it == clones_.end() || it->second.clone.status != CloneStatus::kOk ||
+        snapshotting_.count(id) || reviving_.count(id)) {
+      return;  // something else is changing it
+    }
+    reviving_.insert(id);
+    record = it->second;
+  }
+  // Checked again under the busy mark: a stop by a reset or destroy would have changed the status.
+  if (PostgresControl::RunningPid(pool_.ClonePath(record.StorageName()))) {
+    std::lock_guard lock(mutex_);
+    reviving_.erase(id);
+    return;
+  }
+  Fail(id, "its postgres server is not running (it died or was killed); restarting it");
+  Status started = StartServer(record);
+  {
+    std::lock_guard lock(mutex_);
+    reviving_.erase(id);
+    auto it = clones_.find(id);
+    if (it == clones_.end()) return;
+    if (started.ok()) {
+      it->second.clone.status = CloneStatus::kOk;
+      it->second.clone.status_message =
+          "restarted at " + FormatRfc3339(std::chrono::system_clock::now()) +
+          " after its server had stopped";
+    } else {
+      it->second.clone.status_message =
+          "its postgres server died and could not be restarted: " + started.error().message;
+    }
+  }
+  if (started.ok()) {
+    spdlog::warn("clone {}: its server had stopped; restarted", id);
+  } else {
+    spdlog::error("clone {}: restart after its server died failed: {}", id,
+                  started.error().message);
+  }
+  SaveCurrent(id);
 }
 
 }  // namespace dblab

@@ -20,6 +20,7 @@
 
 #include "common/result.h"
 #include "domain/model.h"
+#include "platform/cgroup.h"
 #include "postgres/pq.h"
 #include "postgres/server.h"
 #include "state/state_store.h"
@@ -51,6 +52,8 @@ struct CloningOptions {
   // Clone servers kept started on the latest snapshot, without a user: a create takes one, adds
   // the role and answers at once (provision.warmPool).
   int warm_pool_size = 0;
+  // Memory and CPU limits of every clone server (a cgroup per server; none when empty).
+  ResourceLimits limits;
 };
 
 class CloneManager {
@@ -70,7 +73,8 @@ class CloneManager {
   Result<Clone> Get(const std::string& id);
   std::vector<Clone> List();
 
-  // Periodic housekeeping: expired protection, idle clones. Called by the engine's timer.
+  // Periodic housekeeping: expired protection, dead servers (restarted), idle clones. Called by
+  // the engine's timer.
   void Housekeep(TimePoint now);
 
   // Waits until no operation runs (tests, shutdown).
@@ -121,6 +125,9 @@ class CloneManager {
   std::string SnapshotDirName(const std::string& snapshot_id) const;
   ServerSpec SpecFor(const CloneRecord& record, const std::string& bin_dir) const;
   bool IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity);
+  // A clone whose server died (killed, crashed, OOM outside its cgroup): shown FATAL, started
+  // again, and OK with a message saying so. Resets and destroys wait (kConflict) meanwhile.
+  void Revive(const CloneRecord& record);
   bool NewUserConnections(const std::string& id);      // housekeeping thread only
   std::map<std::string, std::streamoff> log_offsets_;  // housekeeping thread only
 
@@ -136,6 +143,8 @@ class CloneManager {
   std::set<int> reserved_ports_;
   int running_ops_ = 0;
   std::set<std::string> snapshotting_;  // clones being snapshotted (SnapshotClone)
+  std::set<std::string> reviving_;      // clones whose dead server is being restarted
+  Cgroups cgroups_;
   // kConflict when the clone is being snapshotted or `busy_status` (mutex_ held).
   std::optional<Error> BusyConflict(const std::string& id, const Clone& clone,
                                     bool busy_status) const;

@@ -557,6 +557,46 @@ Status ReadPoolManager(Reader& r, Mapping& m, EngineConfig& c) {
   return OkStatus();
 }
 
+// Memory and CPU limits of every clone server: our keys provision.cloneMemoryLimit and
+// provision.cloneCpuLimit, or DLE's Docker limits `containerConfig: {memory: 1g, cpus: 2}`,
+// which mean the same for a clone; its other Docker options are reported as ignored.
+Status ReadCloneLimits(Reader& r, Mapping& m, EngineConfig& c) {
+  DBLAB_ASSIGN_OR_RETURN(std::optional<std::string> memory, r.Scalar(m, "cloneMemoryLimit"));
+  DBLAB_ASSIGN_OR_RETURN(std::optional<std::string> cpus, r.Scalar(m, "cloneCpuLimit"));
+  std::string memory_key = "provision.cloneMemoryLimit", cpus_key = "provision.cloneCpuLimit";
+  DBLAB_ASSIGN_OR_RETURN(Mapping docker, r.Sub(m, "containerConfig"));
+  DBLAB_ASSIGN_OR_RETURN(std::optional<std::string> docker_memory, r.Scalar(docker, "memory"));
+  DBLAB_ASSIGN_OR_RETURN(std::optional<std::string> docker_cpus, r.Scalar(docker, "cpus"));
+  for (const Entry* entry : docker.Unused()) {
+    r.Ignore(*entry, Join(docker.path(), entry->key), kDockerNote, true);
+  }
+  if (!memory && docker_memory) {
+    memory = docker_memory;
+    memory_key = docker.path() + ".memory";
+  }
+  if (!cpus && docker_cpus) {
+    cpus = docker_cpus;
+    cpus_key = docker.path() + ".cpus";
+  }
+  if (memory) {
+    Result<int64_t> bytes = ParseByteSize(*memory);
+    if (!bytes.ok()) return r.Fail(memory_key, bytes.error().message);
+    if (*bytes < (int64_t{64} << 20)) {
+      return r.Fail(memory_key, "must be at least 64MiB (postgres needs that much to start)");
+    }
+    c.clone_memory_limit_bytes = *bytes;
+  }
+  if (cpus) {
+    char* end = nullptr;
+    double value = std::strtod(cpus->c_str(), &end);
+    if (cpus->empty() || end == nullptr || *end != '\0' || !(value >= 0.01 && value <= 1024)) {
+      return r.Fail(cpus_key, "must be a number of CPUs between 0.01 and 1024, got '" + *cpus + "'");
+    }
+    c.clone_cpu_limit = value;
+  }
+  return OkStatus();
+}
+
 Status ReadProvision(Reader& r, Mapping& m, EngineConfig& c) {
   DBLAB_ASSIGN_OR_RETURN(Mapping ports, r.Sub(m, "portPool"));
   DBLAB_TRY(r.Int(ports, "from", 1024, 65535, &c.port_pool.from));
@@ -585,6 +625,7 @@ Status ReadProvision(Reader& r, Mapping& m, EngineConfig& c) {
   }
   DBLAB_TRY(r.Int(m, "minPasswordStrength", 0, 4, &c.min_password_strength));
   DBLAB_TRY(r.Int(m, "warmPool", 0, 50, &c.warm_pool_size));
+  DBLAB_TRY(ReadCloneLimits(r, m, c));
   // Settings merged into provision (e.g. `<<: *db_configs`) are clone settings too, and more
   // specific than databaseConfigs: they win.
   DBLAB_TRY(r.Settings(m, "configs", &c.clone_configs));

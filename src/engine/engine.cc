@@ -104,7 +104,9 @@ Status Engine::Init() {
                                     config_.database_username + "\n",
                                 0644));
 
-  postgres_ = std::make_unique<PostgresControl>(runner_);
+  SandboxDefaults sandbox;
+  if (!options_.config_path.empty()) sandbox.hidden_paths.push_back(options_.config_path);
+  postgres_ = std::make_unique<PostgresControl>(runner_, sandbox);
   // A restore server left by an engine that was killed mid-retrieval holds unmasked data: stop it.
   // (In physical mode the server on main data is the replica: it keeps running.)
   if (!config_.retrieval.physical() && PostgresControl::RunningPid(pool_->MainDataPath())) {
@@ -139,6 +141,8 @@ Status Engine::Init() {
   cloning.protection_max_minutes = config_.protection_max_duration_minutes;
   cloning.min_password_strength = config_.min_password_strength;
   cloning.warm_pool_size = config_.warm_pool_size;
+  cloning.limits = {.memory_bytes = config_.clone_memory_limit_bytes,
+                    .cpus = config_.clone_cpu_limit};
   clones_ = std::make_unique<CloneManager>(cloning, *pool_, *postgres_, *state_);
   DBLAB_TRY(clones_->Reconcile());
   clones_->StartWarmPool();

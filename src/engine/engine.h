@@ -25,6 +25,9 @@ struct EngineOptions {
   std::chrono::seconds housekeeping_interval{60};
   // Called after a retrieval attempt ends (tests, the embedded default's hints).
   std::function<void(const Result<Snapshot>&)> on_retrieval_done;
+  // The config file (it holds the token and the source's password): masked in every server's
+  // sandbox even when it lies in a directory the sandbox shows (e.g. /etc).
+  std::string config_path;
 };
 
 class Engine : public EngineService {

@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
 
   dblab::EngineOptions options;
   options.housekeeping_interval = std::chrono::seconds(housekeeping_seconds);
+  if (!config_path.empty()) options.config_path = std::filesystem::absolute(config_path);
   bool embedded_mode = config_path.empty();
   options.on_retrieval_done = [embedded_mode](const dblab::Result<dblab::Snapshot>& result) {
     if (embedded_mode && result.ok()) {

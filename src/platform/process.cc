@@ -4,7 +4,9 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -157,6 +159,126 @@ Result<ExecPlan> MakePlan(const std::vector<std::string>& argv,
   int err = errno;
   (void)!write(error_pipe, &err, sizeof err);
   _exit(127);
+}
+
+// The daemon itself: stdin from /dev/null, stdout and stderr to the log, then exec.
+[[noreturn]] void StartDaemon(const ExecPlan& plan, int log_fd, int error_pipe) {
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull >= 0) dup2(devnull, 0);
+  dup2(log_fd, 1);
+  dup2(log_fd, 2);
+  ExecChild(plan, error_pipe);
+}
+
+// Writes a decimal number into `buffer` (async-signal-safe); returns its length.
+size_t FormatNumber(long value, char* buffer) {
+  char digits[24];
+  size_t count = 0;
+  do {
+    digits[count++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value > 0 && count < sizeof digits);
+  for (size_t i = 0; i < count; ++i) buffer[i] = digits[count - 1 - i];
+  return count;
+}
+
+// In the intermediate child (async-signal-safe calls only): joins the cgroups, enters new
+// mount, pid and IPC namespaces, and forks their init (pid 1), which builds the sandbox's root
+// and forks the daemon (pid 2). Returns the daemon's PID in the engine's pid namespace, or -1
+// (the reason went to error_pipe).
+pid_t StartSandboxed(const SandboxPlan& sandbox, const ExecPlan& plan, int log_fd,
+                     int error_pipe) {
+  auto fail = [error_pipe](int err) {
+    (void)!write(error_pipe, &err, sizeof err);
+    return static_cast<pid_t>(-1);
+  };
+  char number[24];
+  size_t length = FormatNumber(getpid(), number);
+  for (const auto& procs : sandbox.cgroup_procs_files) {
+    int fd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, number, length) != static_cast<ssize_t>(length)) {
+      return fail(kSandboxErrorFlag | errno);
+    }
+    close(fd);
+  }
+  // The mount namespace is the init's alone (unshared there): its pivot_root moves the root of
+  // every process in its namespace, and this one still has to read the host's /proc.
+  if (unshare(CLONE_NEWPID | CLONE_NEWIPC) != 0) return fail(kSandboxErrorFlag | errno);
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) return fail(errno);
+  pid_t init = fork();
+  if (init < 0) return fail(errno);
+  if (init == 0) {
+    close(ready[0]);
+    if (unshare(CLONE_NEWNS) != 0) {
+      fail(kSandboxErrorFlag | errno);
+      _exit(127);
+    }
+    if (int err = EnterSandboxRoot(sandbox)) {
+      fail(kSandboxErrorFlag | err);
+      _exit(127);
+    }
+    pid_t daemon = fork();
+    if (daemon == 0) {
+      // No setuid program may raise the daemon's privileges again.
+      prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+      StartDaemon(plan, log_fd, error_pipe);
+    }
+    (void)!write(ready[1], "x", 1);
+    // The init keeps nothing of the engine's: no descriptors, no privileges.
+    syscall(SYS_close_range, 0u, ~0u, 0u);
+    // Named dblab-init in ps and /proc/<pid>/cmdline too: `pkill -f dblab-engine` must not
+    // reach it (it is the only process of the server's namespace that such a signal could kill).
+    static const char kCommandLine[] = "dblab-init";
+    prctl(PR_SET_NAME, kCommandLine, 0, 0, 0);
+    prctl(PR_SET_MM, PR_SET_MM_ARG_START, reinterpret_cast<unsigned long>(kCommandLine), 0, 0);
+    prctl(PR_SET_MM, PR_SET_MM_ARG_END,
+          reinterpret_cast<unsigned long>(kCommandLine + sizeof kCommandLine), 0, 0);
+    if (plan.switch_user) {
+      (void)!setgroups(0, nullptr);
+      (void)!setgid(plan.gid);
+      (void)!setuid(plan.uid);
+    }
+    if (daemon < 0) _exit(1);
+    while (true) {
+      int status = 0;
+      pid_t done = waitpid(-1, &status, 0);
+      if (done == daemon) _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+      if (done < 0 && errno == ECHILD) _exit(0);
+    }
+  }
+  close(ready[1]);
+  char byte;
+  ssize_t n;
+  do {
+    n = read(ready[0], &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  close(ready[0]);
+  if (n != 1) return -1;  // the init failed and said why
+  // The init's only child is the daemon; the kernel names it in our pid namespace here.
+  char path[64] = "/proc/";
+  size_t at = 6;
+  size_t init_length = FormatNumber(init, path + at);
+  at += init_length;
+  memcpy(path + at, "/task/", 6);
+  at += 6;
+  memcpy(path + at, path + 6, init_length);
+  at += init_length;
+  memcpy(path + at, "/children", 10);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    kill(init, SIGKILL);  // its whole namespace goes with it: no server the engine cannot find
+    return fail(errno);
+  }
+  char children[32] = {0};
+  ssize_t got = read(fd, children, sizeof children - 1);
+  close(fd);
+  pid_t daemon = 0;
+  for (ssize_t i = 0; i < got && children[i] >= '0' && children[i] <= '9'; ++i) {
+    daemon = daemon * 10 + (children[i] - '0');
+  }
+  if (daemon <= 0) kill(init, SIGKILL);
+  return daemon > 0 ? daemon : fail(ESRCH);
 }
 
 // Reads the errno a child wrote before failing to exec; 0 when exec succeeded (EOF).
@@ -316,6 +438,15 @@ Result<pid_t> PosixProcessRunner::SpawnDetached(const std::vector<std::string>& 
     for (int fd : {log_fd, pid_pipe[0], pid_pipe[1]}) close(fd);
     return Internal("pipe: " + std::string(strerror(errno)));
   }
+  std::optional<SandboxPlan> sandbox;
+  if (options.sandbox) {
+    auto made = MakeSandboxPlan(*options.sandbox);
+    if (!made.ok()) {
+      for (int fd : {log_fd, pid_pipe[0], pid_pipe[1], exec_pipe[0], exec_pipe[1]}) close(fd);
+      return made.error();
+    }
+    sandbox = std::move(*made);
+  }
   pid_t middle = fork();
   if (middle < 0) {
     for (int fd : {log_fd, pid_pipe[0], pid_pipe[1], exec_pipe[0], exec_pipe[1]}) close(fd);
@@ -325,13 +456,9 @@ Result<pid_t> PosixProcessRunner::SpawnDetached(const std::vector<std::string>& 
     // Intermediate child: new session, fork the daemon, report its pid, exit so that init
     // adopts the daemon and it survives the engine.
     setsid();
-    pid_t daemon = fork();
+    pid_t daemon = sandbox ? StartSandboxed(*sandbox, plan, log_fd, exec_pipe[1]) : fork();
     if (daemon == 0) {
-      int devnull = open("/dev/null", O_RDONLY);
-      if (devnull >= 0) dup2(devnull, 0);
-      dup2(log_fd, 1);
-      dup2(log_fd, 2);
-      ExecChild(plan, exec_pipe[1]);
+      StartDaemon(plan, log_fd, exec_pipe[1]);
     }
     (void)!write(pid_pipe[1], &daemon, sizeof daemon);
     _exit(daemon > 0 ? 0 : 1);
@@ -350,8 +477,14 @@ Result<pid_t> PosixProcessRunner::SpawnDetached(const std::vector<std::string>& 
   }
   int exec_error = ReadExecError(exec_pipe[0]);
   close(exec_pipe[0]);
-  if (n != sizeof daemon || daemon <= 0) return Internal("cannot fork " + argv.front());
+  if (exec_error & kSandboxErrorFlag) {
+    int step = ((exec_error & ~kSandboxErrorFlag) >> 16) - 1;
+    return Internal("cannot start " + argv.front() + " in its sandbox (" +
+                    DescribeSandboxStep(*sandbox, step) +
+                    "): " + strerror(exec_error & 0xffff));
+  }
   if (exec_error != 0) return Internal("cannot run " + argv.front() + ": " + strerror(exec_error));
+  if (n != sizeof daemon || daemon <= 0) return Internal("cannot fork " + argv.front());
   return daemon;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "platform/sandbox.h"
 
 namespace dblab {
 
@@ -40,6 +41,9 @@ struct SpawnOptions {
   std::string log_file;  // stdout+stderr appended here (created 0600 owned by `user`)
   std::string working_dir;
   std::map<std::string, std::string> env;
+  // Run inside an OS sandbox (platform/sandbox.h). The returned PID is then the daemon's PID as
+  // the engine sees it (its own pid namespace numbers it 2).
+  std::optional<SandboxSpec> sandbox;
 };
 
 class ProcessRunner {

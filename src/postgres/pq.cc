@@ -24,6 +24,18 @@ std::string BuildConninfo(const std::vector<std::pair<std::string, std::string>>
   return out;
 }
 
+std::string AdminConninfo(const std::string& socket_dir, int port, const std::string& user,
+                          const std::string& dbname,
+                          const std::vector<std::pair<std::string, std::string>>& extra) {
+  std::vector<std::pair<std::string, std::string>> params = {{"host", socket_dir},
+                                                             {"port", std::to_string(port)},
+                                                             {"user", user},
+                                                             {"dbname", dbname},
+                                                             {"options", kAdminSessionOptions}};
+  params.insert(params.end(), extra.begin(), extra.end());
+  return BuildConninfo(params);
+}
+
 Result<PgConnection> PgConnection::Connect(const std::string& conninfo) {
   PGconn* conn = PQconnectdb(conninfo.c_str());
   if (conn == nullptr) return Internal("out of memory connecting to postgres");

@@ -45,6 +45,20 @@ class PgConnection {
 // Builds a conninfo string with values quoted as libpq requires.
 std::string BuildConninfo(const std::vector<std::pair<std::string, std::string>>& params);
 
+// The startup options of every management session: they pin what a clone's users can set for
+// a database or role (ALTER DATABASE/ROLE ... SET) and what would change the meaning of the
+// engine's SQL: search_path (pg_catalog only, so a planted public.format() is never called),
+// role, read-only transactions and timeouts. Startup options win over those settings.
+inline constexpr const char* kAdminSessionOptions =
+    "-c search_path=pg_catalog -c role=none -c default_transaction_read_only=off "
+    "-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0";
+
+// conninfo of a management session over the unix socket in `socket_dir` (as root, peer-mapped
+// to `user`), with kAdminSessionOptions; `extra` adds parameters (application_name, ...).
+std::string AdminConninfo(const std::string& socket_dir, int port, const std::string& user,
+                          const std::string& dbname,
+                          const std::vector<std::pair<std::string, std::string>>& extra = {});
+
 // SCRAM-SHA-256 verifier of a password, computed locally (no server), in PostgreSQL's format
 // with its defaults (4096 iterations, 16-byte random salt). PostgreSQL accepts it in
 // CREATE/ALTER ROLE ... PASSWORD, so the plain password never has to be stored.

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <map>
 
 #include <regex>
 #include <string>
@@ -54,6 +55,28 @@ TEST(ScramVerifierTest, RandomSaltAndPostgresDefaults) {
   auto unicode = ScramVerifier("u", "pässwörd-Ünïcode-42");
   ASSERT_TRUE(unicode.ok());
   EXPECT_TRUE(std::regex_match(*unicode, format)) << *unicode;
+}
+
+// The engine's own sessions pin search_path and the other settings a clone's user could
+// plant with ALTER DATABASE/ROLE ... SET; libpq reads the options back as they were built.
+TEST(AdminConninfoTest, PinsSearchPathAndRoleAgainstPlantedSettings) {
+  std::string conninfo = AdminConninfo("/pool/sockets/6000", 6000, "postgres", "it's db",
+                                       {{"application_name", "dblab-engine"}});
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  ASSERT_NE(options, nullptr) << (error ? error : "");
+  std::map<std::string, std::string> values;
+  for (PQconninfoOption* option = options; option->keyword; ++option) {
+    if (option->val) values[option->keyword] = option->val;
+  }
+  PQconninfoFree(options);
+  EXPECT_EQ(values["host"], "/pool/sockets/6000");
+  EXPECT_EQ(values["port"], "6000");
+  EXPECT_EQ(values["dbname"], "it's db");
+  EXPECT_EQ(values["application_name"], "dblab-engine");
+  EXPECT_NE(values["options"].find("-c search_path=pg_catalog "), std::string::npos);
+  EXPECT_NE(values["options"].find("-c role=none"), std::string::npos);
+  EXPECT_NE(values["options"].find("-c default_transaction_read_only=off"), std::string::npos);
 }
 
 }  // namespace

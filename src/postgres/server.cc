@@ -1,5 +1,7 @@
 #include "postgres/server.h"
 
+#include "platform/posix_process.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -10,7 +12,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -53,7 +57,44 @@ std::string RealPath(const std::string& path) {
   return realpath(path.c_str(), buffer) ? std::string(buffer) : path;
 }
 
+// The PID of `pid` in its innermost pid namespace (the last field of NSpid), or 0.
+pid_t InnermostPid(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("NSpid:", 0) != 0) continue;
+    auto last = line.find_last_of(" \t");
+    try {
+      return static_cast<pid_t>(std::stol(line.substr(last + 1)));
+    } catch (...) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+// True when process `pid` works in `data_dir` (same inode; the path it sees may differ).
+bool WorksIn(pid_t pid, const struct stat& data_dir) {
+  struct stat cwd;
+  std::string link = "/proc/" + std::to_string(pid) + "/cwd";
+  return stat(link.c_str(), &cwd) == 0 && cwd.st_dev == data_dir.st_dev &&
+         cwd.st_ino == data_dir.st_ino;
+}
+
+bool IsPostmasterOf(pid_t pid, pid_t pid_in_file, const struct stat& data_dir) {
+  return pid > 0 && ProcessAlive(pid) && WorksIn(pid, data_dir) &&
+         InnermostPid(pid) == pid_in_file;
+}
+
+std::mutex known_mutex;
+// Data directory (device, inode) -> its postmaster's PID in the engine's pid namespace.
+std::map<std::pair<dev_t, ino_t>, pid_t> known_postmasters;
+
 }  // namespace
+
+std::string ServerSocketDir(const std::string& socket_root, int port) {
+  return socket_root + "/" + std::to_string(port);
+}
 
 std::string InstalledLibraries(const std::string& list, const std::string& lib_dir) {
   std::string kept;
@@ -123,16 +164,30 @@ std::optional<int> PostgresControl::RunningPort(const std::string& data_dir) {
 
 std::optional<pid_t> PostgresControl::RunningPid(const std::string& data_dir) {
   auto pid_file = ReadPidFile(data_dir + "/postmaster.pid");
-  if (!pid_file || pid_file->pid <= 0 || !ProcessAlive(pid_file->pid)) return std::nullopt;
-  // The postmaster's working directory is its data directory: this tells a live server from a
-  // stale postmaster.pid whose PID was reused by another process.
-  char buffer[PATH_MAX];
-  std::string link = "/proc/" + std::to_string(pid_file->pid) + "/cwd";
-  ssize_t n = readlink(link.c_str(), buffer, sizeof buffer - 1);
-  if (n <= 0) return std::nullopt;
-  buffer[n] = '\0';
-  if (std::string(buffer) != RealPath(data_dir)) return std::nullopt;
-  return pid_file->pid;
+  if (!pid_file || pid_file->pid <= 0) return std::nullopt;
+  struct stat dir;
+  if (stat(data_dir.c_str(), &dir) != 0) return std::nullopt;
+  // The working directory tells a live server from a stale postmaster.pid whose PID was reused.
+  if (IsPostmasterOf(pid_file->pid, pid_file->pid, dir)) return pid_file->pid;  // no sandbox
+  {
+    std::lock_guard lock(known_mutex);
+    auto known = known_postmasters.find({dir.st_dev, dir.st_ino});
+    if (known != known_postmasters.end() && IsPostmasterOf(known->second, pid_file->pid, dir)) {
+      return known->second;
+    }
+  }
+  // A sandboxed server started by an earlier engine: find it once among all processes.
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::atol(name.c_str()));
+    if (!WorksIn(pid, dir) || InnermostPid(pid) != pid_file->pid || !ProcessAlive(pid)) continue;
+    std::lock_guard lock(known_mutex);
+    known_postmasters[{dir.st_dev, dir.st_ino}] = pid;
+    return pid;
+  }
+  return std::nullopt;
 }
 
 Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
@@ -157,12 +212,21 @@ Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
     }
     close(fd);
   }
+  DBLAB_ASSIGN_OR_RETURN(OsUser user, LookupOsUser(spec.os_user));
+  if (mkdir(spec.socket_dir.c_str(), 0700) == 0) {
+    if (chown(spec.socket_dir.c_str(), user.uid, user.gid) != 0) {
+      return Internal("cannot chown " + spec.socket_dir + ": " + strerror(errno));
+    }
+  } else if (errno != EEXIST) {
+    return Internal("cannot create socket directory " + spec.socket_dir + ": " + strerror(errno));
+  }
   // A killed postmaster leaves its socket lock behind. postgres removes it itself only when the
   // PID in it is gone; an unreaped zombie (PID 1 in some containers does not reap) still counts
-  // for postgres, so decide here, zombie-aware.
+  // for postgres, so decide here, zombie-aware. (A sandboxed server finds its own PID, 2, in a
+  // stale lock and takes it over.)
   std::string socket_lock =
       spec.socket_dir + "/.s.PGSQL." + std::to_string(spec.port) + ".lock";
-  if (auto lock = ReadPidFile(socket_lock); lock && !ProcessAlive(lock->pid)) {
+  if (auto lock = ReadPidFile(socket_lock); lock && !spec.sandbox && !ProcessAlive(lock->pid)) {
     unlink(socket_lock.c_str());
     unlink(socket_lock.substr(0, socket_lock.size() - 5).c_str());
   }
@@ -189,16 +253,36 @@ Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
     argv.push_back("-c");
     argv.push_back(name + "=" + value);
   }
-  DBLAB_ASSIGN_OR_RETURN(pid_t pid,
-                         runner_.SpawnDetached(argv, {.user = spec.os_user,
-                                                      .log_file = spec.log_file,
-                                                      .working_dir = spec.data_dir}));
+  SpawnOptions spawn{.user = spec.os_user, .log_file = spec.log_file,
+                     .working_dir = spec.data_dir};
+  if (spec.sandbox) {
+    SandboxSpec sandbox{.writable_paths = {spec.data_dir, spec.socket_dir},
+                        .readable_paths = spec.readable_paths,
+                        .hidden_paths = sandbox_.hidden_paths,
+                        .cgroup_procs_files = spec.cgroup_procs_files,
+                        .staging_dir = sandbox_.staging_dir};
+    for (const char* setting : {"hba_file", "ident_file"}) {
+      if (auto file = settings.find(setting); file != settings.end()) {
+        sandbox.readable_paths.push_back(file->second);
+      }
+    }
+    // Binaries outside the system directories (provision.pgBinDir, other majors' packages).
+    std::string install_root = RealPath(spec.bin_dir + "/..");
+    if (install_root.rfind("/usr/", 0) != 0) sandbox.readable_paths.push_back(install_root);
+    spawn.sandbox = std::move(sandbox);
+  }
+  DBLAB_ASSIGN_OR_RETURN(pid_t pid, runner_.SpawnDetached(argv, spawn));
+  pid_t pid_in_file = spec.sandbox ? InnermostPid(pid) : pid;
+  if (struct stat dir; spec.sandbox && stat(spec.data_dir.c_str(), &dir) == 0) {
+    std::lock_guard lock(known_mutex);
+    known_postmasters[{dir.st_dev, dir.st_ino}] = pid;
+  }
   // Ready when postmaster.pid says so: no connection attempts, no fixed sleeps.
   auto deadline = std::chrono::steady_clock::now() + spec.ready_timeout;
   auto pause = std::chrono::microseconds(500);
   while (true) {
     auto pid_file = ReadPidFile(spec.data_dir + "/postmaster.pid");
-    if (pid_file && pid_file->pid == pid &&
+    if (pid_file && pid_file->pid == pid_in_file &&
         (pid_file->status == "ready" || (spec.standby && pid_file->status == "standby"))) {
       return pid;
     }

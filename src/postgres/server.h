@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "platform/process.h"
@@ -29,11 +30,29 @@ struct ServerSpec {
   // Start as a standby (standby.signal is written): ready once it accepts read-only
   // connections. Otherwise recovery signal files of a previous life are removed first.
   bool standby = false;
+  // In an OS sandbox (platform/sandbox.h): the server sees only data_dir, socket_dir (its own:
+  // see ServerSocketDir), hba_file and readable_paths. Off only for servers whose SQL users
+  // are all trusted.
+  bool sandbox = true;
+  std::vector<std::string> readable_paths;  // extra read-only files (e.g. a replica's passfile)
+  std::vector<std::string> cgroup_procs_files;  // cgroups to join (platform/cgroup.h)
 };
+
+// What every sandboxed server hides although it lies inside a visible system directory (the
+// engine's config file, /etc/dblab), and where sandboxes are assembled.
+struct SandboxDefaults {
+  std::vector<std::string> hidden_paths = {"/etc/dblab"};
+  std::string staging_dir = "/run/dblab-sandbox";
+};
+
+// The unix socket directory of the server on `port` under `socket_root`: one per server, so a
+// sandboxed server cannot reach the socket of another.
+std::string ServerSocketDir(const std::string& socket_root, int port);
 
 class PostgresControl {
  public:
-  explicit PostgresControl(ProcessRunner& runner) : runner_(runner) {}
+  explicit PostgresControl(ProcessRunner& runner, SandboxDefaults sandbox = {})
+      : runner_(runner), sandbox_(std::move(sandbox)) {}
 
   // Starts the server and returns once it accepts connections. On failure the server is
   // stopped and the error carries the tail of its log.
@@ -46,13 +65,16 @@ class PostgresControl {
               std::chrono::milliseconds timeout = std::chrono::seconds(60),
               bool require_clean = false);
 
-  // PID of the postmaster serving data_dir, if one runs (postmaster.pid checked against /proc).
+  // PID (in the engine's pid namespace) of the postmaster serving data_dir, if one runs:
+  // postmaster.pid holds the PID in the server's own namespace (2 in a sandbox), so the process
+  // is found by its working directory and namespace PID (remembered after the first lookup).
   static std::optional<pid_t> RunningPid(const std::string& data_dir);
   // Port of that server (postmaster.pid line 4), if one runs.
   static std::optional<int> RunningPort(const std::string& data_dir);
 
  private:
   ProcessRunner& runner_;
+  SandboxDefaults sandbox_;
 };
 
 // /usr/lib/postgresql/<major>/bin, or kNotFound naming the package to install.

@@ -167,10 +167,7 @@ Status LogicalRetrieval::InitMainData(const std::string& bin_dir) {
 
 Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bin_dir, int port) {
   const auto& restore = options_.retrieval.logical_restore;
-  auto admin = PgConnection::Connect(BuildConninfo({{"host", options_.socket_dir},
-                                                    {"port", std::to_string(port)},
-                                                    {"user", options_.superuser},
-                                                    {"dbname", "postgres"}}));
+  auto admin = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, port), port, options_.superuser, "postgres"));
   if (!admin.ok()) return admin.error().Wrap("connect to restore server");
   int index = 0;
   for (const auto& [name, encoding] : source.databases) {
@@ -189,7 +186,7 @@ Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bi
     std::vector<std::string> argv = {
         bin_dir + "/pg_restore",
         "--jobs=" + std::to_string(std::max(1, restore.parallel_jobs)),
-        "--dbname=" + BuildConninfo({{"host", options_.socket_dir},
+        "--dbname=" + BuildConninfo({{"host", ServerSocketDir(options_.socket_dir, port)},
                                      {"port", std::to_string(port)},
                                      {"user", options_.superuser},
                                      {"dbname", name}})};
@@ -209,7 +206,7 @@ Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bi
 PreparationServer LogicalRetrieval::Server(const std::string& bin_dir, int port) const {
   return PreparationServer{.runner = runner_,
                            .bin_dir = bin_dir,
-                           .socket_dir = options_.socket_dir,
+                           .socket_dir = ServerSocketDir(options_.socket_dir, port),
                            .port = port,
                            .superuser = options_.superuser,
                            .data_dir = pool_.MainDataPath(),
@@ -231,7 +228,7 @@ Result<Snapshot> LogicalRetrieval::Run() {
   spec.bin_dir = bin_dir;
   spec.data_dir = pool_.MainDataPath();
   spec.port = port;
-  spec.socket_dir = options_.socket_dir;
+  spec.socket_dir = ServerSocketDir(options_.socket_dir, port);
   spec.hba_file = options_.hba_file;
   spec.log_file = options_.log_dir + "/retrieval.log";
   spec.os_user = options_.os_user;

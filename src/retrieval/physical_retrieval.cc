@@ -247,7 +247,7 @@ ServerSpec PhysicalRetrieval::StandbySpec(const std::string& data_dir, int port,
   spec.bin_dir = bin_dir;
   spec.data_dir = data_dir;
   spec.port = port;
-  spec.socket_dir = options_.socket_dir;
+  spec.socket_dir = ServerSocketDir(options_.socket_dir, port);
   spec.hba_file = options_.hba_file;
   spec.log_file = options_.log_dir + "/" + log_name;
   spec.os_user = options_.os_user;
@@ -270,6 +270,8 @@ Status PhysicalRetrieval::EnsureReplica() {
   ServerSpec spec = StandbySpec(data, port, bin_dir, "replica.log", restore.sync_configs);
   spec.settings["primary_conninfo"] = PrimaryConninfo();
   spec.settings["restore_command"] = restore.restore_command;
+  // The walreceiver reads the source's password; no clone's sandbox has this file.
+  spec.readable_paths.push_back(options_.state_dir + "/source.pgpass");
   progress_("starting the replica on main data (port " + std::to_string(port) + ")");
   auto started = postgres_.Start(spec);
   if (!started.ok()) return started.error().Wrap("start the replica");
@@ -313,10 +315,7 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone,
   progress_("promoting a copy of the replica");
   DBLAB_TRY(postgres_.Start(spec));
   auto work = [&]() -> Status {
-    auto admin = PgConnection::Connect(BuildConninfo({{"host", options_.socket_dir},
-                                                      {"port", std::to_string(port)},
-                                                      {"user", options_.superuser},
-                                                      {"dbname", "postgres"}}));
+    auto admin = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, port), port, options_.superuser, "postgres"));
     if (!admin.ok()) return admin.error().Wrap("connect to the promoted copy");
     DBLAB_ASSIGN_OR_RETURN(PgRows promoted, admin->Query("SELECT pg_promote(true, 600)"));
     if (promoted.empty() || promoted[0][0] != "t") {
@@ -327,7 +326,7 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone,
     std::vector<std::string> databases = {options_.dbname};
     PreparationServer server{.runner = runner_,
                              .bin_dir = bin_dir,
-                             .socket_dir = options_.socket_dir,
+                             .socket_dir = ServerSocketDir(options_.socket_dir, port),
                              .port = port,
                              .superuser = options_.superuser,
                              .data_dir = path,
@@ -355,10 +354,7 @@ Result<Snapshot> PhysicalRetrieval::TakeSnapshot() {
   // The data is as of the last transaction the replica replayed (DLE's dataStateAt).
   auto data_state_at = std::chrono::system_clock::now();
   if (auto port = PostgresControl::RunningPort(data)) {
-    auto replica = PgConnection::Connect(BuildConninfo({{"host", options_.socket_dir},
-                                                        {"port", std::to_string(*port)},
-                                                        {"user", options_.superuser},
-                                                        {"dbname", "postgres"}}));
+    auto replica = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, *port), *port, options_.superuser, "postgres"));
     auto rows = replica.ok() ? replica->Query(
                                    "SELECT coalesce(floor(extract(epoch FROM "
                                    "pg_last_xact_replay_timestamp()) * 1000)::bigint, 0)")

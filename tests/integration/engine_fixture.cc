@@ -48,7 +48,7 @@ std::string EngineFixture::WriteConfig(const std::string& extra_yaml) {
 }
 
 bool EngineFixture::StartEngine() {
-  return engine_.Start(config_path_, api_port_, dir_ + "/engine.log");
+  return engine_.Start(config_path_, api_port_, dir_ + "/engine.log", engine_args_);
 }
 
 bool EngineFixture::WaitForSnapshot(int seconds) {

@@ -47,6 +47,7 @@ class EngineFixture : public ::testing::Test {
   std::string provision_extra_;  // extra lines under provision:, indented by two spaces
   std::string pool_extra_;       // extra lines under poolManager:, indented by two spaces
   std::string retrieval_;        // the whole retrieval: section; empty = logical from source_
+  std::vector<std::string> engine_args_;  // extra dblab-engine flags
 };
 
 // Checksum of the users table as a clone's user sees it.

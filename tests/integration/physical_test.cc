@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine_fixture.h"
+#include "postgres/server.h"
 
 namespace dblab::testing {
 namespace {
@@ -119,6 +120,20 @@ TEST_F(PhysicalTest, AReplicaInSyncGivesMaskedSnapshotsThatSurviveARestart) {
   EXPECT_EQ(passfile.st_mode & 0777, 0600u);
   auto grep = RunCommand({"grep", "-rl", source_.password, dir_ + "/mnt/dblab_pool"});
   EXPECT_EQ(grep.out, "") << "the source password is stored in the pool";
+  // A clone's superuser reaches neither that file, nor the replica (its socket, main data).
+  auto replica_port = PostgresControl::RunningPort(dir_ + "/mnt/dblab_pool/data");
+  ASSERT_TRUE(replica_port.has_value());
+  std::string replica_sockets =
+      dir_ + "/mnt/dblab_pool/sockets/" + std::to_string(*replica_port);
+  ASSERT_EQ(access(replica_sockets.c_str(), F_OK), 0);
+  for (const std::string& sql :
+       {"SELECT pg_read_file('" + dir_ + "/mnt/.dblab-engine/source.pgpass')",
+        "SELECT pg_stat_file('" + replica_sockets + "')",
+        "SELECT pg_read_binary_file('" + dir_ + "/mnt/dblab_pool/data/PG_VERSION')",
+        "COPY (SELECT 1) TO PROGRAM 'psql -h " + replica_sockets + " -p " +
+            std::to_string(*replica_port) + " -U postgres -c \"SELECT 1\" postgres'"}) {
+    EXPECT_FALSE(second->Exec(sql).ok()) << sql;
+  }
 
   // An engine restart keeps the replica streaming and the clones serving.
   std::string replica_pid = QueryValue(
@@ -134,9 +149,9 @@ TEST_F(PhysicalTest, AReplicaInSyncGivesMaskedSnapshotsThatSurviveARestart) {
 
   // A replica that dies is started again: the engine checks every 10 s.
   std::string main_data = dir_ + "/mnt/dblab_pool/data";
-  pid_t replica = std::stoi(ReadFile(main_data + "/postmaster.pid"));
-  ASSERT_GT(replica, 1);
-  ASSERT_EQ(kill(replica, SIGKILL), 0);
+  auto replica = PostgresControl::RunningPid(main_data);
+  ASSERT_TRUE(replica.has_value());
+  ASSERT_EQ(kill(*replica, SIGKILL), 0);
   bool restarted = false;
   for (int i = 0; i < 300 && !restarted; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
