@@ -370,8 +370,9 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
   }
   const Clone& clone = record.clone;
   std::string data_dir = pool_.ClonePath(record.StorageName());
-  auto admin_conninfo = AdminConninfo(ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port, options_.superuser, clone.db.db_name,
-                                {{"application_name", "dblab-engine"}});
+  auto admin_conninfo =
+      AdminConninfo(ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port,
+                    options_.superuser, clone.db.db_name, {{"application_name", "dblab-engine"}});
   auto work = [&]() -> Status {
     std::optional<PgConnection> admin;
     {
@@ -488,8 +489,9 @@ Status CloneManager::SetUpRole(const CloneRecord& record, PgConnection* admin) {
   if (admin == nullptr || clone.db.db_name != options_.default_db_name) {
     // Connect to the clone's own database: the first connection to a database after a start
     // builds its relation cache files, so the user's first query then finds them ready.
-    auto connected = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port, options_.superuser, clone.db.db_name,
-                                {{"application_name", "dblab-engine"}}));
+    auto connected = PgConnection::Connect(AdminConninfo(
+        ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port, options_.superuser,
+        clone.db.db_name, {{"application_name", "dblab-engine"}}));
     if (!connected.ok()) {
       if (connected.error().message.find("does not exist") != std::string::npos) {
         return BadRequest("database \"" + clone.db.db_name + "\" does not exist in snapshot " +
@@ -517,17 +519,21 @@ Status CloneManager::SetUpRole(const CloneRecord& record, PgConnection* admin) {
         "EXECUTE pg_catalog.format('ALTER SCHEMA %I OWNER TO %I', r.nspname, " +
         role_literal +
         "); END LOOP; "
-        "FOR r IN SELECT c.oid::pg_catalog.regclass AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON "
+        "FOR r IN SELECT c.oid::pg_catalog.regclass AS name FROM pg_catalog.pg_class c JOIN "
+        "pg_catalog.pg_namespace n ON "
         "n.oid = c.relnamespace WHERE c.relkind IN ('r','p','v','m','f','S') AND n.nspname NOT IN "
         "('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS "
-        "(SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+        "(SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = c.oid AND d.classid = "
+        "'pg_catalog.pg_class'::pg_catalog.regclass "
         "AND d.deptype IN ('a','i')) LOOP "
         "EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %I', r.name, " +
         role_literal +
         "); END LOOP; "
-        "FOR r IN SELECT p.oid::pg_catalog.regprocedure AS name FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON "
+        "FOR r IN SELECT p.oid::pg_catalog.regprocedure AS name FROM pg_catalog.pg_proc p JOIN "
+        "pg_catalog.pg_namespace n ON "
         "n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND "
-        "n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = "
+        "n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE "
+        "d.objid = "
         "p.oid AND d.deptype = 'e') LOOP "
         "EXECUTE pg_catalog.format('ALTER ROUTINE %s OWNER TO %I', r.name, " +
         role_literal +
@@ -945,8 +951,9 @@ void CloneManager::WarmLoop() {
     }
     // Connecting builds the default database's relation cache files now, not on the user's
     // first query; the connection stays open so that taking the clone needs no new backend.
-    auto admin = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, next.port), next.port, options_.superuser, options_.default_db_name,
-                                {{"application_name", "dblab-engine"}}));
+    auto admin = PgConnection::Connect(AdminConninfo(
+        ServerSocketDir(options_.socket_dir, next.port), next.port, options_.superuser,
+        options_.default_db_name, {{"application_name", "dblab-engine"}}));
     if (admin.ok()) {
       next.admin = std::make_shared<PgConnection>(std::move(*admin));
       // Rehearse the role setup: it loads the role catalogs into this session and makes the
@@ -986,9 +993,9 @@ bool CloneManager::NewUserConnections(const std::string& id) {
 
 bool CloneManager::IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity) {
   const Clone& clone = record.clone;
-  auto conninfo = AdminConninfo(ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port, options_.superuser, "postgres",
-                                {{"application_name", "dblab-engine"},
-                                 {"connect_timeout", "5"}});
+  auto conninfo = AdminConninfo(ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port,
+                                options_.superuser, "postgres",
+                                {{"application_name", "dblab-engine"}, {"connect_timeout", "5"}});
   auto connection = PgConnection::Connect(conninfo);
   if (!connection.ok()) return false;  // cannot tell: never delete on doubt
   // Activity: a non-idle session, or a session that started since we last looked.
@@ -1086,9 +1093,9 @@ void CloneManager::Revive(const CloneRecord& seen) {
     if (it == clones_.end()) return;
     if (started.ok()) {
       it->second.clone.status = CloneStatus::kOk;
-      it->second.clone.status_message =
-          "restarted at " + FormatRfc3339(std::chrono::system_clock::now()) +
-          " after its server had stopped";
+      it->second.clone.status_message = "restarted at " +
+                                        FormatRfc3339(std::chrono::system_clock::now()) +
+                                        " after its server had stopped";
     } else {
       it->second.clone.status_message =
           "its postgres server died and could not be restarted: " + started.error().message;

@@ -590,7 +590,8 @@ Status ReadCloneLimits(Reader& r, Mapping& m, EngineConfig& c) {
     char* end = nullptr;
     double value = std::strtod(cpus->c_str(), &end);
     if (cpus->empty() || end == nullptr || *end != '\0' || !(value >= 0.01 && value <= 1024)) {
-      return r.Fail(cpus_key, "must be a number of CPUs between 0.01 and 1024, got '" + *cpus + "'");
+      return r.Fail(cpus_key,
+                    "must be a number of CPUs between 0.01 and 1024, got '" + *cpus + "'");
     }
     c.clone_cpu_limit = value;
   }

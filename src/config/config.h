@@ -135,7 +135,7 @@ struct EngineConfig {
   std::string pg_bin_dir;         // own key provision.pgBinDir; empty = detect
   int min_password_strength = 0;  // own key provision.minPasswordStrength (0 = accept anything)
   int64_t clone_memory_limit_bytes = 0;  // own key provision.cloneMemoryLimit (0 = none)
-  double clone_cpu_limit = 0;             // own key provision.cloneCpuLimit (0 = none)
+  double clone_cpu_limit = 0;            // own key provision.cloneCpuLimit (0 = none)
   int warm_pool_size = 0;  // own key provision.warmPool: clones kept started on the latest snapshot
   std::map<std::string, std::string> clone_configs;  // databaseConfigs.configs (+ provision)
   // cloning

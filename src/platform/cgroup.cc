@@ -68,7 +68,8 @@ Result<std::vector<std::string>> Cgroups::Prepare(const std::string& name,
     if (limits.memory_bytes > 0) {
       DBLAB_TRY(WriteValue(group + "/memory.max", std::to_string(limits.memory_bytes)));
       // Swapping would only slow a runaway query down instead of stopping it.
-      if (Exists(group + "/memory.swap.max")) DBLAB_TRY(WriteValue(group + "/memory.swap.max", "0"));
+      if (Exists(group + "/memory.swap.max"))
+        DBLAB_TRY(WriteValue(group + "/memory.swap.max", "0"));
     }
     if (limits.cpus > 0) {
       DBLAB_TRY(WriteValue(group + "/cpu.max", std::to_string(CpuQuota(limits.cpus)) + " " +

@@ -186,8 +186,7 @@ size_t FormatNumber(long value, char* buffer) {
 // mount, pid and IPC namespaces, and forks their init (pid 1), which builds the sandbox's root
 // and forks the daemon (pid 2). Returns the daemon's PID in the engine's pid namespace, or -1
 // (the reason went to error_pipe).
-pid_t StartSandboxed(const SandboxPlan& sandbox, const ExecPlan& plan, int log_fd,
-                     int error_pipe) {
+pid_t StartSandboxed(const SandboxPlan& sandbox, const ExecPlan& plan, int log_fd, int error_pipe) {
   auto fail = [error_pipe](int err) {
     (void)!write(error_pipe, &err, sizeof err);
     return static_cast<pid_t>(-1);
@@ -480,8 +479,7 @@ Result<pid_t> PosixProcessRunner::SpawnDetached(const std::vector<std::string>& 
   if (exec_error & kSandboxErrorFlag) {
     int step = ((exec_error & ~kSandboxErrorFlag) >> 16) - 1;
     return Internal("cannot start " + argv.front() + " in its sandbox (" +
-                    DescribeSandboxStep(*sandbox, step) +
-                    "): " + strerror(exec_error & 0xffff));
+                    DescribeSandboxStep(*sandbox, step) + "): " + strerror(exec_error & 0xffff));
   }
   if (exec_error != 0) return Internal("cannot run " + argv.front() + ": " + strerror(exec_error));
   if (n != sizeof daemon || daemon <= 0) return Internal("cannot fork " + argv.front());

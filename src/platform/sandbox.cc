@@ -202,8 +202,8 @@ int RunStep(const SandboxStep& step) {
                  : errno;
     case Kind::kBindReadOnly:
       if (mount(step.source.c_str(), target, nullptr, kBindFlags, nullptr) != 0) return errno;
-      return mount(nullptr, target, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
-                   nullptr) == 0
+      return mount(nullptr, target, nullptr,
+                   MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) == 0
                  ? 0
                  : errno;
     case Kind::kSymlink:
@@ -214,7 +214,7 @@ int RunStep(const SandboxStep& step) {
                  : errno;
     case Kind::kProc:
       return mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0 ? 0
-                                                                                          : errno;
+                                                                                           : errno;
     case Kind::kHide:
       if (step.source.empty()) {
         return mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,

@@ -19,8 +19,8 @@ std::vector<std::string> Lines(const SandboxPlan& plan) {
   std::vector<std::string> lines;
   for (const auto& step : plan.steps) {
     std::string target = step.target.substr(plan.staging_dir.size());
-    static const char* kNames[] = {"mkdir", "touch", "bind", "bind-ro", "symlink",
-                                   "tmpfs", "proc",  "hide"};
+    static const char* kNames[] = {"mkdir",   "touch", "bind", "bind-ro",
+                                   "symlink", "tmpfs", "proc", "hide"};
     std::string line = std::string(kNames[static_cast<int>(step.kind)]) + " " + target;
     if (!step.source.empty()) line += " " + step.source;
     lines.push_back(line);
@@ -44,11 +44,11 @@ class SandboxPlanTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   SandboxSpec Spec() {
-    return SandboxSpec{.writable_paths = {dir_ + "/state/servers/6000", dir_ + "/pool/sockets/6000"},
-                       .readable_paths = {dir_ + "/state/pg_hba.conf"},
-                       .hidden_paths = {"/etc/hostname", "/etc/dblab-does-not-exist",
-                                        dir_ + "/pool/clones/b"},
-                       .staging_dir = dir_ + "/staging"};
+    return SandboxSpec{
+        .writable_paths = {dir_ + "/state/servers/6000", dir_ + "/pool/sockets/6000"},
+        .readable_paths = {dir_ + "/state/pg_hba.conf"},
+        .hidden_paths = {"/etc/hostname", "/etc/dblab-does-not-exist", dir_ + "/pool/clones/b"},
+        .staging_dir = dir_ + "/staging"};
   }
   std::string dir_;
 };
@@ -66,9 +66,12 @@ TEST_F(SandboxPlanTest, ShowsOnlyTheServersOwnPathsBesideTheSystem) {
   EXPECT_THAT(lines, Contains("bind /dev/null /dev/null"));
   // The clone's data through its server link: the link recreated, its target bound writable.
   EXPECT_THAT(lines, Contains("bind " + dir_ + "/pool/clones/a " + dir_ + "/pool/clones/a"));
-  EXPECT_THAT(lines, Contains("symlink " + dir_ + "/state/servers/6000 " + dir_ + "/pool/clones/a"));
-  EXPECT_THAT(lines, Contains("bind " + dir_ + "/pool/sockets/6000 " + dir_ + "/pool/sockets/6000"));
-  EXPECT_THAT(lines, Contains("bind-ro " + dir_ + "/state/pg_hba.conf " + dir_ + "/state/pg_hba.conf"));
+  EXPECT_THAT(lines,
+              Contains("symlink " + dir_ + "/state/servers/6000 " + dir_ + "/pool/clones/a"));
+  EXPECT_THAT(lines,
+              Contains("bind " + dir_ + "/pool/sockets/6000 " + dir_ + "/pool/sockets/6000"));
+  EXPECT_THAT(lines,
+              Contains("bind-ro " + dir_ + "/state/pg_hba.conf " + dir_ + "/state/pg_hba.conf"));
   // Nothing else of the pool or the state: not the other clone, not the pool root.
   for (const auto& line : lines) {
     EXPECT_EQ(line.find("clones/b"), std::string::npos) << line;

@@ -1,14 +1,11 @@
 #include "postgres/server.h"
 
-#include "platform/posix_process.h"
-
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <cstring>
@@ -19,6 +16,8 @@
 #include <sstream>
 #include <thread>
 #include <vector>
+
+#include "platform/posix_process.h"
 
 namespace dblab {
 
@@ -82,8 +81,7 @@ bool WorksIn(pid_t pid, const struct stat& data_dir) {
 }
 
 bool IsPostmasterOf(pid_t pid, pid_t pid_in_file, const struct stat& data_dir) {
-  return pid > 0 && ProcessAlive(pid) && WorksIn(pid, data_dir) &&
-         InnermostPid(pid) == pid_in_file;
+  return pid > 0 && ProcessAlive(pid) && WorksIn(pid, data_dir) && InnermostPid(pid) == pid_in_file;
 }
 
 std::mutex known_mutex;
@@ -253,8 +251,7 @@ Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
     argv.push_back("-c");
     argv.push_back(name + "=" + value);
   }
-  SpawnOptions spawn{.user = spec.os_user, .log_file = spec.log_file,
-                     .working_dir = spec.data_dir};
+  SpawnOptions spawn{.user = spec.os_user, .log_file = spec.log_file, .working_dir = spec.data_dir};
   if (spec.sandbox) {
     SandboxSpec sandbox{.writable_paths = {spec.data_dir, spec.socket_dir},
                         .readable_paths = spec.readable_paths,

@@ -167,7 +167,8 @@ Status LogicalRetrieval::InitMainData(const std::string& bin_dir) {
 
 Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bin_dir, int port) {
   const auto& restore = options_.retrieval.logical_restore;
-  auto admin = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, port), port, options_.superuser, "postgres"));
+  auto admin = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, port), port,
+                                                   options_.superuser, "postgres"));
   if (!admin.ok()) return admin.error().Wrap("connect to restore server");
   int index = 0;
   for (const auto& [name, encoding] : source.databases) {
@@ -184,8 +185,7 @@ Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bi
                             " TEMPLATE template0 ENCODING " + admin->QuoteLiteral(encoding)));
     }
     std::vector<std::string> argv = {
-        bin_dir + "/pg_restore",
-        "--jobs=" + std::to_string(std::max(1, restore.parallel_jobs)),
+        bin_dir + "/pg_restore", "--jobs=" + std::to_string(std::max(1, restore.parallel_jobs)),
         "--dbname=" + BuildConninfo({{"host", ServerSocketDir(options_.socket_dir, port)},
                                      {"port", std::to_string(port)},
                                      {"user", options_.superuser},

@@ -315,7 +315,8 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone,
   progress_("promoting a copy of the replica");
   DBLAB_TRY(postgres_.Start(spec));
   auto work = [&]() -> Status {
-    auto admin = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, port), port, options_.superuser, "postgres"));
+    auto admin = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, port),
+                                                     port, options_.superuser, "postgres"));
     if (!admin.ok()) return admin.error().Wrap("connect to the promoted copy");
     DBLAB_ASSIGN_OR_RETURN(PgRows promoted, admin->Query("SELECT pg_promote(true, 600)"));
     if (promoted.empty() || promoted[0][0] != "t") {
@@ -354,7 +355,8 @@ Result<Snapshot> PhysicalRetrieval::TakeSnapshot() {
   // The data is as of the last transaction the replica replayed (DLE's dataStateAt).
   auto data_state_at = std::chrono::system_clock::now();
   if (auto port = PostgresControl::RunningPort(data)) {
-    auto replica = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, *port), *port, options_.superuser, "postgres"));
+    auto replica = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, *port),
+                                                       *port, options_.superuser, "postgres"));
     auto rows = replica.ok() ? replica->Query(
                                    "SELECT coalesce(floor(extract(epoch FROM "
                                    "pg_last_xact_replay_timestamp()) * 1000)::bigint, 0)")

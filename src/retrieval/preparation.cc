@@ -57,9 +57,9 @@ Status RunQueryPreprocessing(const PreparationServer& server, const QueryPreproc
       std::vector<std::string> argv = {
           server.bin_dir + "/psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
           "--dbname=" + BuildConninfo({{"host", server.socket_dir},
-                                                    {"port", std::to_string(server.port)},
-                                                    {"user", server.superuser},
-                                                    {"dbname", db}})};
+                                       {"port", std::to_string(server.port)},
+                                       {"user", server.superuser},
+                                       {"dbname", db}})};
       argv.insert(argv.end(), extra.begin(), extra.end());
       return RunChecked(server.runner, argv, {.cancel = server.cancel});
     };

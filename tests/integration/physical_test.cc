@@ -123,8 +123,7 @@ TEST_F(PhysicalTest, AReplicaInSyncGivesMaskedSnapshotsThatSurviveARestart) {
   // A clone's superuser reaches neither that file, nor the replica (its socket, main data).
   auto replica_port = PostgresControl::RunningPort(dir_ + "/mnt/dblab_pool/data");
   ASSERT_TRUE(replica_port.has_value());
-  std::string replica_sockets =
-      dir_ + "/mnt/dblab_pool/sockets/" + std::to_string(*replica_port);
+  std::string replica_sockets = dir_ + "/mnt/dblab_pool/sockets/" + std::to_string(*replica_port);
   ASSERT_EQ(access(replica_sockets.c_str(), F_OK), 0);
   for (const std::string& sql :
        {"SELECT pg_read_file('" + dir_ + "/mnt/.dblab-engine/source.pgpass')",

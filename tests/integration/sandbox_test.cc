@@ -2,9 +2,8 @@
 // own data. Each test is one attack, tried the way a hostile user would (pg_read_binary_file,
 // COPY ... PROGRAM, /proc, kill, other sockets), against the real engine, while clone B keeps
 // serving unchanged.
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <thread>
@@ -162,8 +161,8 @@ TEST_F(SandboxTest, AKilledServerIsNoticedAndRestarted) {
 
 TEST_F(SandboxTest, PlantedSqlCannotMakeALaterRestrictedUserASuperuser) {
   StartEngineAndWaitForSnapshot();
-  auto planter = CliJson({"clone", "create", "--username", "planter", "--password",
-                          "planter-pw-1", "--id", "planter", "--restricted"});
+  auto planter = CliJson({"clone", "create", "--username", "planter", "--password", "planter-pw-1",
+                          "--id", "planter", "--restricted"});
   ASSERT_EQ(planter["status"]["code"], "OK") << planter.dump(2);
   int port = std::stoi(planter["db"]["port"].get<std::string>());
   auto session = ConnectClone(port, "planter", "planter-pw-1", source_.dbname);
@@ -175,13 +174,13 @@ TEST_F(SandboxTest, PlantedSqlCannotMakeALaterRestrictedUserASuperuser) {
                          "EXECUTE pg_catalog.format('ALTER ROLE %I SUPERUSER', $3); "
                          "RETURN pg_catalog.format($1, $2, $3); END $$")
                   .ok());
-  ASSERT_TRUE(session->Exec("ALTER DATABASE " + source_.dbname +
-                            " SET search_path = public, pg_catalog")
-                  .ok());
+  ASSERT_TRUE(
+      session->Exec("ALTER DATABASE " + source_.dbname + " SET search_path = public, pg_catalog")
+          .ok());
   // And settings that would break the engine's next statements in this database.
-  ASSERT_TRUE(session->Exec("ALTER DATABASE " + source_.dbname +
-                            " SET default_transaction_read_only = on")
-                  .ok());
+  ASSERT_TRUE(
+      session->Exec("ALTER DATABASE " + source_.dbname + " SET default_transaction_read_only = on")
+          .ok());
   auto committed = CliJson({"commit", "--clone-id", "planter"});
   ASSERT_TRUE(committed.contains("snapshotID")) << committed.dump(2) << engine_.Log();
 
@@ -194,8 +193,7 @@ TEST_F(SandboxTest, PlantedSqlCannotMakeALaterRestrictedUserASuperuser) {
     auto user = ConnectClone(std::stoi(next["db"]["port"].get<std::string>()),
                              std::string("user_") + id, "next-pw-1234", source_.dbname);
     ASSERT_TRUE(user.ok()) << user.error().message;
-    EXPECT_EQ(QueryValue(*user, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"),
-              "f");
+    EXPECT_EQ(QueryValue(*user, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"), "f");
     EXPECT_EQ(QueryValue(*user, "SELECT count(*) > 0 FROM users"), "t");
   }
 }
