@@ -567,8 +567,10 @@ Status ReadCloneLimits(Reader& r, Mapping& m, EngineConfig& c) {
   DBLAB_ASSIGN_OR_RETURN(Mapping docker, r.Sub(m, "containerConfig"));
   DBLAB_ASSIGN_OR_RETURN(std::optional<std::string> docker_memory, r.Scalar(docker, "memory"));
   DBLAB_ASSIGN_OR_RETURN(std::optional<std::string> docker_cpus, r.Scalar(docker, "cpus"));
-  for (const Entry* entry : docker.Unused()) {
-    r.Ignore(*entry, Join(docker.path(), entry->key), kDockerNote, true);
+  if (!docker.Unused().empty()) {  // e.g. shm-size: one line for the section, as before
+    for (const Entry& entry : m.entries()) {
+      if (entry.key == "containerConfig") r.Ignore(entry, docker.path(), kDockerNote, true);
+    }
   }
   if (!memory && docker_memory) {
     memory = docker_memory;

@@ -595,6 +595,34 @@ databaseConfigs:
                                    Pair("pg_stat_statements.track", "all")));
 }
 
+TEST(ConfigClones, MemoryAndCpuLimitsFromOurKeysOrDockersContainerConfig) {
+  EngineConfig own = ParseOk(R"(
+server: {verificationToken: t}
+provision: {cloneMemoryLimit: 256MiB, cloneCpuLimit: 1.5}
+)");
+  EXPECT_EQ(own.clone_memory_limit_bytes, int64_t{256} << 20);
+  EXPECT_DOUBLE_EQ(own.clone_cpu_limit, 1.5);
+  EngineConfig dle = ParseOk(R"(
+server: {verificationToken: t}
+databaseContainer: &db
+  containerConfig: {memory: 1g, cpus: 2, shm-size: 1gb}
+provision:
+  <<: *db
+)");
+  EXPECT_EQ(dle.clone_memory_limit_bytes, int64_t{1} << 30);
+  EXPECT_DOUBLE_EQ(dle.clone_cpu_limit, 2);
+  EngineConfig none = ParseOk("server: {verificationToken: t}\n");
+  EXPECT_EQ(none.clone_memory_limit_bytes, 0);
+  EXPECT_EQ(none.clone_cpu_limit, 0);
+  EXPECT_THAT(ParseError("server: {verificationToken: t}\nprovision: {cloneMemoryLimit: 1MiB}\n"),
+              HasSubstr("provision.cloneMemoryLimit: must be at least 64MiB"));
+  EXPECT_THAT(ParseError("server: {verificationToken: t}\nprovision: {cloneCpuLimit: lots}\n"),
+              HasSubstr("provision.cloneCpuLimit: must be a number of CPUs"));
+  EXPECT_THAT(ParseError("server: {verificationToken: t}\n"
+                         "provision: {containerConfig: {memory: huge}}\n"),
+              HasSubstr("provision.containerConfig.memory"));
+}
+
 // ---- Warnings -----------------------------------------------------------------------------
 
 TEST(ConfigWarnings, DockerOnlyKeysAreAcceptedWithOneLineEach) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace dblab {
@@ -112,7 +113,8 @@ TEST_F(SandboxPlanTest, MissingOrRelativePathsAreRefused) {
 TEST_F(SandboxPlanTest, FailuresNameTheStep) {
   auto plan = MakeSandboxPlan(Spec());
   ASSERT_TRUE(plan.ok());
-  EXPECT_EQ(DescribeSandboxStep(*plan, 0), "bind /usr read-only at " + dir_ + "/staging/usr");
+  EXPECT_EQ(DescribeSandboxStep(*plan, 0), "mkdir " + dir_ + "/staging/usr");
+  EXPECT_EQ(DescribeSandboxStep(*plan, 1), "bind /usr read-only at " + dir_ + "/staging/usr");
   EXPECT_EQ(DescribeSandboxStep(*plan, static_cast<int>(plan->steps.size())),
             "switching to the new root");
 }
