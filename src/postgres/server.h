@@ -41,7 +41,8 @@ struct ServerSpec {
 // What every sandboxed server hides although it lies inside a visible system directory (the
 // engine's config file, /etc/dblab), and where sandboxes are assembled.
 struct SandboxDefaults {
-  std::vector<std::string> hidden_paths = {"/etc/dblab"};
+  // /etc/ssl/private: the postgres user is in the ssl-cert group, which reads the host's keys.
+  std::vector<std::string> hidden_paths = {"/etc/dblab", "/etc/ssl/private"};
   std::string staging_dir = "/run/dblab-sandbox";
 };
 
