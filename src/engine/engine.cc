@@ -176,6 +176,8 @@ Status Engine::Init() {
   }
   retrieval_thread_ = std::thread([this] { RetrievalLoop(); });
   housekeeping_thread_ = std::thread([this] { HousekeepingLoop(); });
+  MeasureUsage();
+  usage_thread_ = std::thread([this] { UsageLoop(); });
   return OkStatus();
 }
 
@@ -188,6 +190,7 @@ Engine::~Engine() {
   wake_.notify_all();
   snapshot_finished_.notify_all();
   if (housekeeping_thread_.joinable()) housekeeping_thread_.join();
+  if (usage_thread_.joinable()) usage_thread_.join();
   if (retrieval_thread_.joinable()) retrieval_thread_.join();
   if (clones_) {
     clones_->StopWarmPool();  // warm servers have no user yet: nothing is lost
@@ -384,6 +387,28 @@ void Engine::HousekeepingLoop() {
   }
 }
 
+void Engine::UsageLoop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; });
+    if (stopping_) return;
+    lock.unlock();
+    MeasureUsage();
+    lock.lock();
+  }
+}
+
+void Engine::MeasureUsage() {
+  auto measured = pool_->Usage();
+  if (!measured.ok()) return;  // keep the last good one
+  PoolUsage usage;
+  usage.size = measured->size;
+  usage.free = measured->free;
+  usage.used = measured->used;
+  std::lock_guard lock(mutex_);
+  usage_ = usage;
+}
+
 void Engine::MeasureSnapshots() {
   auto snapshots = state_->ListSnapshots();
   if (!snapshots.ok()) return;
@@ -413,13 +438,12 @@ InstanceStatus Engine::GetStatus() {
     status.retrieval = retrieval_;
   }
   PoolUsage usage;
+  {
+    std::lock_guard lock(mutex_);
+    if (usage_) usage = *usage_;
+  }
   usage.name = pool_->Name();
   usage.mode = pool_->Mode();
-  if (auto measured = pool_->Usage(); measured.ok()) {
-    usage.size = measured->size;
-    usage.free = measured->free;
-    usage.used = measured->used;
-  }
   auto snapshots = ListSnapshots();  // newest first
   if (!snapshots.empty()) usage.data_size = snapshots.front().logical_size;
   for (const auto& snapshot : snapshots) usage.used_by_snapshots += snapshot.physical_size;

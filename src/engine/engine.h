@@ -59,6 +59,10 @@ class Engine : public EngineService {
   void RetrievalLoop();
   void HousekeepingLoop();
   void MeasureSnapshots();  // exclusive bytes of each snapshot (tree walk)
+  // Pool size/free/used, measured off the request path (on ZFS it forks `zfs get`): at start
+  // and every few seconds by its own thread; GET /status reads the last measurement.
+  void UsageLoop();
+  void MeasureUsage();
   void SetRetrieval(const std::function<void(RetrievalState&)>& change);
   // One retrieval job (full refresh, or a physical snapshot) in the retrieval thread.
   Result<Snapshot> RunRetrieval(bool snapshot_only);
@@ -98,6 +102,8 @@ class Engine : public EngineService {
   std::condition_variable snapshot_finished_;
   std::thread retrieval_thread_;
   std::thread housekeeping_thread_;
+  std::thread usage_thread_;
+  std::optional<PoolUsage> usage_;  // mutex_
 };
 
 }  // namespace dblab
