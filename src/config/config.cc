@@ -934,6 +934,85 @@ Status ReadRetrieval(Reader& r, Mapping& m, RetrievalConfig& c) {
   return OkStatus();
 }
 
+// `masking:`: rules: [{column: schema.table.column, function: name, args: [...], database: db,
+// seed: column}], anonymizerLabels, keyFile. Every rule is checked here, so a typo in a function
+// name or its arguments stops the engine at start instead of leaving a column unmasked.
+Status ReadMasking(Reader& r, Mapping& m, MaskingConfig& c) {
+  DBLAB_TRY(r.Bool(m, "anonymizerLabels", &c.anonymizer_labels));
+  DBLAB_TRY(r.String(m, "keyFile", &c.key_file));
+  if (!c.key_file.empty() && !IsAbsoluteClean(c.key_file)) {
+    return r.Fail("masking.keyFile", "must be an absolute path, got '" + c.key_file + "'");
+  }
+  const Entry* rules = m.Take("rules");
+  if (rules != nullptr && !rules->value.IsNull()) {
+    if (!rules->value.IsSequence()) {
+      return r.Fail("masking.rules", "expected a list of rules (- column: ..., function: ...)",
+                    rules->value);
+    }
+    int index = 0;
+    for (const YAML::Node& item : rules->value) {
+      std::string path = "masking.rules[" + std::to_string(index++) + "]";
+      DBLAB_ASSIGN_OR_RETURN(Mapping rule_map, r.Map(item, path));
+      MaskingRule rule;
+      std::string column, function;
+      for (const Entry& entry : rule_map.entries()) {
+        if (entry.key == "function" && entry.value.IsNull() && entry.value.Tag() != "!") {
+          return r.Fail(path + ".function",
+                        "is empty; for the null function write it in quotes: function: \"null\"",
+                        entry.value);
+        }
+      }
+      DBLAB_TRY(r.String(rule_map, "column", &column));
+      DBLAB_TRY(r.String(rule_map, "function", &function));
+      DBLAB_TRY(r.String(rule_map, "database", &rule.database));
+      DBLAB_TRY(r.String(rule_map, "seed", &rule.seed_column));
+      if (column.empty()) {
+        return r.Fail(path + ".column", "is required ([schema.]table.column)", item);
+      }
+      std::optional<MaskFunction> known = MaskFunctionFromName(function);
+      if (!known) {
+        return r.Fail(path + ".function",
+                      (function.empty() ? std::string("is required")
+                                        : "unknown masking function '" + function + "'") +
+                          "; expected one of " + MaskFunctionNames(),
+                      item);
+      }
+      rule.function = *known;
+      rule.origin = path + " (" + column + ")";
+      Status parsed = ParseColumnPath(column, path + ".column", &rule);
+      if (!parsed.ok()) return r.Fail("", parsed.error().message, item);
+      if (!rule.database.empty() && (rule.database.size() > 63 || HasControlBreak(rule.database))) {
+        return r.Fail(path + ".database", "must be a database name of 1 to 63 bytes", item);
+      }
+      if (!rule.seed_column.empty() &&
+          (rule.seed_column.size() > 63 || HasControlBreak(rule.seed_column))) {
+        return r.Fail(path + ".seed", "must be a column name of the same table", item);
+      }
+      if (const Entry* args = rule_map.Take("args"); args != nullptr && !args->value.IsNull()) {
+        if (!args->value.IsSequence()) {
+          return r.Fail(path + ".args", "expected a list (args: [2, \"XXXX\", 2])", args->value);
+        }
+        for (const YAML::Node& arg : args->value) {
+          if (!arg.IsScalar()) return r.Fail(path + ".args", "items must be single values", arg);
+          rule.args.push_back(ExpandEnv(arg.Scalar(), r.env()));
+        }
+      }
+      Status checked = CheckMaskArguments(rule.function, rule.args, path);
+      if (!checked.ok()) return r.Fail("", checked.error().message, item);
+      for (const MaskingRule& other : c.rules) {
+        if (other.database == rule.database && other.schema == rule.schema &&
+            other.table == rule.table && other.column == rule.column) {
+          return r.Fail(path + ".column", "masks the same column as " + other.origin, item);
+        }
+      }
+      r.FinishSection(rule_map);
+      c.rules.push_back(std::move(rule));
+    }
+  }
+  r.FinishSection(m);
+  return OkStatus();
+}
+
 Status ReadRoot(Reader& r, Mapping& root, EngineConfig& c) {
   struct Section {
     std::string_view name;
@@ -954,6 +1033,7 @@ Status ReadRoot(Reader& r, Mapping& root, EngineConfig& c) {
       {"provision", [&](Mapping& m) { return ReadProvision(r, m, c); }},
       {"cloning", [&](Mapping& m) { return ReadCloning(r, m, c); }},
       {"retrieval", [&](Mapping& m) { return ReadRetrieval(r, m, c.retrieval); }},
+      {"masking", [&](Mapping& m) { return ReadMasking(r, m, c.retrieval.masking); }},
   };
   for (const Section& section : sections) {
     DBLAB_ASSIGN_OR_RETURN(Mapping map, r.Sub(root, section.name));
@@ -986,6 +1066,9 @@ Status ReadRoot(Reader& r, Mapping& root, EngineConfig& c) {
   }
 
   if (c.state_dir.empty()) c.state_dir = (c.mount_dir == "/" ? "" : c.mount_dir) + "/.dblab-engine";
+  if (c.retrieval.masking.key_file.empty()) {
+    c.retrieval.masking.key_file = c.state_dir + "/masking.key";
+  }
   if (c.port >= c.port_pool.from && c.port <= c.port_pool.to) {
     return r.Fail("server.port", std::to_string(c.port) + " is inside provision.portPool (" +
                                      std::to_string(c.port_pool.from) + "-" +

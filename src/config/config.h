@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "masking/rules.h"
 
 namespace dblab {
 
@@ -92,6 +93,14 @@ struct PhysicalSnapshotOptions {
   int retention_limit = 0;          // scheduler.retention.limit; 0 = keep all
 };
 
+// The top-level `masking:` section: declarative rules applied to main data after the SQL
+// preprocessing of either retrieval method (docs/masking.md).
+struct MaskingConfig {
+  std::vector<MaskingRule> rules;  // masking.rules, validated (function, arguments, column path)
+  bool anonymizer_labels = true;   // masking.anonymizerLabels: apply the source's anon labels
+  std::string key_file;            // masking.keyFile; filled with "<stateDir>/masking.key"
+};
+
 struct RetrievalConfig {
   std::vector<std::string> jobs;  // validated: one method (logical or physical), no duplicates
   std::string refresh_timetable;  // 5-field cron; empty = no scheduled refresh
@@ -101,6 +110,7 @@ struct RetrievalConfig {
   LogicalSnapshotOptions logical_snapshot;
   PhysicalRestoreOptions physical_restore;
   PhysicalSnapshotOptions physical_snapshot;
+  MaskingConfig masking;  // read from the top-level `masking:` key, used by both methods
   bool enabled() const { return !jobs.empty(); }
   bool physical() const { return HasJob("physicalRestore") || HasJob("physicalSnapshot"); }
   bool HasJob(const std::string& job) const;  // added

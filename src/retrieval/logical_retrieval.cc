@@ -11,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "masking/rules_apply.h"
 #include "platform/posix_process.h"
 #include "postgres/pq.h"
 
@@ -195,6 +196,9 @@ Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bi
         argv.push_back(option);
       }
     }
+    // Security labels need their provider (PostgreSQL Anonymizer's `anon`) loaded to restore;
+    // dblab reads anon's labels from the source instead (masking.anonymizerLabels).
+    argv.push_back("--no-security-labels");
     for (const auto& option : restore.custom_options) argv.push_back(option);
     argv.push_back(options_.dump_dir + "/" + std::to_string(index));
     auto result = RunChecked(runner_, argv, {.cancel = options_.cancel});
@@ -268,6 +272,14 @@ Result<Snapshot> LogicalRetrieval::Run() {
   if (work.ok()) {
     work = RunQueryPreprocessing(server, options_.retrieval.logical_snapshot.data_patching,
                                  databases, "logicalSnapshot.dataPatching");
+  }
+  if (work.ok()) {
+    work = MaskLocalServer(
+        options_.retrieval.masking, options_.socket_dir, port, options_.superuser, databases,
+        [this](const std::string& db) {
+          return PgConnection::Connect(BuildConninfo(SourceConninfo(db)));
+        },
+        progress_);
   }
   if (work.ok()) {
     work = RunPreprocessingScript(server, options_.retrieval.logical_snapshot.preprocessing_script,

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "masking/rules_apply.h"
 #include "platform/files.h"
 #include "platform/posix_process.h"
 #include "postgres/pq.h"
@@ -335,6 +336,8 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone,
                              .progress = progress_};
     DBLAB_TRY(RunQueryPreprocessing(server, snap.query_preprocessing, databases,
                                     "physicalSnapshot.options.promotion"));
+    DBLAB_TRY(MaskLocalServer(options_.retrieval.masking, options_.socket_dir, port,
+                              options_.superuser, {}, nullptr, progress_));
     DBLAB_TRY(RunPreprocessingScript(server, snap.preprocessing_script,
                                      "physicalSnapshot.options"));
     return admin->Exec("CHECKPOINT");
