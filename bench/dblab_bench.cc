@@ -557,6 +557,20 @@ std::vector<pid_t> ChildrenOf(pid_t parent) {
   return children;
 }
 
+// The sandbox's init (pid 1 of the server's namespace) when the server has one: its memory is
+// part of what a clone costs.
+pid_t SandboxInitOf(pid_t postmaster) {
+  std::string stat = ReadFile("/proc/" + std::to_string(postmaster) + "/stat");
+  size_t close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close_paren + 2));
+  std::string state;
+  pid_t ppid = 0;
+  rest >> state >> ppid;
+  std::string comm = ReadFile("/proc/" + std::to_string(ppid) + "/comm");
+  return comm.rfind("dblab-init", 0) == 0 ? ppid : 0;
+}
+
 // kB of Private_* and Pss summed over a postmaster and its children.
 std::pair<double, double> PrivateAndPssKb(pid_t postmaster) {
   std::vector<pid_t> pids = ChildrenOf(postmaster);
@@ -604,20 +618,6 @@ pid_t PostmasterPid(const std::string& data_dir) {
     }
   }
   return 0;
-}
-
-// The sandbox's init (pid 1 of the server's namespace) when the server has one: its memory is
-// part of what a clone costs.
-pid_t SandboxInitOf(pid_t postmaster) {
-  std::string stat = ReadFile("/proc/" + std::to_string(postmaster) + "/stat");
-  size_t close_paren = stat.rfind(')');
-  if (close_paren == std::string::npos) return 0;
-  std::istringstream rest(stat.substr(close_paren + 2));
-  std::string state;
-  pid_t ppid = 0;
-  rest >> state >> ppid;
-  std::string comm = ReadFile("/proc/" + std::to_string(ppid) + "/comm");
-  return comm.rfind("dblab-init", 0) == 0 ? ppid : 0;
 }
 
 double UsedBytes(const std::string& path) {

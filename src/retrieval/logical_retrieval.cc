@@ -275,7 +275,7 @@ Result<Snapshot> LogicalRetrieval::Run() {
   }
   if (work.ok()) {
     work = MaskLocalServer(
-        options_.retrieval.masking, options_.socket_dir, port, options_.superuser, databases,
+        options_.retrieval.masking, server.socket_dir, port, options_.superuser, databases,
         [this](const std::string& db) {
           return PgConnection::Connect(BuildConninfo(SourceConninfo(db)));
         },

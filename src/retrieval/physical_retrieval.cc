@@ -336,7 +336,7 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone,
                              .progress = progress_};
     DBLAB_TRY(RunQueryPreprocessing(server, snap.query_preprocessing, databases,
                                     "physicalSnapshot.options.promotion"));
-    DBLAB_TRY(MaskLocalServer(options_.retrieval.masking, options_.socket_dir, port,
+    DBLAB_TRY(MaskLocalServer(options_.retrieval.masking, server.socket_dir, port,
                               options_.superuser, {}, nullptr, progress_));
     DBLAB_TRY(RunPreprocessingScript(server, snap.preprocessing_script,
                                      "physicalSnapshot.options"));
