@@ -86,7 +86,7 @@ TEST_F(SandboxTest, MainDataThePoolAndTheEnginesFilesAreInvisible) {
        {Pool() + "/data/PG_VERSION", Pool() + "/snapshots", Pool() + "/clones/b",
         dir_ + "/mnt/.dblab-engine/state.db", dir_ + "/mnt/.dblab-engine/token",
         dir_ + "/mnt/.dblab-engine/logs", config_path_,
-        "/etc/ssl/private/ssl-cert-snakeoil.key"}) {
+        std::string("/etc/ssl/private/ssl-cert-snakeoil.key")}) {
     SCOPED_TRACE(path);
     EXPECT_NE(Attempt("SELECT pg_stat_file('" + path + "')"), "");
     EXPECT_NE(Attempt("SELECT pg_read_binary_file('" + path + "')"), "");
