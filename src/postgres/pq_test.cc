@@ -4,6 +4,9 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <map>
+#include <utility>
+#include <vector>
 
 #include <regex>
 #include <string>
@@ -54,6 +57,23 @@ TEST(ScramVerifierTest, RandomSaltAndPostgresDefaults) {
   auto unicode = ScramVerifier("u", "pässwörd-Ünïcode-42");
   ASSERT_TRUE(unicode.ok());
   EXPECT_TRUE(std::regex_match(*unicode, format)) << *unicode;
+}
+
+// Every conninfo the engine builds reads back, value for value, through libpq's own parser.
+TEST(BuildConninfoTest, LibpqReadsBackEveryValue) {
+  std::vector<std::pair<std::string, std::string>> params = {
+      {"host", "/tmp/dir with space"}, {"user", "o'neil"}, {"dbname", "a\\b c='d'"},
+      {"password", ""},                {"application_name", "x host=evil"}};
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(BuildConninfo(params).c_str(), &error);
+  ASSERT_NE(options, nullptr) << (error ? error : "");
+  std::map<std::string, std::string> parsed;
+  for (PQconninfoOption* option = options; option->keyword; ++option) {
+    if (option->val) parsed[option->keyword] = option->val;
+  }
+  PQconninfoFree(options);
+  for (const auto& [key, value] : params) EXPECT_EQ(parsed[key], value) << key;
+  EXPECT_EQ(parsed.count("hostaddr"), 0u);
 }
 
 }  // namespace
