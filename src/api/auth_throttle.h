@@ -17,7 +17,7 @@
 namespace dblab {
 
 struct AuthThrottleOptions {
-  int free_failures = 5;  // wrong tokens before the first lockout
+  int free_failures = 5;  // wrong tokens answered before a lockout; the last of them starts it
   std::chrono::milliseconds first_lockout = std::chrono::seconds(1);
   std::chrono::milliseconds max_lockout = std::chrono::seconds(60);
   // A record without a new failure for this long is forgotten (the count starts over).
