@@ -7,6 +7,9 @@ packages=(
   libcurl4-openssl-dev libssl-dev libbtrfsutil-dev libsqlite3-dev libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   btrfs-progs xfsprogs zfs-fuse util-linux postgresql-15 postgresql-client-15 gnuplot-nox curl
+  # libFuzzer targets (scripts/fuzz.sh)
+  clang-14
+  libclang-rt-14-dev
 )
 missing=()
 for package in "${packages[@]}"; do

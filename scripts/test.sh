@@ -13,6 +13,9 @@ ninja -C build-asan dblab_unit_tests
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/dblab_unit_tests \
   --gtest_brief=1
 
+echo "== fuzzing: HTTP requests, JSON bodies, config, timetables (6 s each)"
+scripts/fuzz.sh 6
+
 echo "== web UI: component tests and headless-Chromium end-to-end"
 scripts/test-ui.sh
 

@@ -72,7 +72,11 @@ http::response<http::string_body> ToBeastResponse(const ApiResponse& api, unsign
   http::response<http::string_body> response{static_cast<http::status>(api.status), version};
   response.set(http::field::server, fmt::format("dblab/{}", kVersion));
   response.set(http::field::content_type, api.content_type);
-  response.set("X-Content-Type-Options", "nosniff");
+  for (const auto& [name, value] : SecurityHeaders()) {
+    response.set(beast::string_view(name.data(), name.size()),
+                 beast::string_view(value.data(), value.size()));
+  }
+  if (!api.retry_after.empty()) response.set(http::field::retry_after, api.retry_after);
   if (api.content_type == "application/json") response.set(http::field::cache_control, "no-store");
   if (!api.allow.empty()) response.set(http::field::allow, api.allow);
   response.keep_alive(keep_alive);
@@ -81,12 +85,32 @@ http::response<http::string_body> ToBeastResponse(const ApiResponse& api, unsign
   return response;
 }
 
+// The wrong-token throttle's key: an IPv4 address, or an IPv6 /64 (one host usually holds a
+// whole /64, so per-address records would let it rotate through 2^64 of them).
+std::string ThrottleKey(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "";
+  asio::ip::address address = endpoint.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  if (address.is_v4()) return address.to_string();
+  auto bytes = address.to_v6().to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
   Impl(EngineService& engine, ApiOptions opts)
       : options(std::move(opts)),
-        router(engine, RouterOptions{options.token, options.ui_dir, options.max_body_bytes}) {}
+        router(
+            engine,
+            RouterOptions{
+                options.token, options.ui_dir, options.max_body_bytes, options.auth_throttle, {}}) {
+  }
 
   asio::awaitable<void> Listen();
   asio::awaitable<void> Serve(std::shared_ptr<Connection> connection, uint64_t id);
@@ -227,6 +251,7 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
         api_request.headers[name] = std::string(field.value());
       }
       api_request.body = std::move(request.body());
+      api_request.remote_address = ThrottleKey(stream.socket());
       std::string method = api_request.method;
       std::string target_path = api_request.target.substr(0, api_request.target.find('?'));
       ApiResponse api_response;

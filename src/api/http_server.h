@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "api/auth_throttle.h"
 #include "api/engine_service.h"
 #include "common/result.h"
 
@@ -20,6 +21,7 @@ struct ApiOptions {
   uint16_t port = 2345;             // 0 = an ephemeral port (tests); see Port()
   std::string token;                // Verification-Token; empty turns auth off
   std::string ui_dir;               // built web UI; empty or without index.html: a notice page
+  AuthThrottle::Options auth_throttle;  // slows wrong tokens per client address
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413 and the connection is closed
   int threads = 2;         // I/O threads; they also answer GET requests
   int worker_threads = 4;  // run the requests that change something

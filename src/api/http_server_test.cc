@@ -13,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <utility>
 
@@ -220,6 +221,81 @@ TEST_F(HttpServerTest, UnauthorizedOverTheWire) {
   http::read(socket, buffer, response);
   EXPECT_EQ(response.result_int(), 401);
   EXPECT_EQ(Json::parse(response.body())["code"], "UNAUTHORIZED");
+}
+
+// Sends `count` GETs with a wrong token on one keep-alive connection from `source` (a loopback
+// address) and returns {answers with 401 (token compared), answers with 429 (refused), seconds}.
+struct GuessRun {
+  int compared = 0;
+  int refused = 0;
+  double seconds = 0;
+};
+GuessRun GuessTokens(asio::io_context& io, uint16_t port, const std::string& source, int count,
+                     const std::string& token) {
+  tcp::socket socket(io);
+  socket.open(tcp::v4());
+  socket.bind(tcp::endpoint(asio::ip::make_address(source), 0));
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  GuessRun run;
+  auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < count; ++i) {
+    http::request<http::string_body> request{http::verb::get, "/clones", 11};
+    request.set(http::field::host, "127.0.0.1");
+    request.set("Verification-Token", token);
+    http::write(socket, request);
+    beast::flat_buffer buffer;
+    Response response;
+    http::read(socket, buffer, response);
+    run.compared += response.result_int() == 401 || response.result_int() == 200;
+    run.refused += response.result_int() == 429;
+  }
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return run;
+}
+
+TEST_F(HttpServerTest, WrongTokensAreSlowedPerClientAddress) {
+  ApiOptions options;
+  options.auth_throttle.first_lockout = std::chrono::minutes(1);  // no expiry during the test
+  StartServer(options);
+  // Given an address that sends 1,000 wrong tokens as fast as it can,
+  GuessRun run = GuessTokens(io_, server_->Port(), "127.0.0.1", 1000, "guess");
+  // then only the first 5 are compared; the rest are refused with 429 and Retry-After.
+  EXPECT_EQ(run.compared, 5);
+  EXPECT_EQ(run.refused, 995);
+  std::printf(
+      "[ measured ] 1000 wrong tokens from one address: %d compared, %d refused (429) "
+      "in %.3f s\n",
+      run.compared, run.refused, run.seconds);
+  // The right token from another address is served meanwhile.
+  GuessRun other = GuessTokens(io_, server_->Port(), "127.0.0.2", 1, kToken);
+  EXPECT_EQ(other.compared, 1);
+  EXPECT_EQ(other.refused, 0);
+}
+
+TEST_F(HttpServerTest, WithoutTheThrottleEveryWrongTokenIsCompared) {
+  // The behaviour before the throttle, kept as the baseline of the measurement above.
+  ApiOptions options;
+  options.auth_throttle.free_failures = 1 << 30;
+  StartServer(options);
+  GuessRun run = GuessTokens(io_, server_->Port(), "127.0.0.1", 1000, "guess");
+  EXPECT_EQ(run.compared, 1000);
+  std::printf(
+      "[ measured ] without the throttle: 1000 wrong tokens compared in %.3f s "
+      "(%.0f per second)\n",
+      run.seconds, 1000 / run.seconds);
+}
+
+TEST_F(HttpServerTest, SecurityHeadersOnApiAndUiResponses) {
+  StartServer({});
+  tcp::socket socket = Connect();
+  for (const char* target : {"/healthz", "/", "/clones"}) {
+    Response response = Send(socket, http::verb::get, target);
+    EXPECT_EQ(response["X-Frame-Options"], "DENY") << target;
+    EXPECT_EQ(response["Referrer-Policy"], "no-referrer") << target;
+    EXPECT_EQ(response["X-Content-Type-Options"], "nosniff") << target;
+    EXPECT_NE(response["Content-Security-Policy"].find("default-src 'self'"), std::string::npos)
+        << target;
+  }
 }
 
 TEST_F(HttpServerTest, IdleConnectionsAreClosedAfterTheTimeout) {

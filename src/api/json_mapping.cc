@@ -171,10 +171,21 @@ Result<std::optional<TimePoint>> LenientTime(const Json& object, const char* key
 
 }  // namespace
 
+std::string QuoteConninfoValue(std::string_view value) {
+  bool plain = !value.empty() && value.find_first_of(" \t\n\r\f\v'\\") == std::string_view::npos;
+  if (plain) return std::string(value);
+  std::string quoted = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "'";
+}
+
 std::string ConnectionString(const CloneDatabase& db) {
   if (db.port == 0) return "";
-  return fmt::format("host={} port={} user={} dbname={}", db.host, db.port, db.username,
-                     db.db_name);
+  return fmt::format("host={} port={} user={} dbname={}", QuoteConninfoValue(db.host), db.port,
+                     QuoteConninfoValue(db.username), QuoteConninfoValue(db.db_name));
 }
 
 Json SnapshotToJson(const Snapshot& snapshot) {

@@ -30,6 +30,9 @@ struct CloneJsonContext {
 
 // "host=127.0.0.1 port=6000 user=jworks dbname=postgres"; "" while the port is unassigned.
 std::string ConnectionString(const CloneDatabase& db);
+// One value of a libpq keyword=value conninfo: as is when plain, else single-quoted with quotes
+// and backslashes escaped by a backslash (libpq's rules), so "x host=evil" stays one name.
+std::string QuoteConninfoValue(std::string_view value);
 
 // --- server side: responses ---
 Json SnapshotToJson(const Snapshot& snapshot);

@@ -1,6 +1,9 @@
 #include "api/json_mapping.h"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include <map>
 
 #include "common/time.h"
 
@@ -86,6 +89,39 @@ TEST(JsonMapping, CloneUsesDleFieldNamesAndNeverShowsAPassword) {
   EXPECT_EQ(json["metadata"]["maxIdleMinutes"], 120);
   EXPECT_EQ(json["metadata"]["protectionLeaseDurationMinutes"], 60);
   EXPECT_EQ(json["metadata"]["protectionMaxDurationMinutes"], 1440);
+}
+
+// What libpq itself reads from a conninfo string: keyword -> value.
+std::map<std::string, std::string> ParsedByLibpq(const std::string& conninfo) {
+  std::map<std::string, std::string> values;
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (!options) {
+    values["error"] = error ? error : "out of memory";
+    PQfreemem(error);
+    return values;
+  }
+  for (PQconninfoOption* option = options; option->keyword; ++option) {
+    if (option->val) values[option->keyword] = option->val;
+  }
+  PQconninfoFree(options);
+  return values;
+}
+
+TEST(JsonMapping, ConnStrIsQuotedByLibpqRules) {
+  Clone clone = SampleClone();
+  for (const char* name : {"my db", "x host=evil.example", "it's", "back\\slash", "'", "\\",
+                           "tab\there", "ünïcode", "a'b\\c d"}) {
+    clone.db.db_name = name;
+    std::string conninfo = CloneToJson(clone, CloneJsonContext{})["db"]["connStr"];
+    auto parsed = ParsedByLibpq(conninfo);
+    EXPECT_EQ(parsed["dbname"], name) << conninfo;
+    EXPECT_EQ(parsed["host"], "127.0.0.1") << conninfo;
+    EXPECT_EQ(parsed["user"], "jworks") << conninfo;
+  }
+  EXPECT_EQ(QuoteConninfoValue("plain"), "plain");  // unchanged, as DLE shows it
+  EXPECT_EQ(QuoteConninfoValue(""), "''");
+  EXPECT_EQ(QuoteConninfoValue("it's a\\b"), "'it\\'s a\\\\b'");
 }
 
 TEST(JsonMapping, CreatingCloneHasEmptyPortAndConnStrAndProtectedTillWhenLeased) {

@@ -132,6 +132,8 @@ int HttpStatusFor(ErrorCode code) {
       return 409;
     case ErrorCode::kTooLarge:
       return 413;
+    case ErrorCode::kTooManyRequests:
+      return 429;
     case ErrorCode::kUnavailable:
       return 503;
     case ErrorCode::kInternal:
@@ -198,8 +200,24 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return difference == 0;
 }
 
+const std::vector<std::pair<std::string_view, std::string_view>>& SecurityHeaders() {
+  static const std::vector<std::pair<std::string_view, std::string_view>> kHeaders = {
+      // The UI is one origin's scripts and styles; the favicon is a data: URL.
+      {"Content-Security-Policy",
+       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'"},
+      {"X-Frame-Options", "DENY"},
+      {"Referrer-Policy", "no-referrer"},
+      {"X-Content-Type-Options", "nosniff"},
+  };
+  return kHeaders;
+}
+
 Router::Router(EngineService& engine, RouterOptions options)
-    : engine_(engine), options_(std::move(options)) {
+    : engine_(engine),
+      options_(std::move(options)),
+      throttle_(std::make_unique<AuthThrottle>(options_.auth_throttle, options_.clock)) {
   if (!options_.ui_dir.empty()) {
     std::error_code ec;
     auto root = std::filesystem::canonical(options_.ui_dir, ec);
@@ -221,6 +239,35 @@ ApiResponse Router::Handle(const ApiRequest& request) const {
     spdlog::error("api: {} {}: unexpected exception: {}", request.method, path, e.what());
     return ErrorResponse(Internal("unexpected internal error; see the engine log"));
   }
+}
+
+std::optional<ApiResponse> Router::Authenticate(const ApiRequest& request) const {
+  if (!auth_enabled()) return std::nullopt;
+  const std::string& address = request.remote_address;
+  if (auto wait = throttle_->RetryAfter(address); wait.count() > 0) {
+    auto seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
+    ApiResponse response = ErrorResponse(Error{
+        ErrorCode::kTooManyRequests,
+        fmt::format("too many wrong Verification-Tokens from {}; retry in {} s with the right "
+                    "token (see the engine's token file or DBLAB_VERIFICATION_TOKEN)",
+                    address.empty() ? "this address" : address, seconds)});
+    response.retry_after = std::to_string(seconds);
+    return response;
+  }
+  std::string_view token = HeaderValue(request, "verification-token");
+  if (!ConstantTimeEquals(token, options_.token)) {
+    // A missing token is not a guess (a client without one configured): it is not counted.
+    // Only lockouts are logged, so that guessing cannot flood the log.
+    auto lockout = token.empty() ? std::chrono::milliseconds(0) : throttle_->RecordFailure(address);
+    if (lockout.count() > 0) {
+      spdlog::warn("api: repeated wrong Verification-Tokens from {}; refusing it for {} ms",
+                   address.empty() ? "an unknown address" : address, lockout.count());
+    }
+    return ErrorResponse(Error{ErrorCode::kUnauthorized,
+                               "missing or wrong Verification-Token header; check your token"});
+  }
+  throttle_->RecordSuccess(address);
+  return std::nullopt;
 }
 
 CloneJsonContext Router::CloneContext(const std::vector<Snapshot>& snapshots,
@@ -282,10 +329,8 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
     response.allow = std::string(allow);
     return response;
   }
-  if (route != "healthz" && auth_enabled() &&
-      !ConstantTimeEquals(HeaderValue(request, "verification-token"), options_.token)) {
-    return ErrorResponse(Error{ErrorCode::kUnauthorized,
-                               "missing or wrong Verification-Token header; check your token"});
+  if (route != "healthz") {
+    if (auto refused = Authenticate(request)) return std::move(*refused);
   }
   std::string id;
   if (!raw_id.empty() && route == "snapshot/{id}") {

@@ -7,11 +7,14 @@
 #include <cstddef>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "api/auth_throttle.h"
 #include "api/engine_service.h"
 #include "api/json_mapping.h"
 #include "common/result.h"
@@ -22,6 +25,8 @@ struct RouterOptions {
   std::string token;   // Verification-Token; empty turns auth off
   std::string ui_dir;  // built web UI (index.html, assets/); empty: none
   size_t max_body_bytes = 1 << 20;
+  AuthThrottle::Options auth_throttle;  // wrong tokens per client address, see AuthThrottle
+  AuthThrottle::Clock clock;            // for the throttle; empty: steady_clock
 };
 
 struct ApiRequest {
@@ -29,6 +34,8 @@ struct ApiRequest {
   std::string target;                          // raw request-target: "/api/clone/x?y=1"
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
+  // Who sent it, for the wrong-token throttle: an IPv4 address, or an IPv6 /64 prefix.
+  std::string remote_address;
 };
 
 struct ApiResponse {
@@ -36,7 +43,12 @@ struct ApiResponse {
   std::string content_type = "application/json";
   std::string body;
   std::string allow;  // for 405: the methods the path accepts
+  std::string retry_after;  // for 429: seconds the client must wait
 };
+
+// Headers every response carries (HttpServer adds them): the web UI loads only its own scripts
+// and styles, cannot be framed, sends no Referer and is not content-sniffed.
+const std::vector<std::pair<std::string_view, std::string_view>>& SecurityHeaders();
 
 // The one place where ErrorCode becomes an HTTP status.
 int HttpStatusFor(ErrorCode code);
@@ -72,8 +84,12 @@ class Router {
                                 const CloningSettings& settings) const;
   ApiResponse CloneResponse(int status, const Clone& clone) const;
 
+  // Refuses (429) or checks the Verification-Token; nullopt when the request may go on.
+  std::optional<ApiResponse> Authenticate(const ApiRequest& request) const;
+
   EngineService& engine_;
   RouterOptions options_;
+  std::unique_ptr<AuthThrottle> throttle_;  // thread-safe; Handle is const
   std::filesystem::path ui_root_;  // canonical; empty when there is no usable UI
 };
 

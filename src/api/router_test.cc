@@ -34,8 +34,9 @@ class ApiRouterTest : public ::testing::Test {
   }
 
   ApiResponse Call(const std::string& method, const std::string& target,
-                   const std::string& body = "", const char* token = kToken) {
-    ApiRequest request{method, target, {}, body};
+                   const std::string& body = "", const char* token = kToken,
+                   const std::string& address = "192.0.2.1") {
+    ApiRequest request{method, target, {}, body, address};
     if (token) request.headers["verification-token"] = token;
     return router_.Handle(request);
   }
@@ -43,7 +44,8 @@ class ApiRouterTest : public ::testing::Test {
   static Json Body(const ApiResponse& response) { return Json::parse(response.body); }
 
   FakeEngineService engine_;
-  Router router_{engine_, RouterOptions{kToken, "", 1024}};
+  std::chrono::steady_clock::time_point now_{};  // the throttle's clock; tests move it
+  Router router_{engine_, RouterOptions{kToken, "", 1024, {}, [this] { return now_; }}};
 };
 
 // --- happy paths ---
@@ -183,9 +185,50 @@ TEST_F(ApiRouterTest, MissingOrWrongTokenIs401AndNeverReachesTheEngine) {
     EXPECT_EQ(Body(response)["code"], "UNAUTHORIZED");
     EXPECT_FALSE(Body(response)["message"].get<std::string>().empty());
   }
-  EXPECT_EQ(Call("POST", "/api/clone", R"({"id":"x"})", "nope").status, 401);
-  EXPECT_EQ(Call("DELETE", "/clone/jworks", "", "nope").status, 401);
+  EXPECT_EQ(Call("POST", "/api/clone", R"({"id":"x"})", "nope", "192.0.2.2").status, 401);
+  EXPECT_EQ(Call("DELETE", "/clone/jworks", "", "nope", "192.0.2.2").status, 401);
   EXPECT_TRUE(engine_.calls.empty());
+}
+
+TEST_F(ApiRouterTest, WrongTokensLockTheirAddressOutForLongerAndLonger) {
+  const std::string attacker = "198.51.100.7";
+  // Given five free wrong tokens (typos),
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Call("GET", "/clones", "", "guess", attacker).status, 401);
+  // when the address keeps guessing, it is refused for 1 s, without its token being compared:
+  // even the right token gets 429 there, or the answer would tell a guesser it was right.
+  ApiResponse refused = Call("GET", "/clones", "", "guess", attacker);
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(Body(refused)["code"], "TOO_MANY_REQUESTS");
+  EXPECT_EQ(refused.retry_after, "1");
+  EXPECT_EQ(Call("GET", "/clones", "", kToken, attacker).status, 429);
+  // Then the right token keeps working for everyone else, and health checks for all.
+  EXPECT_EQ(Call("GET", "/clones", "", kToken, "192.0.2.1").status, 200);
+  EXPECT_EQ(Call("GET", "/healthz", "", nullptr, attacker).status, 200);
+  // Each further wrong token doubles the lockout: 2 s, 4 s, ... up to 60 s.
+  now_ += std::chrono::seconds(1);
+  EXPECT_EQ(Call("GET", "/clones", "", "guess", attacker).status, 401);
+  EXPECT_EQ(Call("GET", "/clones", "", "guess", attacker).retry_after, "2");
+  for (int i = 0; i < 10; ++i) {
+    now_ += std::chrono::minutes(1);
+    EXPECT_EQ(Call("GET", "/clones", "", "guess", attacker).status, 401);
+  }
+  EXPECT_EQ(Call("GET", "/clones", "", kToken, attacker).retry_after, "60");
+  // After the lockout, the right token from that address works and clears its record.
+  now_ += std::chrono::minutes(1);
+  EXPECT_EQ(Call("GET", "/clones", "", kToken, attacker).status, 200);
+  EXPECT_EQ(Call("GET", "/clones", "", "typo", attacker).status, 401);
+  EXPECT_EQ(Call("GET", "/clones", "", kToken, attacker).status, 200);
+}
+
+TEST_F(ApiRouterTest, EveryResponseCarriesTheUiSecurityHeaders) {
+  std::map<std::string, std::string, std::less<>> headers(SecurityHeaders().begin(),
+                                                          SecurityHeaders().end());
+  EXPECT_NE(headers["Content-Security-Policy"].find("default-src 'self'"), std::string::npos);
+  EXPECT_NE(headers["Content-Security-Policy"].find("frame-ancestors 'none'"), std::string::npos);
+  EXPECT_EQ(headers["Content-Security-Policy"].find("unsafe-inline"), std::string::npos);
+  EXPECT_EQ(headers["X-Frame-Options"], "DENY");
+  EXPECT_EQ(headers["Referrer-Policy"], "no-referrer");
+  EXPECT_EQ(headers["X-Content-Type-Options"], "nosniff");
 }
 
 TEST_F(ApiRouterTest, EmptyConfiguredTokenTurnsAuthOff) {
@@ -339,6 +382,7 @@ TEST(ApiErrorMapping, EveryCodeHasOneStatus) {
   EXPECT_EQ(HttpStatusFor(ErrorCode::kNotFound), 404);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kConflict), 409);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kTooLarge), 413);
+  EXPECT_EQ(HttpStatusFor(ErrorCode::kTooManyRequests), 429);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kUnavailable), 503);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kInternal), 500);
 }

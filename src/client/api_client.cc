@@ -34,6 +34,8 @@ ErrorCode CodeForHttpStatus(long status) {
       return ErrorCode::kConflict;
     case 413:
       return ErrorCode::kTooLarge;
+    case 429:
+      return ErrorCode::kTooManyRequests;
     case 503:
       return ErrorCode::kUnavailable;
     default:

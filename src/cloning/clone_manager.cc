@@ -15,6 +15,8 @@
 
 #include "cloning/validation.h"
 #include "common/time.h"
+#include "common/numbers.h"
+#include "common/thread_guard.h"
 #include "postgres/pq.h"
 
 namespace dblab {
@@ -86,7 +88,9 @@ void CloneManager::RunAsync(const std::string& id, std::function<void()> work) {
     ++running_ops_;
   }
   std::thread([this, id, work = std::move(work)] {
-    work();
+    if (!RunCatchingExceptions("clone " + id, work)) {
+      Fail(id, "internal error while working on the clone; see the engine log");
+    }
     std::lock_guard lock(mutex_);
     if (--running_ops_ == 0) {
       idle_.notify_all();
@@ -556,7 +560,12 @@ void CloneManager::DoCreate(const std::string& id, bool restart_only) {
   CloneRecord record;
   {
     std::lock_guard lock(mutex_);
-    record = clones_.at(id);
+    auto it = clones_.find(id);
+    if (it == clones_.end()) {
+      spdlog::warn("clone {}: gone before its worker ran; nothing to do", id);
+      return;
+    }
+    record = it->second;
   }
   std::string data_dir = pool_.ClonePath(record.StorageName());
   if (!restart_only) {
@@ -615,7 +624,12 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
   CloneRecord record;
   {
     std::lock_guard lock(mutex_);
-    record = clones_.at(id);
+    auto it = clones_.find(id);
+    if (it == clones_.end()) {
+      spdlog::warn("clone {}: gone before its worker ran; nothing to do", id);
+      return;
+    }
+    record = it->second;
   }
   std::string data_dir = pool_.ClonePath(record.StorageName());
   // The clone's data is thrown away: an immediate stop is safe and faster than a fast one.
@@ -642,8 +656,10 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
   record.storage_name.clear();
   {
     std::lock_guard lock(mutex_);
-    clones_.at(id).clone.snapshot_id = snapshot_id;
-    clones_.at(id).storage_name.clear();
+    if (auto it = clones_.find(id); it != clones_.end()) {
+      it->second.clone.snapshot_id = snapshot_id;
+      it->second.storage_name.clear();
+    }
   }
   SaveCurrent(record.clone.id);
   auto path = pool_.CreateClone(SnapshotDirName(snapshot_id), id);
@@ -663,11 +679,16 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   {
     std::lock_guard lock(mutex_);
-    auto& clone = clones_.at(id).clone;
+    auto it = clones_.find(id);
+    if (it == clones_.end()) {
+      spdlog::warn("clone {}: destroyed during its reset", id);
+      return;
+    }
+    auto& clone = it->second.clone;
     clone.status = CloneStatus::kOk;
     clone.status_message = "Clone is ready to accept Postgres connections.";
     clone.last_activity_at = Clock::now();
-    record = clones_.at(id);
+    record = it->second;
   }
   SaveCurrent(record.clone.id);
   spdlog::info("clone {}: reset to {} in {:.3f} s", id, snapshot_id, seconds);
@@ -810,12 +831,14 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started).count();
   {
     std::lock_guard lock(mutex_);
-    auto& clone = clones_.at(id).clone;
+    auto it = clones_.find(id);
+    if (it == clones_.end()) return NotFound("clone " + id + " was destroyed while being created");
+    auto& clone = it->second.clone;
     clone.status = CloneStatus::kOk;
     clone.status_message = "Clone is ready to accept Postgres connections.";
     clone.cloning_time_seconds = seconds;
     clone.last_activity_at = Clock::now();
-    record = clones_.at(id);
+    record = it->second;
   }
   SaveCurrent(record.clone.id);
   auto ms = [](auto duration) {
@@ -857,7 +880,11 @@ void CloneManager::DestroyWarm(const WarmClone& warm) {
 }
 
 void CloneManager::StartWarmPool() {
-  warm_thread_ = std::thread([this] { WarmLoop(); });
+  warm_thread_ = std::thread([this] {
+    if (!RunCatchingExceptions("warm pool", [this] { WarmLoop(); })) {
+      spdlog::error("warm pool: stopped; clones are created cold until the engine restarts");
+    }
+  });
 }
 
 void CloneManager::SnapshotsChanged() { warm_wake_.notify_all(); }
@@ -1005,10 +1032,12 @@ bool CloneManager::IsIdle(const CloneRecord& record, TimePoint now, TimePoint* a
       "FROM pg_stat_activity WHERE backend_type = 'client backend' "
       "AND pid <> pg_backend_pid() AND application_name <> 'dblab-engine'");
   if (!rows.ok() || rows->empty()) return false;
-  int64_t busy = std::stoll((*rows)[0][0]);
-  TimePoint newest_session = FromMillis(std::stoll((*rows)[0][1]));
+  std::optional<int64_t> busy = (*rows)[0].size() == 2 ? ParseInt64((*rows)[0][0]) : std::nullopt;
+  std::optional<int64_t> newest_ms = busy ? ParseInt64((*rows)[0][1]) : std::nullopt;
+  if (!busy || !newest_ms) return false;  // cannot tell: never delete on doubt
+  TimePoint newest_session = FromMillis(*newest_ms);
   TimePoint last = clone.last_activity_at.value_or(clone.created_at);
-  if (busy > 0 || newest_session > last || NewUserConnections(clone.id)) {
+  if (*busy > 0 || newest_session > last || NewUserConnections(clone.id)) {
     *activity = now;
     return false;
   }

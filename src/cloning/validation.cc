@@ -1,6 +1,6 @@
 #include "cloning/validation.h"
 
-#include <random>
+#include <cmath>
 #include <regex>
 
 namespace dblab {
@@ -65,15 +65,18 @@ Status ValidatePassword(const std::string& password, int min_strength) {
   return OkStatus();
 }
 
-std::string GenerateId(size_t length) {
-  static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  std::uniform_int_distribution<size_t> pick(0, sizeof kAlphabet - 2);
+std::string GenerateId(size_t length, RandomSource& source) {
+  static constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
   std::string id;
-  // First character a letter, so the id is also a valid identifier everywhere.
-  id += kAlphabet[pick(generator) % 26];
-  while (id.size() < length) id += kAlphabet[pick(generator)];
+  if (length == 0) return id;
+  id += kAlphabet[RandomIndex(source, 26)];
+  while (id.size() < length) id += kAlphabet[RandomIndex(source, kAlphabet.size())];
   return id;
+}
+
+double GeneratedIdBits(size_t length) {
+  if (length == 0) return 0;
+  return std::log2(26.0) + static_cast<double>(length - 1) * std::log2(36.0);
 }
 
 }  // namespace dblab

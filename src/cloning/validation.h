@@ -2,8 +2,10 @@
 // passwords. Each returns kBadRequest with a message that names the field and the rule.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
+#include "common/random.h"
 #include "common/result.h"
 
 namespace dblab {
@@ -17,7 +19,12 @@ Status ValidateDatabaseName(const std::string& name);
 // 0 (empty) .. 4 (long, several character classes). A rough guard, not a promise.
 int PasswordStrength(const std::string& password);
 Status ValidatePassword(const std::string& password, int min_strength);
-// A short random id like "d4qk1m2x0d9c": lowercase letters and digits.
-std::string GenerateId(size_t length = 20);
+// Random ids, tokens and passwords like "d4qk1m2x0d9c...": lowercase letters and digits, the
+// first a letter (so it is an identifier everywhere). Every character comes from `source`
+// (DefaultRandom(): the OS CSPRNG), uniformly. kSecretIdLength characters carry >= 128 bits.
+constexpr size_t kSecretIdLength = 25;
+std::string GenerateId(size_t length = kSecretIdLength, RandomSource& source = DefaultRandom());
+// The entropy of GenerateId(length) in bits: log2(26) + (length - 1) * log2(36).
+double GeneratedIdBits(size_t length);
 
 }  // namespace dblab

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <set>
+#include <vector>
+
 namespace dblab {
 namespace {
 
@@ -14,6 +18,45 @@ TEST(ValidationTest, CloneIdsFollowDleRulesAndRejectTraversal) {
   }
   EXPECT_FALSE(ValidateCloneId(std::string(65, 'a')).ok());
   EXPECT_TRUE(ValidateCloneId(GenerateId()).ok());
+}
+
+// Counts the bytes generators draw, and gives each call a fresh value so outputs differ.
+class CountingRandom : public RandomSource {
+ public:
+  void Fill(std::span<unsigned char> out) override {
+    for (auto& byte : out) byte = static_cast<unsigned char>(counter_++ % 234);
+    bytes_drawn += out.size();
+  }
+  std::string_view Name() const override { return "counting"; }
+  size_t bytes_drawn = 0;
+
+ private:
+  size_t counter_ = 0;
+};
+
+TEST(ValidationTest, GeneratedIdsCarryAtLeast128BitsFromTheDefaultSource) {
+  CountingRandom counting;
+  ScopedRandomSourceForTesting install(counting);
+  std::string id = GenerateId();  // clone ids, and with other lengths tokens and passwords
+  EXPECT_EQ(id.size(), kSecretIdLength);
+  // Every character is one accepted byte of the installed source: nothing else feeds the id.
+  EXPECT_EQ(counting.bytes_drawn, kSecretIdLength);
+  EXPECT_GE(GeneratedIdBits(kSecretIdLength), 128.0);
+  EXPECT_LT(GeneratedIdBits(kSecretIdLength - 1), 128.0);  // the length is the smallest that does
+  EXPECT_GE(GeneratedIdBits(32), 128.0);                   // API token, demo source password
+  // Byte values map to characters exactly: 0 -> 'a' for the first, 1 -> 'b', 2 -> 'c', ...
+  EXPECT_EQ(id.substr(0, 3), "abc");
+}
+
+TEST(ValidationTest, GeneratedIdsFromTheSystemSourceDiffer) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = GenerateId();
+    ASSERT_TRUE(ValidateCloneId(id).ok()) << id;
+    ASSERT_TRUE(std::isalpha(static_cast<unsigned char>(id[0]))) << id;
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 1000u);
 }
 
 TEST(ValidationTest, UsernamesAreSafeAndNotReserved) {

@@ -9,6 +9,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kNotFound: return "NOT_FOUND";
     case ErrorCode::kConflict: return "CONFLICT";
     case ErrorCode::kTooLarge: return "PAYLOAD_TOO_LARGE";
+    case ErrorCode::kTooManyRequests: return "TOO_MANY_REQUESTS";
     case ErrorCode::kUnavailable: return "UNAVAILABLE";
     case ErrorCode::kInternal: return "INTERNAL_ERROR";
   }

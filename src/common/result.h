@@ -15,6 +15,7 @@ enum class ErrorCode {
   kNotFound,      // the named thing does not exist (404)
   kConflict,      // valid request, but the current state forbids it (409)
   kTooLarge,      // request body or value over a limit (413)
+  kTooManyRequests,  // the caller must wait: too many wrong tokens from its address (429)
   kUnavailable,   // not ready yet / temporarily impossible (503)
   kInternal,      // the environment failed: disk, process, postgres (500)
 };

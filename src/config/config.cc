@@ -15,6 +15,8 @@
 #include <string_view>
 #include <utility>
 
+#include "scheduler/cron.h"
+
 namespace dblab {
 namespace {
 
@@ -780,16 +782,12 @@ Status ReadLogicalSnapshot(Reader& r, Mapping& m, LogicalSnapshotOptions& o) {
   return OkStatus();
 }
 
+// Checked with the parser the engine's scheduler uses later, so a timetable that passes here
+// cannot fail (or abort) at start.
 Status CheckTimetable(Reader& r, const std::string& path, const std::string& timetable) {
   if (timetable.empty()) return OkStatus();
-  std::stringstream fields(timetable);
-  std::string field;
-  int count = 0;
-  while (fields >> field) ++count;
-  if (count != 5) {
-    return r.Fail(path, "expected a 5-field cron expression (minute hour day month weekday), got '" +
-                            timetable + "'");
-  }
+  auto schedule = CronSchedule::Parse(timetable);
+  if (!schedule.ok()) return r.Fail(path, schedule.error().message);
   return OkStatus();
 }
 

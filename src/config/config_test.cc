@@ -532,13 +532,21 @@ TEST(ConfigValidation, EveryErrorNamesTheKeyPath) {
        "retrieval.spec.physicalSnapshot.options.promotion.enabled: must be true"},
       {"retrieval: {jobs: [physicalSnapshot], spec: {physicalSnapshot: {options: {scheduler: "
        "{snapshot: {timetable: '*/5 *'}}}}}}",
-       "retrieval.spec.physicalSnapshot.options.scheduler.snapshot.timetable: expected a 5-field"},
+       "retrieval.spec.physicalSnapshot.options.scheduler.snapshot.timetable: timetable \"*/5 *\" "
+       "must have 5 fields"},
       {"retrieval: {jobs: [physicalRestore], spec: {physicalRestore: {options: {envs: "
        "{'PG HOST': x}}}}}",
        "retrieval.spec.physicalRestore.options.envs.PG HOST: not an environment variable name"},
       {"retrieval: {jobs: logicalDump}", "retrieval.jobs: expected a list"},
       {"retrieval: {refresh: {timetable: '0 0 *'}}",
-       "retrieval.refresh.timetable: expected a 5-field cron expression"},
+       "retrieval.refresh.timetable: timetable \"0 0 *\" must have 5 fields"},
+      // Regression (issue 9): passed this check, then aborted the engine in CronSchedule::Parse.
+      {"retrieval: {refresh: {timetable: '*/99999999999 * * * *'}}",
+       "retrieval.refresh.timetable: timetable \"*/99999999999 * * * *\": invalid minute field"},
+      {"retrieval: {jobs: [physicalSnapshot], spec: {physicalSnapshot: {options: {scheduler: "
+       "{snapshot: {timetable: '0 25 * * *'}}}}}}",
+       "retrieval.spec.physicalSnapshot.options.scheduler.snapshot.timetable: timetable \"0 25 * "
+       "* *\": invalid hour field"},
       {"retrieval: {spec: {logicalDump: {options: {parallelJobs: 0}}}}",
        "retrieval.spec.logicalDump.options.parallelJobs: must be between 1 and 128, got 0"},
       {"retrieval: {spec: {logicalRestore: {options: {parallelJobs: 129}}}}",

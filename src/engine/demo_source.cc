@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -24,6 +26,16 @@ std::string ReadSmallFile(const std::string& path) {
   std::string value;
   std::getline(in, value);
   return value;
+}
+
+// A libpq password file entry for every host, port, database and user, escaping ':' and '\'.
+std::string PassfileLine(const std::string& password) {
+  std::string line = "*:*:*:*:";
+  for (char c : password) {
+    if (c == ':' || c == '\\') line += '\\';
+    line += c;
+  }
+  return line + "\n";
 }
 
 const char* kDemoSql = R"sql(
@@ -75,12 +87,16 @@ Result<DemoSource> EnsureDemoSource(ProcessRunner& runner, PostgresControl& post
     return Internal("cannot prepare " + socket_dir + ": " + strerror(errno));
   }
   chmod(socket_dir.c_str(), 0700);
+  // SCRAM on the socket too: the demo data is unmasked, and trust on the socket would give it
+  // to any process running as the postgres OS user (every clone's server, issue 10).
   std::string hba = options.dir + "/pg_hba.conf";
   {
     std::ofstream out(hba, std::ios::trunc);
-    out << "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n";
+    out << "local all all scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n";
   }
   chmod(hba.c_str(), 0644);
+  // The engine and the tools it runs (psql, pgbench) read the password from here: never argv.
+  std::string passfile = options.dir + "/passfile";
 
   DemoSource source;
   bool fresh = !fs::exists(data + "/PG_VERSION");
@@ -92,16 +108,30 @@ Result<DemoSource> EnsureDemoSource(ProcessRunner& runner, PostgresControl& post
       return Internal("cannot chown " + data + ": " + strerror(errno));
     }
     chmod(data.c_str(), 0700);
-    auto initdb = RunChecked(runner, {bin_dir + "/initdb", "--pgdata=" + data,
-                                      "--username=postgres", "--auth=trust", "--encoding=UTF8",
-                                      "--locale=C.UTF-8", "--no-sync"},
-                             {.user = options.os_user});
-    if (!initdb.ok()) return initdb.error().Wrap("demo source initdb");
-    source.password = GenerateId(24);
+    source.password = GenerateId(32);  // 165 bits from the OS CSPRNG
     DBLAB_TRY(WriteFileAtomically(options.dir + "/password", source.password + "\n", 0600));
+    // initdb sets the superuser's password from a file only the postgres user can read.
+    std::string pwfile = options.dir + "/initdb-password";
+    DBLAB_TRY(WriteFileAtomically(pwfile, source.password + "\n", 0600));
+    if (chown(pwfile.c_str(), user.uid, user.gid) != 0) {
+      fs::remove(pwfile, error);
+      return Internal("cannot chown " + pwfile + ": " + strerror(errno));
+    }
+    auto initdb = RunChecked(
+        runner,
+        {bin_dir + "/initdb", "--pgdata=" + data, "--username=postgres", "--auth=scram-sha-256",
+         "--pwfile=" + pwfile, "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"},
+        {.user = options.os_user});
+    fs::remove(pwfile, error);
+    if (!initdb.ok()) return initdb.error().Wrap("demo source initdb");
   } else {
     source.password = ReadSmallFile(options.dir + "/password");
   }
+  if (source.password.empty()) {
+    return Internal("demo source: no password in " + options.dir + "/password; remove " +
+                    options.dir + " to create the demo source afresh");
+  }
+  DBLAB_TRY(WriteFileAtomically(passfile, PassfileLine(source.password), 0600));
 
   if (auto pid = PostgresControl::RunningPid(data)) {
     source.port = std::atoi(ReadSmallFile(options.dir + "/port").c_str());
@@ -133,7 +163,8 @@ Result<DemoSource> EnsureDemoSource(ProcessRunner& runner, PostgresControl& post
     auto admin = PgConnection::Connect(BuildConninfo({{"host", socket_dir},
                                                       {"port", std::to_string(source.port)},
                                                       {"user", "postgres"},
-                                                      {"dbname", "postgres"}}));
+                                                      {"dbname", "postgres"},
+                                                      {"passfile", passfile}}));
     if (!admin.ok()) return admin.error().Wrap("demo source");
     DBLAB_ASSIGN_OR_RETURN(std::string verifier, ScramVerifier("postgres", source.password));
     DBLAB_TRY(admin->Exec("ALTER ROLE postgres PASSWORD " + admin->QuoteLiteral(verifier)));
@@ -145,9 +176,10 @@ Result<DemoSource> EnsureDemoSource(ProcessRunner& runner, PostgresControl& post
     spdlog::info("demo source: generating {} users and pgbench scale {}", options.users,
                  options.pgbench_scale);
     if (options.pgbench_scale > 0) {
-      auto pgbench = RunChecked(runner, {bin_dir + "/pgbench", "--initialize", "--quiet",
-                                         "--scale=" + std::to_string(options.pgbench_scale),
-                                         target});
+      auto pgbench = RunChecked(runner,
+                                {bin_dir + "/pgbench", "--initialize", "--quiet",
+                                 "--scale=" + std::to_string(options.pgbench_scale), target},
+                                {.env = {{"PGPASSFILE", passfile}}});
       if (!pgbench.ok()) return pgbench.error().Wrap("demo source pgbench");
     }
     // psql interpolates :users only in scripts read from a file, not in --command.
@@ -157,10 +189,11 @@ Result<DemoSource> EnsureDemoSource(ProcessRunner& runner, PostgresControl& post
       out << kDemoSql;
     }
     chmod(script.c_str(), 0644);
-    auto psql = RunChecked(runner, {bin_dir + "/psql", "--no-psqlrc", "--quiet",
-                                    "--set=ON_ERROR_STOP=1",
-                                    "--set=users=" + std::to_string(options.users),
-                                    "--dbname=" + target, "--file=" + script});
+    auto psql = RunChecked(
+        runner,
+        {bin_dir + "/psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
+         "--set=users=" + std::to_string(options.users), "--dbname=" + target, "--file=" + script},
+        {.env = {{"PGPASSFILE", passfile}}});
     if (!psql.ok()) return psql.error().Wrap("demo source data");
     fs::remove(options.dir + "/demo.sql", error);
   }

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "cloning/validation.h"
+#include "common/thread_guard.h"
 #include "common/version.h"
 #include "platform/files.h"
 #include "retrieval/logical_retrieval.h"
@@ -174,7 +175,11 @@ Status Engine::Init() {
     if (!schedule.ok()) return schedule.error().Wrap("retrieval.refresh.timetable");
     schedule_ = *schedule;
   }
-  retrieval_thread_ = std::thread([this] { RetrievalLoop(); });
+  retrieval_thread_ = std::thread([this] {
+    if (!RunCatchingExceptions("retrieval", [this] { RetrievalLoop(); })) {
+      spdlog::error("retrieval: stopped; no refresh or new snapshot until the engine restarts");
+    }
+  });
   housekeeping_thread_ = std::thread([this] { HousekeepingLoop(); });
   MeasureUsage();
   usage_thread_ = std::thread([this] { UsageLoop(); });
@@ -381,8 +386,10 @@ void Engine::HousekeepingLoop() {
     wake_.wait_for(lock, options_.housekeeping_interval, [this] { return stopping_; });
     if (stopping_) return;
     lock.unlock();
-    clones_->Housekeep(std::chrono::system_clock::now());
-    MeasureSnapshots();
+    RunCatchingExceptions("housekeeping", [this] {
+      clones_->Housekeep(std::chrono::system_clock::now());
+      MeasureSnapshots();
+    });
     lock.lock();
   }
 }

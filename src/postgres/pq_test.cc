@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
+#include <vector>
+
 #include <regex>
 #include <string>
 
@@ -76,6 +79,23 @@ TEST(AdminConninfoTest, PinsSearchPathAndRoleAgainstPlantedSettings) {
   EXPECT_NE(values["options"].find("-c search_path=pg_catalog "), std::string::npos);
   EXPECT_NE(values["options"].find("-c role=none"), std::string::npos);
   EXPECT_NE(values["options"].find("-c default_transaction_read_only=off"), std::string::npos);
+}
+
+// Every conninfo the engine builds reads back, value for value, through libpq's own parser.
+TEST(BuildConninfoTest, LibpqReadsBackEveryValue) {
+  std::vector<std::pair<std::string, std::string>> params = {
+      {"host", "/tmp/dir with space"}, {"user", "o'neil"}, {"dbname", "a\\b c='d'"},
+      {"password", ""},                {"application_name", "x host=evil"}};
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(BuildConninfo(params).c_str(), &error);
+  ASSERT_NE(options, nullptr) << (error ? error : "");
+  std::map<std::string, std::string> parsed;
+  for (PQconninfoOption* option = options; option->keyword; ++option) {
+    if (option->val) parsed[option->keyword] = option->val;
+  }
+  PQconninfoFree(options);
+  for (const auto& [key, value] : params) EXPECT_EQ(parsed[key], value) << key;
+  EXPECT_EQ(parsed.count("hostaddr"), 0u);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "masking/rules_apply.h"
+#include "common/numbers.h"
 #include "platform/files.h"
 #include "platform/posix_process.h"
 #include "postgres/pq.h"
@@ -364,9 +365,9 @@ Result<Snapshot> PhysicalRetrieval::TakeSnapshot() {
                                    "SELECT coalesce(floor(extract(epoch FROM "
                                    "pg_last_xact_replay_timestamp()) * 1000)::bigint, 0)")
                              : Result<PgRows>(replica.error());
-    if (rows.ok() && !rows->empty() && (*rows)[0][0] != "0") {
-      data_state_at = FromMillis(std::stoll((*rows)[0][0]));
-    }
+    std::optional<int64_t> replayed_ms;
+    if (rows.ok() && !rows->empty() && !(*rows)[0].empty()) replayed_ms = ParseInt64((*rows)[0][0]);
+    if (replayed_ms && *replayed_ms != 0) data_state_at = FromMillis(*replayed_ms);
   }
   progress_("pausing the replica for a snapshot");
   DBLAB_TRY(postgres_.Stop(data, std::chrono::seconds(600), /*require_clean=*/true));

@@ -1,5 +1,6 @@
 #include "scheduler/cron.h"
 
+#include <charconv>
 #include <ctime>
 #include <sstream>
 #include <vector>
@@ -7,6 +8,16 @@
 namespace dblab {
 
 namespace {
+
+// A field value: 1-2 decimal digits for numbers, up to 9 for steps (so "*/99999999999" is a
+// range error, never an overflow). nullopt for anything else.
+std::optional<int> ParseNumber(const std::string& text, size_t max_digits) {
+  if (text.empty() || text.size() > max_digits) return std::nullopt;
+  int value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
 
 // Parses one field into `bits` (indexes min..max). Returns false on any syntax or range error.
 template <size_t N>
@@ -18,12 +29,9 @@ bool ParseField(const std::string& field, int min, int max, std::bitset<N>& bits
     any = true;
     int step = 1;
     if (auto slash = item.find('/'); slash != std::string::npos) {
-      std::string step_text = item.substr(slash + 1);
-      if (step_text.empty() || step_text.find_first_not_of("0123456789") != std::string::npos) {
-        return false;
-      }
-      step = std::stoi(step_text);
-      if (step <= 0 || step > max) return false;
+      std::optional<int> parsed_step = ParseNumber(item.substr(slash + 1), 9);
+      if (!parsed_step || *parsed_step <= 0 || *parsed_step > max) return false;
+      step = *parsed_step;
       item = item.substr(0, slash);
     }
     int from = min, to = max;
@@ -31,14 +39,10 @@ bool ParseField(const std::string& field, int min, int max, std::bitset<N>& bits
       auto dash = item.find('-');
       std::string first = item.substr(0, dash);
       std::string last = dash == std::string::npos ? first : item.substr(dash + 1);
-      for (const auto& number : {first, last}) {
-        if (number.empty() || number.size() > 2 ||
-            number.find_first_not_of("0123456789") != std::string::npos) {
-          return false;
-        }
-      }
-      from = std::stoi(first);
-      to = std::stoi(last);
+      std::optional<int> parsed_from = ParseNumber(first, 2), parsed_to = ParseNumber(last, 2);
+      if (!parsed_from || !parsed_to) return false;
+      from = *parsed_from;
+      to = *parsed_to;
       if (dash == std::string::npos && step > 1) to = max;  // "5/15" = from 5, every 15
     }
     if (from < min || to > max || from > to) return false;

@@ -55,5 +55,18 @@ TEST(CronTest, InvalidTimetablesNameTheField) {
   EXPECT_NE(CronSchedule::Parse("* 25 * * *").error().message.find("hour"), std::string::npos);
 }
 
+// Regression (issue 9): std::stoi threw std::out_of_range on these and aborted the engine.
+TEST(CronTest, HugeNumbersAreRangeErrorsNotExceptions) {
+  for (const char* bad : {"*/99999999999 * * * *", "*/2147483648 * * * *", "0-99999999999 * * * *",
+                          "* */999999999 * * *", "* * * * 1-/5", "* * * * -1", "*/+5 * * * *",
+                          "*/ * * * *", "1//2 * * * *", ", * * * *"}) {
+    auto parsed = CronSchedule::Parse(bad);
+    EXPECT_FALSE(parsed.ok()) << bad;
+  }
+  auto parsed = CronSchedule::Parse("*/99999999999 * * * *");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error().message.find("invalid minute field"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace dblab

@@ -2,14 +2,16 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <tuple>
+
+#include "common/numbers.h"
 
 namespace dblab {
 
@@ -109,13 +111,17 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
   DBLAB_ASSIGN_OR_RETURN(store->snapshots_, store->LoadSnapshots());
   auto version = store->GetMeta("schema_version");
   if (!version.ok()) return version.error();
+  std::optional<int64_t> number = *version ? ParseInt64(**version) : std::nullopt;
   if (!*version) {
     DBLAB_TRY(store->PutMeta("schema_version", std::to_string(kSchemaVersion)));
-  } else if (std::stoi(**version) > kSchemaVersion) {
+  } else if (!number) {
+    return Internal("state database " + path + " has an unreadable schema version \"" + **version +
+                    "\"; restore it from a backup or move it aside to start afresh");
+  } else if (*number > kSchemaVersion) {
     return Internal("state database " + path + " has schema version " + **version +
                     ", newer than this engine supports (" + std::to_string(kSchemaVersion) +
                     "); upgrade dblab-engine");
-  } else if (std::stoi(**version) < 2) {
+  } else if (*number < 2) {
     DBLAB_TRY(store->ExecLocked(std::string("BEGIN; ") + kMigrateToV2 +
                                 "; UPDATE meta SET value = '2' WHERE key = 'schema_version'; "
                                 "COMMIT;"));

@@ -21,7 +21,8 @@ size_t Collect(char* data, size_t size, size_t count, void* out) {
 class BadInputTest : public EngineFixture {
  protected:
   HttpAnswer Request(const std::string& method, const std::string& path,
-                     const std::string& body = "", const std::string& token = kToken) {
+                     const std::string& body = "", const std::string& token = kToken,
+                     const std::string& source_address = "") {
     CURL* curl = curl_easy_init();
     HttpAnswer answer;
     struct curl_slist* headers = nullptr;
@@ -38,6 +39,7 @@ class BadInputTest : public EngineFixture {
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer.body);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    if (!source_address.empty()) curl_easy_setopt(curl, CURLOPT_INTERFACE, source_address.c_str());
     curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer.status);
     curl_slist_free_all(headers);
@@ -61,6 +63,7 @@ TEST_F(BadInputTest, ApiRefusesBadInputWithClearErrorsAndChangesNothing) {
   ASSERT_EQ(made["status"]["code"], "OK");
 
   EXPECT_EQ(Request("GET", "/healthz", "", "").status, 200);
+  int guesser = 100;
   for (const auto& [method, path] :
        std::vector<std::pair<std::string, std::string>>{{"GET", "/status"},
                                                         {"GET", "/snapshots"},
@@ -72,8 +75,19 @@ TEST_F(BadInputTest, ApiRefusesBadInputWithClearErrorsAndChangesNothing) {
                                                         {"POST", "/clone/keeper/reset"},
                                                         {"GET", "/api/clones"}}) {
     ExpectError(Request(method, path, "{}", ""), 401, method + " " + path + " without token");
-    ExpectError(Request(method, path, "{}", "wrong-token"), 401, method + " " + path);
+    // Each wrong token from its own loopback address: five from one address lock it out.
+    ExpectError(Request(method, path, "{}", "wrong-token", "127.0.0." + std::to_string(++guesser)),
+                401, method + " " + path);
   }
+  // Wrong tokens are slowed per client address: the sixth from one address is refused (429)
+  // without its token being looked at, while the right token keeps working for others.
+  for (int i = 0; i < 5; ++i) {
+    ExpectError(Request("GET", "/clones", "", "guess", "127.0.0.200"), 401,
+                "guess " + std::to_string(i));
+  }
+  ExpectError(Request("GET", "/clones", "", "guess", "127.0.0.200"), 429, "sixth guess");
+  ExpectError(Request("GET", "/clones", "", kToken, "127.0.0.200"), 429, "right token, locked out");
+  EXPECT_EQ(Request("GET", "/clones").status, 200);
 
   ExpectError(Request("POST", "/clone", "{not json"), 400, "bad JSON");
   ExpectError(Request("POST", "/clone", R"({"id":"x1","db":{"username":"u","password":"p"},"bogus":1})"),

@@ -98,7 +98,7 @@ describe('web UI against a real engine', () => {
     await page.getByLabel('Verification token').fill('not-the-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/refused this token/);
-    expect(await page.evaluate(() => localStorage.getItem('dblab.verificationToken'))).toBeNull();
+    expect(await page.evaluate(() => sessionStorage.getItem('dblab.verificationToken'))).toBeNull();
   });
 
   it('logs in with the keyboard and shows the dashboard', async () => {
@@ -111,7 +111,8 @@ describe('web UI against a real engine', () => {
     await page.getByText('Instance is ready').waitFor();
     await page.getByText('btrfs').first().waitFor();
     await page.getByRole('button', { name: /1 snapshot/ }).waitFor();
-    expect(await page.evaluate(() => localStorage.getItem('dblab.verificationToken'))).toBe(engine!.token);
+    expect(await page.evaluate(() => sessionStorage.getItem('dblab.verificationToken'))).toBe(engine!.token);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
   });
 
   it('creates a clone from the form and shows its connection details once OK', async () => {
@@ -192,7 +193,7 @@ describe('web UI against a real engine', () => {
   });
 
   it('returns to the login with a message when the token is no longer valid', async () => {
-    await page.evaluate(() => localStorage.setItem('dblab.verificationToken', 'expired-token'));
+    await page.evaluate(() => sessionStorage.setItem('dblab.verificationToken', 'expired-token'));
     await page.goto(`${engine!.url}/#/`);
     await page.reload();
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/token was refused by the engine/);

@@ -85,10 +85,19 @@ describe('DblabClient', () => {
 });
 
 describe('token storage', () => {
-  it('keeps the token in localStorage', () => {
+  it('keeps the token for this tab only (sessionStorage), never in localStorage', () => {
     saveToken('abc');
     expect(loadToken()).toBe('abc');
+    expect(sessionStorage.getItem('dblab.verificationToken')).toBe('abc');
+    expect(localStorage.length).toBe(0);
     saveToken('');
     expect(loadToken()).toBe('');
+    expect(sessionStorage.getItem('dblab.verificationToken')).toBeNull();
+  });
+
+  it('drops a token an older version left in localStorage instead of using it', () => {
+    localStorage.setItem('dblab.verificationToken', 'old');
+    expect(loadToken()).toBe('');
+    expect(localStorage.getItem('dblab.verificationToken')).toBeNull();
   });
 });

@@ -132,9 +132,19 @@ export class ApiError extends Error {
 const TOKEN_KEY = 'dblab.verificationToken';
 export const API_BASE = '/api';
 
+/**
+ * The token lives in sessionStorage: it survives reloads of this tab and is gone when the tab
+ * closes; other tabs and later visits ask again. Nothing is kept in localStorage, and a token
+ * an older version left there is removed, not used.
+ */
 export function loadToken(): string {
   try {
-    return localStorage.getItem(TOKEN_KEY) ?? '';
+    localStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // no storage at all
+  }
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? '';
   } catch {
     return '';
   }
@@ -142,8 +152,8 @@ export function loadToken(): string {
 
 export function saveToken(token: string): void {
   try {
-    if (token) localStorage.setItem(TOKEN_KEY, token);
-    else localStorage.removeItem(TOKEN_KEY);
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
   } catch {
     // Private mode without storage: the token lives for this page only.
   }
@@ -157,6 +167,7 @@ const HTTP_WORDS: Record<number, string> = {
   405: 'this action is not supported',
   409: 'conflict',
   413: 'the request is too large',
+  429: 'too many wrong tokens from this address; wait and retry',
   500: 'the engine had an internal error',
   502: 'bad gateway',
   503: 'the engine is not ready',
