@@ -196,25 +196,26 @@ class LabelLexer {
     pos_ += token.size();
     return true;
   }
+  // The text between `quote` at pos_ and its closing twin (a doubled quote stands for one).
+  std::optional<std::string> Quoted(char quote) {
+    std::string out;
+    for (size_t i = pos_ + 1; i < text_.size(); ++i) {
+      if (text_[i] != quote) {
+        out += text_[i];
+      } else if (i + 1 < text_.size() && text_[i + 1] == quote) {
+        out += quote;
+        ++i;
+      } else {
+        pos_ = i + 1;
+        return out;
+      }
+    }
+    return std::nullopt;
+  }
   // An identifier: unquoted (folded to lower case) or "quoted" ("" inside).
   std::optional<std::string> Identifier() {
     SkipSpaces();
-    if (pos_ < text_.size() && text_[pos_] == '"') {
-      std::string out;
-      for (size_t i = pos_ + 1; i < text_.size(); ++i) {
-        if (text_[i] == '"') {
-          if (i + 1 < text_.size() && text_[i + 1] == '"') {
-            out += '"';
-            ++i;
-            continue;
-          }
-          pos_ = i + 1;
-          return out;
-        }
-        out += text_[i];
-      }
-      return std::nullopt;
-    }
+    if (pos_ < text_.size() && text_[pos_] == '"') return Quoted('"');
     size_t start = pos_;
     while (pos_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) ||
                                    text_[pos_] == '_' || text_[pos_] == '$')) {
@@ -229,22 +230,7 @@ class LabelLexer {
   // 'text' ('' inside), $$text$$ or $tag$text$tag$.
   std::optional<std::string> StringLiteral() {
     SkipSpaces();
-    if (pos_ < text_.size() && text_[pos_] == '\'') {
-      std::string out;
-      for (size_t i = pos_ + 1; i < text_.size(); ++i) {
-        if (text_[i] == '\'') {
-          if (i + 1 < text_.size() && text_[i + 1] == '\'') {
-            out += '\'';
-            ++i;
-            continue;
-          }
-          pos_ = i + 1;
-          return out;
-        }
-        out += text_[i];
-      }
-      return std::nullopt;
-    }
+    if (pos_ < text_.size() && text_[pos_] == '\'') return Quoted('\'');
     static const std::regex kTag("^\\$([A-Za-z_][A-Za-z0-9_]*)?\\$");
     std::smatch match;
     std::string rest = text_.substr(pos_);
