@@ -83,12 +83,16 @@ for secret in /etc/dblab/server.yml /etc/dblab/engine.env; do
   [[ "$(stat -c %a "$root$secret")" == 600 ]] || { echo "FAIL: $secret is not mode 0600" >&2; exit 1; }
 done
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+free_port() {  # a port nothing listens on
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 20000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
 }
 source_port=$(free_port)
 api_port=$(free_port)
-clone_from=$(( 20000 + RANDOM % 20000 ))
+clone_from=$(( 40000 + RANDOM % 20000 ))
 
 echo "== a source database in the root (postgres on 127.0.0.1:$source_port)"
 in_root install -d -o postgres -g postgres -m 0700 /srv/source
