@@ -1,16 +1,60 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package dblab needs to build, run and test. Idempotent.
+# Installs every Debian 12 package dblab needs to build, run and test, from Debian's archive
+# alone (a fresh `debootstrap --variant=minbase bookworm` root is enough). Idempotent.
+#   build:     compiler, CMake, Ninja and the C++ libraries
+#   run:       PostgreSQL 15 (server and client), btrfs-progs, xfsprogs, zfs-fuse, util-linux
+#   web UI:    nodejs (18) and npm (9) to build it; chromium for its end-to-end test
+#   tests:     GoogleTest, Google Benchmark, gnuplot (bench plots), debootstrap and dpkg-dev
+#              (the Debian package's install test), curl
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build pkg-config git
-  libboost-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  libcurl4-openssl-dev libssl-dev libbtrfsutil-dev libsqlite3-dev libpq-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  btrfs-progs xfsprogs zfs-fuse util-linux postgresql-15 postgresql-client-15 gnuplot-nox curl
+  build-essential
+  cmake
+  ninja-build
+  pkg-config
+  git
+  ca-certificates
+  libboost-dev
+  nlohmann-json3-dev
+  libyaml-cpp-dev
+  libcli11-dev
+  libspdlog-dev
+  libfmt-dev
+  libcurl4-openssl-dev
+  libssl-dev
+  libbtrfsutil-dev
+  libsqlite3-dev
+  libpq-dev
+  libgtest-dev
+  libgmock-dev
+  libbenchmark-dev
+  btrfs-progs
+  xfsprogs
+  zfs-fuse
+  util-linux
+  e2fsprogs
+  procps
+  postgresql-15
+  postgresql-client-15
+  gnuplot-nox
+  curl
+  chromium
+  debootstrap
+  dpkg-dev
+  fakeroot
   # libFuzzer targets (scripts/fuzz.sh)
   clang-14
   libclang-rt-14-dev
 )
+# Node.js >= 18.19 with npm for the web UI: Debian's own unless one is installed already (a
+# NodeSource nodejs, for example, brings its own npm and conflicts with Debian's npm package).
+node_ok() {
+  command -v node >/dev/null && command -v npm >/dev/null &&
+    node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+             process.exit(a > 18 || (a === 18 && b >= 19) ? 0 : 1)' 2>/dev/null
+}
+node_ok || packages+=(nodejs npm)
+
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
@@ -22,6 +66,7 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+node_ok || { echo "Node.js >= 18.19 with npm is still missing: the web UI cannot be built" >&2; exit 1; }
 # The Debian package starts a default cluster on 5432; dblab does not need it.
 if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then
   pg_ctlcluster 15 main stop 2>/dev/null || true

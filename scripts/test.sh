@@ -19,6 +19,9 @@ scripts/fuzz.sh 6
 echo "== web UI: component tests and headless-Chromium end-to-end"
 scripts/test-ui.sh
 
+echo "== Debian package: apt install, a clone, apt purge, in a fresh Debian 12 root"
+scripts/test-package.sh
+
 echo "== all tests (unit, integration, end-to-end)"
 cd build
 ctest --output-on-failure --timeout 900 "$@"

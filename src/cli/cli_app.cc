@@ -661,6 +661,7 @@ struct CommandSpec {
   const char* description;
   void (*define)(CLI::App& command, Flags& flags);
   CommandStatus (CliRunner::*run)();
+  const char* examples;  // shown by `dblab <command> --help`, one command line each
 };
 
 struct GroupSpec {
@@ -679,40 +680,69 @@ const CommandSpec kCommands[] = {
     {"", "init",
      "create an environment in cli.yml and make it current (--url required; --token, "
      "--insecure, --request-timeout)",
-     &InitFlags, &CliRunner::Init},
+     &InitFlags, &CliRunner::Init,
+     "dblab init --environment-id local --url http://127.0.0.1:2345 --token TOKEN\n"
+     "dblab init --environment-id prod --url https://dblab.example.com:2345 --token TOKEN"},
     {"config", "create", "create an environment and make it current (flags as `init`)",
-     &EnvironmentArgument, &CliRunner::ConfigCreate},
+     &EnvironmentArgument, &CliRunner::ConfigCreate,
+     "dblab config create staging --url https://staging.example.com:2345 --token TOKEN"},
     {"config", "update", "change an environment's --url, --token, --insecure, --request-timeout",
-     &EnvironmentArgument, &CliRunner::ConfigUpdate},
+     &EnvironmentArgument, &CliRunner::ConfigUpdate,
+     "dblab config update local --token NEW_TOKEN\n"
+     "dblab config update local --url http://10.0.0.5:2345"},
     {"config", "view", "print an environment (token masked)", &ConfigViewFlags,
-     &CliRunner::ConfigView},
+     &CliRunner::ConfigView,
+     "dblab config view\n"
+     "dblab config view staging"},
     {"config", "list", "list environments; * marks the current one", &NoFlags,
-     &CliRunner::ConfigList},
+     &CliRunner::ConfigList,
+     "dblab config list"},
     {"config", "switch", "make an environment current", &EnvironmentArgument,
-     &CliRunner::ConfigSwitch},
-    {"config", "remove", "delete an environment", &EnvironmentArgument, &CliRunner::ConfigRemove},
-    {"clone", "list", "list all clones (JSON array)", &NoFlags, &CliRunner::CloneList},
-    {"clone", "status", "show one clone", &CloneIdArgument, &CliRunner::CloneStatus},
+     &CliRunner::ConfigSwitch,
+     "dblab config switch staging"},
+    {"config", "remove", "delete an environment", &EnvironmentArgument, &CliRunner::ConfigRemove,
+     "dblab config remove staging"},
+    {"clone", "list", "list all clones (JSON array)", &NoFlags, &CliRunner::CloneList,
+     "dblab clone list"},
+    {"clone", "status", "show one clone", &CloneIdArgument, &CliRunner::CloneStatus,
+     "dblab clone status testclone"},
     {"clone", "create", "create a clone and wait until it is ready", &CloneCreateFlags,
-     &CliRunner::CloneCreate},
-    {"clone", "update", "change a clone's protection", &CloneUpdateFlags, &CliRunner::CloneUpdate},
+     &CliRunner::CloneCreate,
+     "dblab clone create --username jworks --password rocks --id testclone\n"
+     "dblab clone create neals-clone --username neal --password secret --protected 120\n"
+     "dblab clone create --username ci --password secret --snapshot-id SNAPSHOT_ID --async"},
+    {"clone", "update", "change a clone's protection", &CloneUpdateFlags, &CliRunner::CloneUpdate,
+     "dblab clone update testclone --protected true\n"
+     "dblab clone update testclone --protected 60"},
     {"clone", "reset", "reset a clone to a snapshot and wait until it is ready", &CloneResetFlags,
-     &CliRunner::CloneReset},
+     &CliRunner::CloneReset,
+     "dblab clone reset testclone\n"
+     "dblab clone reset testclone --latest\n"
+     "dblab clone reset testclone --snapshot-id SNAPSHOT_ID"},
     {"clone", "destroy", "destroy a clone and wait until it is gone", &CloneDestroyFlags,
-     &CliRunner::CloneDestroy},
-    {"snapshot", "list", "list snapshots", &NoFlags, &CliRunner::SnapshotList},
+     &CliRunner::CloneDestroy,
+     "dblab clone destroy testclone\n"
+     "dblab clone destroy testclone --async"},
+    {"snapshot", "list", "list snapshots", &NoFlags, &CliRunner::SnapshotList,
+     "dblab snapshot list"},
     {"snapshot", "create",
      "take a snapshot now (physical retrieval: of the replica, promoted and preprocessed)",
-     &NoFlags, &CliRunner::SnapshotCreate},
+     &NoFlags, &CliRunner::SnapshotCreate,
+     "dblab snapshot create"},
     {"snapshot", "delete", "delete a snapshot no clone uses", &SnapshotIdArgument,
-     &CliRunner::SnapshotDelete},
+     &CliRunner::SnapshotDelete,
+     "dblab snapshot delete SNAPSHOT_ID"},
     {"", "commit", "snapshot a clone's current data; it becomes the latest snapshot",
-     &CommitFlags, &CliRunner::Commit},
-    {"instance", "status", "show the engine's status", &NoFlags, &CliRunner::InstanceStatus},
+     &CommitFlags, &CliRunner::Commit,
+     "dblab commit --clone-id testclone --message \"after the migration\""},
+    {"instance", "status", "show the engine's status", &NoFlags, &CliRunner::InstanceStatus,
+     "dblab instance status"},
     {"instance", "version", "show the engine's version (GET /healthz)", &NoFlags,
-     &CliRunner::InstanceVersion},
+     &CliRunner::InstanceVersion,
+     "dblab instance version"},
     {"instance", "full-refresh", "start a full refresh of the data", &NoFlags,
-     &CliRunner::InstanceFullRefresh},
+     &CliRunner::InstanceFullRefresh,
+     "dblab instance full-refresh"},
 };
 
 void DefineGlobalFlags(CLI::App& app, Flags& flags) {
@@ -728,6 +758,76 @@ void DefineGlobalFlags(CLI::App& app, Flags& flags) {
   app.add_flag("--debug", flags.debug, "print each request's method, URL and status to stderr");
   flags.current_branch_option =
       app.add_option("--current-branch", flags.current_branch, "branch used when none is given");
+}
+
+// Every word that may follow `path` (e.g. "dblab clone"): its subcommands and its long and
+// short flags, `--help` included.
+void CollectCompletionWords(const CLI::App& command, const std::string& path,
+                            std::vector<std::pair<std::string, std::string>>& table) {
+  std::string words;
+  auto add = [&words](const std::string& word) { words += (words.empty() ? "" : " ") + word; };
+  for (const CLI::App* sub : command.get_subcommands([](const CLI::App*) { return true; })) {
+    add(sub->get_name());
+  }
+  for (const CLI::Option* option : command.get_options()) {
+    for (const std::string& name : option->get_lnames()) add("--" + name);
+    for (const std::string& name : option->get_snames()) add("-" + name);
+  }
+  table.emplace_back(path, words);
+  for (const CLI::App* sub : command.get_subcommands([](const CLI::App*) { return true; })) {
+    CollectCompletionWords(*sub, path + " " + sub->get_name(), table);
+  }
+}
+
+// The completion script for `shell` ("bash" or "zsh"), generated from the command table so that
+// it always knows every command and flag.
+std::string CompletionScript(const CLI::App& app, const std::string& shell) {
+  std::vector<std::pair<std::string, std::string>> table;
+  CollectCompletionWords(app, "dblab", table);
+  std::string entries;
+  for (const auto& [path, words] : table) {
+    entries += fmt::format("    '{}' '{}'\n", path, words);
+  }
+  if (shell == "zsh") {
+    return "#compdef dblab\n"
+           "# zsh completion for dblab (generated by `dblab completion zsh`).\n"
+           "_dblab() {\n"
+           "  local -A dblab_words\n"
+           "  dblab_words=(\n" +
+           entries +
+           "  )\n"
+           "  local command_path=dblab candidate i\n"
+           "  for ((i = 2; i < CURRENT; i++)); do\n"
+           "    candidate=\"$command_path ${words[i]}\"\n"
+           "    (( ${+dblab_words[$candidate]} )) && command_path=$candidate\n"
+           "  done\n"
+           "  compadd -- ${=dblab_words[$command_path]}\n"
+           "}\n"
+           "# Autoloaded from $fpath: complete now; sourced: register.\n"
+           "if [[ ${zsh_eval_context[-1]} == loadautofunc ]]; then\n"
+           "  _dblab \"$@\"\n"
+           "else\n"
+           "  compdef _dblab dblab\n"
+           "fi\n";
+  }
+  std::string bash_entries;
+  for (const auto& [path, words] : table) {
+    bash_entries += fmt::format("  ['{}']='{}'\n", path, words);
+  }
+  return "# bash completion for dblab (generated by `dblab completion bash`).\n"
+         "declare -gA _dblab_words=(\n" +
+         bash_entries +
+         ")\n"
+         "_dblab() {\n"
+         "  local command_path=dblab candidate i\n"
+         "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
+         "    candidate=\"$command_path ${COMP_WORDS[i]}\"\n"
+         "    [[ -n \"${_dblab_words[$candidate]+set}\" ]] && command_path=$candidate\n"
+         "  done\n"
+         "  mapfile -t COMPREPLY < <(compgen -W \"${_dblab_words[$command_path]}\" -- "
+         "\"${COMP_WORDS[COMP_CWORD]}\")\n"
+         "}\n"
+         "complete -F _dblab dblab\n";
 }
 
 std::string OneLine(std::string text) {
@@ -759,8 +859,26 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io) {
     CLI::App* command = parent->add_subcommand(spec.name, spec.description);
     command->fallthrough();
     spec.define(*command, flags);
+    std::string examples = spec.examples;
+    for (size_t at = 0; (at = examples.find('\n', at)) != std::string::npos; at += 3) {
+      examples.replace(at, 1, "\n  ");
+    }
+    command->footer("\nExamples:\n  " + examples + "\n");
     handlers[command] = &spec;
   }
+
+  std::string completion_shell;
+  CLI::App* completion = app.add_subcommand(
+      "completion", "print the shell completion script (bash or zsh) for dblab");
+  completion->add_option("SHELL", completion_shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+  completion->footer(
+      "\nExamples:\n"
+      "  source <(dblab completion bash)                 # this shell\n"
+      "  dblab completion bash > /etc/bash_completion.d/dblab\n"
+      "  dblab completion zsh > \"${fpath[1]}/_dblab\"      # then restart zsh\n"
+      "The Debian package installs both.\n");
 
   if (args.empty()) {
     io.out << app.help();
@@ -791,6 +909,10 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io) {
   // The chosen command is the deepest parsed subcommand.
   CLI::App* chosen = &app;
   while (!chosen->get_subcommands().empty()) chosen = chosen->get_subcommands().front();
+  if (chosen == completion) {
+    io.out << CompletionScript(app, completion_shell);
+    return kExitOk;
+  }
   auto handler = handlers.find(chosen);
   if (handler == handlers.end()) {
     io.out << chosen->help();

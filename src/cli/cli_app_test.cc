@@ -492,3 +492,53 @@ TEST_F(CliTest, HelpAndVersionExitZero) {
 
 }  // namespace
 }  // namespace dblab
+
+// ---- help and shell completion ---------------------------------------------------------------
+
+namespace dblab {
+namespace {
+
+TEST_F(CliTest, EveryCommandsHelpShowsExamplesOfThatCommand) {
+  const std::vector<std::vector<std::string>> commands = {
+      {"init"},           {"config", "create"},   {"config", "update"},  {"config", "view"},
+      {"config", "list"}, {"config", "switch"},   {"config", "remove"},  {"clone", "list"},
+      {"clone", "status"}, {"clone", "create"},   {"clone", "update"},   {"clone", "reset"},
+      {"clone", "destroy"}, {"snapshot", "list"}, {"snapshot", "create"}, {"snapshot", "delete"},
+      {"commit"},         {"instance", "status"}, {"instance", "version"},
+      {"instance", "full-refresh"}, {"completion"}};
+  for (const auto& command : commands) {
+    std::string name = "dblab";
+    for (const auto& word : command) name += " " + word;
+    out_.str("");
+    std::vector<std::string> args = command;
+    args.push_back("--help");
+    EXPECT_EQ(Run(args), kExitOk) << name;
+    EXPECT_NE(out().find("Examples:\n  " + (command[0] == "completion" ? "source <(dblab" : name)),
+              std::string::npos)
+        << name << " --help:\n"
+        << out();
+  }
+}
+
+TEST_F(CliTest, CompletionScriptsListEveryCommandAndItsFlags) {
+  ASSERT_EQ(Run({"completion", "bash"}), kExitOk) << err();
+  std::string bash = out();
+  EXPECT_NE(bash.find("complete -F _dblab dblab"), std::string::npos) << bash;
+  EXPECT_NE(bash.find("['dblab clone']='list status create update reset destroy"),
+            std::string::npos)
+      << bash;
+  auto create = bash.find("['dblab clone create']='");
+  ASSERT_NE(create, std::string::npos) << bash;
+  std::string create_words = bash.substr(create, bash.find('\n', create) - create);
+  for (const char* flag : {"--username", "--password", "--snapshot-id", "--protected", "--async"}) {
+    EXPECT_NE(create_words.find(flag), std::string::npos) << flag << " in " << create_words;
+  }
+  out_.str("");
+  ASSERT_EQ(Run({"completion", "zsh"}), kExitOk) << err();
+  EXPECT_EQ(out().rfind("#compdef dblab\n", 0), 0u) << out();
+  EXPECT_NE(out().find("'dblab snapshot' 'list create delete"), std::string::npos) << out();
+  EXPECT_EQ(Run({"completion", "fish"}), kExitUsage);
+}
+
+}  // namespace
+}  // namespace dblab

@@ -16,6 +16,20 @@ const char* const kDemoMaskingSql =
     "UPDATE users SET full_name = 'User ' || id, email = 'user' || id || '@example.com', "
     "phone = '+0-000-' || lpad((id % 10000000)::text, 7, '0')";
 
+namespace {
+
+std::string DemoSourceDir(const EmbeddedDefaultOptions& options) {
+  return options.data_dir + "/demo-source";
+}
+
+}  // namespace
+
+Status StopEmbeddedDefault(const EmbeddedDefaultOptions& options) {
+  PosixProcessRunner runner;
+  PostgresControl postgres(runner);
+  return StopDemoSource(postgres, DemoSourceDir(options));
+}
+
 Result<EngineConfig> MakeEmbeddedDefault(const EmbeddedDefaultOptions& options) {
   if (options.data_dir.empty() || options.data_dir.front() != '/') {
     return BadRequest("--data-dir must be an absolute path");
@@ -44,8 +58,16 @@ Result<EngineConfig> MakeEmbeddedDefault(const EmbeddedDefaultOptions& options) 
   PosixProcessRunner runner;
   PostgresControl postgres(runner);
   DemoSourceOptions demo = options.demo;
-  demo.dir = options.data_dir + "/demo-source";
-  DBLAB_ASSIGN_OR_RETURN(DemoSource source, EnsureDemoSource(runner, postgres, demo));
+  demo.dir = DemoSourceDir(options);
+  bool fresh = !std::filesystem::exists(demo.dir + "/data/PG_VERSION");
+  auto ensured = EnsureDemoSource(runner, postgres, demo);
+  if (!ensured.ok()) {
+    (void)StopDemoSource(postgres, demo.dir);
+    // A half-made source would be taken for a finished one at the next start.
+    if (fresh) std::filesystem::remove_all(demo.dir, error);
+    return ensured.error();
+  }
+  const DemoSource& source = *ensured;
 
   config.retrieval.jobs = {"logicalDump", "logicalRestore", "logicalSnapshot"};
   auto& connection = config.retrieval.logical_dump.source;

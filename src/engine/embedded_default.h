@@ -16,8 +16,14 @@ struct EmbeddedDefaultOptions {
   DemoSourceOptions demo;
 };
 
-// Sets up (or reuses) the demo source and returns a full engine configuration for it.
+// Sets up (or reuses) the demo source and returns a full engine configuration for it. On
+// failure the demo source is stopped, and a demo source created by this call is removed so that
+// the next start makes it again from scratch.
 Result<EngineConfig> MakeEmbeddedDefault(const EmbeddedDefaultOptions& options);
+
+// Stops the demo source server (if it runs): what a failing start of the embedded default
+// calls, so that it leaves no process behind.
+Status StopEmbeddedDefault(const EmbeddedDefaultOptions& options);
 
 // Prints the token and the next commands to type.
 void PrintEmbeddedWelcome(const EngineConfig& config, int port);

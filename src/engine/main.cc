@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 
 #include "api/http_server.h"
 #include "common/version.h"
@@ -47,10 +49,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--demo-scale", embedded.demo.pgbench_scale,
                  "embedded default only: pgbench scale of the demo source (~15 MB each)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
   app.add_option("--demo-users", embedded.demo.users,
                  "embedded default only: rows in the demo users table")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000000));
   app.add_option("--port", port_override, "API port (overrides server.port)");
   app.add_option("--housekeeping-interval", housekeeping_seconds,
                  "seconds between idle-clone and protection-expiry checks")
@@ -77,30 +81,49 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  bool embedded_mode = config_path.empty();
   dblab::Result<dblab::EngineConfig> config =
-      config_path.empty() ? dblab::MakeEmbeddedDefault(embedded)
-                          : dblab::LoadConfigFile(config_path);
+      embedded_mode ? dblab::MakeEmbeddedDefault(embedded) : dblab::LoadConfigFile(config_path);
   if (!config.ok()) {
     std::cerr << "Error: " << config.error().message << "\n";
     return 2;
   }
+  // A failing start of the embedded default leaves no process behind: the demo source it
+  // started goes too (clones, which outlive the engine by design, cannot exist yet).
+  auto fail_start = [&](const std::string& message) {
+    spdlog::error("{}", message);
+    if (embedded_mode) {
+      if (auto stopped = dblab::StopEmbeddedDefault(embedded); !stopped.ok()) {
+        spdlog::error("cannot stop the demo source: {}", stopped.error().message);
+      }
+    }
+    return 1;
+  };
   if (port_override > 0) config->port = port_override;
   if (config->debug) spdlog::set_level(spdlog::level::debug);
 
   dblab::EngineOptions options;
   options.housekeeping_interval = std::chrono::seconds(housekeeping_seconds);
   if (!config_path.empty()) options.config_path = std::filesystem::absolute(config_path);
-  bool embedded_mode = config_path.empty();
-  options.on_retrieval_done = [embedded_mode](const dblab::Result<dblab::Snapshot>& result) {
-    if (embedded_mode && result.ok()) {
+  // The embedded default has nothing to serve until its first snapshot: if that retrieval
+  // fails, the start has failed. Later failures keep the engine serving older snapshots.
+  std::atomic<bool> has_snapshot{false};
+  std::mutex first_failure_mutex;
+  std::string first_failure;
+  options.on_retrieval_done = [&](const dblab::Result<dblab::Snapshot>& result) {
+    if (!embedded_mode) return;
+    if (result.ok()) {
+      has_snapshot = true;
       std::cout << "\nSnapshot " << result->id << " is ready: create clones now.\n" << std::flush;
+    } else if (!has_snapshot) {
+      std::lock_guard lock(first_failure_mutex);
+      first_failure = result.error().message;
+      kill(getpid(), SIGTERM);
     }
   };
   auto engine = dblab::Engine::Start(*config, options);
-  if (!engine.ok()) {
-    spdlog::error("cannot start: {}", engine.error().message);
-    return 1;
-  }
+  if (!engine.ok()) return fail_start("cannot start: " + engine.error().message);
+  if (!(*engine)->ListSnapshots().empty()) has_snapshot = true;
   dblab::ApiOptions api;
   api.host = config->host;
   api.port = static_cast<uint16_t>(config->port);
@@ -108,8 +131,8 @@ int main(int argc, char** argv) {
   api.ui_dir = config->ui_enabled ? DetectUiDir(config->ui_dir) : "";
   dblab::HttpServer server(**engine, api);
   if (auto status = server.Start(); !status.ok()) {
-    spdlog::error("cannot start the API: {}", status.error().message);
-    return 1;
+    engine->reset();
+    return fail_start("cannot start the API: " + status.error().message);
   }
   if (!server.auth_enabled()) {
     spdlog::warn("server.verificationToken is empty: the API accepts requests without a token");
@@ -120,8 +143,16 @@ int main(int argc, char** argv) {
 
   int received = 0;
   sigwait(&signals, &received);
-  spdlog::info("received {}; stopping (clones keep running)", strsignal(received));
   server.Stop();
+  {
+    std::lock_guard lock(first_failure_mutex);
+    if (!first_failure.empty()) {
+      engine->reset();
+      return fail_start("the embedded default cannot make its first snapshot: " + first_failure +
+                        " (see the log above; fix it and start dblab-engine again)");
+    }
+  }
+  spdlog::info("received {}; stopping (clones keep running)", strsignal(received));
   engine->reset();
   return 0;
 }

@@ -246,9 +246,17 @@ int EnterSandboxRoot(const SandboxPlan& plan) {
   }
   int last = static_cast<int>(plan.steps.size());
   if (chdir(staging) != 0) return Failure(last, errno);
-  if (syscall(SYS_pivot_root, ".", ".oldroot") != 0) return Failure(last, errno);
-  if (chdir("/") != 0) return Failure(last, errno);
-  if (umount2("/.oldroot", MNT_DETACH) != 0) return Failure(last, errno);
+  if (syscall(SYS_pivot_root, ".", ".oldroot") == 0) {
+    if (chdir("/") != 0) return Failure(last, errno);
+    if (umount2("/.oldroot", MNT_DETACH) != 0) return Failure(last, errno);
+  } else if (errno == EINVAL) {
+    // The engine itself runs in a chroot (its root is no mount point): move the new root over
+    // it instead. What lies below stays covered; the server cannot unmount it.
+    if (mount(staging, "/", nullptr, MS_MOVE, nullptr) != 0) return Failure(last, errno);
+    if (chroot(".") != 0 || chdir("/") != 0) return Failure(last, errno);
+  } else {
+    return Failure(last, errno);
+  }
   if (rmdir("/.oldroot") != 0) return Failure(last, errno);
   // The root itself holds only mount points: read-only.
   if (mount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {

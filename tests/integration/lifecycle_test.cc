@@ -1,4 +1,4 @@
-// Retrieval failures, idle cleanup and the embedded default, on the real engine.
+// Retrieval failures and idle cleanup, on the real engine.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -65,67 +65,6 @@ TEST_F(LifecycleTest, IdleClonesAreDestroyedButProtectedOnesStay) {
   EXPECT_TRUE(gone) << engine_.Log();
   EXPECT_FALSE(std::filesystem::exists(ClonePath("idle")));
   EXPECT_EQ(CliJson({"clone", "status", "kept"})["status"]["code"], "OK");
-}
-
-TEST(EmbeddedDefaultTest, NoConfigStartsADemoSourceWithMaskedUsers) {
-  std::string dir = MakeTempDir("dblab-embedded");
-  pid_t pid = -1;
-  struct Cleanup {
-    std::string dir;
-    pid_t* pid;
-    ~Cleanup() {
-      if (*pid > 0) {
-        kill(*pid, SIGTERM);
-        waitpid(*pid, nullptr, 0);
-      }
-      CleanupTree(dir);
-    }
-  };
-  Cleanup cleanup{dir, &pid};
-  int port = FreePort();
-  // No --config: the engine builds everything itself under --data-dir.
-  std::string log = dir + "/engine.log";
-  pid = fork();
-  if (pid == 0) {
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    unsetenv("DBLAB_VERIFICATION_TOKEN");
-    execl(EngineBinary().c_str(), EngineBinary().c_str(), "--data-dir", dir.c_str(),
-          "--demo-scale", "1", "--demo-users", "500", "--port", std::to_string(port).c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::string token;
-  std::map<std::string, std::string> env = {{"DBLAB_CLI_CONFIG_DIR", dir + "/cli"}};
-  bool ready = false;
-  for (int i = 0; i < 1800 && !ready; ++i) {
-    std::ifstream(dir + "/.dblab-engine/token") >> token;
-    if (!token.empty()) {
-      env["DBLAB_INSTANCE_URL"] = "http://127.0.0.1:" + std::to_string(port);
-      env["DBLAB_VERIFICATION_TOKEN"] = token;
-      auto result = RunCommand({CliBinary(), "snapshot", "list"}, env);
-      ready = result.exit_code == 0 && result.out.find("\"id\"") != std::string::npos;
-    }
-    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  std::ifstream in(log);
-  std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ASSERT_TRUE(ready) << output;
-  EXPECT_NE(output.find("Token: " + token), std::string::npos) << "the token is printed";
-  EXPECT_NE(output.find("dblab clone create"), std::string::npos) << "next commands are printed";
-  auto created = RunCommand({CliBinary(), "clone", "create", "--username", "jworks", "--password",
-                             "rocks", "--id", "testclone"},
-                            env);
-  ASSERT_EQ(created.exit_code, 0) << created.err << output;
-  auto clone = nlohmann::json::parse(created.out);
-  auto connection = ConnectClone(std::stoi(clone["db"]["port"].get<std::string>()), "jworks",
-                                 "rocks", clone["db"]["dbName"]);
-  ASSERT_TRUE(connection.ok()) << connection.error().message;
-  EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users"), "500");
-  EXPECT_EQ(QueryValue(*connection,
-                       "SELECT count(*) FROM users WHERE email NOT LIKE 'user%@example.com'"),
-            "0");
 }
 
 }  // namespace
