@@ -33,11 +33,23 @@ work=$(mktemp -d /tmp/dblab-package-test-XXXXXX)
 root=$work/root
 engine_pid=
 # Safety net for a failed run: everything that runs in, is mounted in or loops on the root.
+# A process is in the root when its root is, or (a clone server, whose sandbox has a root of its
+# own and names its directories as the root does) when the path of its working directory leads,
+# inside the root, to that very directory.
 processes_in_root() {
-  local link target
+  local link target pid seen
   for link in /proc/[0-9]*/root; do
+    pid=${link#/proc/}
+    pid=${pid%/root}
     target=$(readlink "$link" 2>/dev/null) || continue
-    [[ "$target" == "$root" || "$target" == "$root/"* ]] && { link=${link#/proc/}; echo "${link%/root}"; }
+    if [[ "$target" == "$root" || "$target" == "$root/"* ]]; then
+      echo "$pid"
+      continue
+    fi
+    target=$(readlink "/proc/$pid/cwd" 2>/dev/null) || continue
+    [[ "$target" == /* && "$target" != "$root"* ]] || continue
+    seen=$(stat -L -c %d:%i "/proc/$pid/cwd" 2>/dev/null) || continue
+    [[ "$seen" == "$(stat -c %d:%i "$root$target" 2>/dev/null)" ]] && echo "$pid"
   done
   return 0
 }
@@ -63,6 +75,10 @@ tar -C "$root" -xzf "$cache"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"  # no service starts in the root
 chmod 755 "$root/usr/sbin/policy-rc.d"
+# The root is a mount point of its own, private, as a machine's root is: the engine's sandbox
+# makes its mounts private from "/" and pivots from it, neither of which works on a plain directory.
+mount --bind "$root" "$root"
+mount --make-rprivate "$root"
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
@@ -153,7 +169,7 @@ DEBIAN_FRONTEND=noninteractive in_root apt-get purge -y -qq dblab >"$work/purge.
   { cat "$work/purge.log" >&2; exit 1; }
 
 left=$(processes_in_root | while read -r pid; do echo "$pid $(tr '\0' ' ' </proc/$pid/cmdline)"; done)
-mounts=$(mounts_in_root | grep -v -x -e "$root/proc" -e "$root/dev" || true)
+mounts=$(mounts_in_root | grep -v -x -e "$root" -e "$root/proc" -e "$root/dev" || true)
 loops=$(loops_in_root)
 status=0
 [[ -z "$left" ]] || { echo "FAIL: processes left after purge: $left" >&2; status=1; }
