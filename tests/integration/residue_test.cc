@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "engine_fixture.h"
@@ -97,52 +98,55 @@ class ResidueTest : public EngineFixture {
     return found;
   }
 
-  // From inside a clone, as a superuser: how many of (a sample of) the originals are in the
-  // raw files of the masked relations, in their heap tuples (dead ones too), in the WAL.
-  void ExpectNoOriginalReadableFromClone(PgConnection& clone) {
-    ExpectNoneReadableFromClone(clone, originals_);
-  }
-  void ExpectNoneReadableFromClone(PgConnection& clone, const std::vector<std::string>& values) {
+  // From inside a clone, as a superuser: how many of (a sample of) `values` are in the raw
+  // files of the relations, in the heap tuples of customers (dead ones too), in the WAL.
+  std::map<std::string, std::string> ReadableFromClone(PgConnection& clone,
+                                                       const std::vector<std::string>& values) {
     std::string needles;
     for (size_t i = 0; i < values.size(); i += 25) {
       needles += (needles.empty() ? "" : ",") + clone.QuoteLiteral(values[i]);
     }
     std::string array = "ARRAY[" + needles + "]";
-    ASSERT_TRUE(clone.Exec("CREATE EXTENSION IF NOT EXISTS pageinspect").ok());
-    EXPECT_EQ(
-        QueryValue(clone, "SELECT count(*) FROM unnest(" + array +
-                              ") n, "
-                              "(SELECT pg_read_binary_file(pg_relation_filepath(r)) AS f FROM "
-                              "unnest(ARRAY['customers', 'customers_email_key', 'users', "
-                              "(SELECT reltoastrelid::regclass::text FROM pg_class WHERE "
-                              "relname = 'customers'), (SELECT (SELECT indexrelid FROM pg_index "
-                              "WHERE indrelid = reltoastrelid)::regclass::text FROM pg_class WHERE "
-                              "relname = 'customers')]::regclass[]) r) AS files "
-                              "WHERE position(convert_to(n, 'UTF8') IN f) > 0"),
-        "0")
-        << "originals in the relation files";
-    EXPECT_EQ(
-        QueryValue(clone, "SELECT count(*) FROM unnest(" + array +
-                              ") n, "
-                              "generate_series(0, pg_relation_size('customers') / 8192 - 1) b, "
-                              "heap_page_items(get_raw_page('customers', b::int)) t "
-                              "WHERE t.t_data IS NOT NULL AND position(convert_to(n, 'UTF8') IN "
-                              "t.t_data) > 0"),
-        "0")
-        << "originals in heap tuples (live or dead)";
+    EXPECT_TRUE(clone.Exec("CREATE EXTENSION IF NOT EXISTS pageinspect").ok());
+    std::map<std::string, std::string> found;
+    found["relation files"] = QueryValue(
+        clone, "SELECT count(*) FROM unnest(" + array +
+                   ") n, "
+                   "(SELECT pg_read_binary_file(pg_relation_filepath(r)) AS f FROM "
+                   "unnest(ARRAY['customers', 'customers_email_key', 'users', "
+                   "(SELECT reltoastrelid::regclass::text FROM pg_class WHERE relname = "
+                   "'customers'), (SELECT (SELECT indexrelid FROM pg_index WHERE indrelid = "
+                   "reltoastrelid)::regclass::text FROM pg_class WHERE relname = 'customers')]"
+                   "::regclass[]) r) AS files WHERE position(convert_to(n, 'UTF8') IN f) > 0");
+    found["heap tuples"] = QueryValue(
+        clone,
+        "SELECT count(*) FROM unnest(" + array +
+            ") n, "
+            "generate_series(0, pg_relation_size('customers') / 8192 - 1) b, "
+            "heap_page_items(get_raw_page('customers', b::int)) t "
+            "WHERE t.t_data IS NOT NULL AND position(convert_to(n, 'UTF8') IN t.t_data) > 0");
+    found["wal"] = QueryValue(
+        clone, "SELECT count(*) FROM unnest(" + array +
+                   ") n, "
+                   "(SELECT pg_read_binary_file('pg_wal/' || name) AS f FROM pg_ls_waldir() "
+                   "WHERE name ~ '^[0-9A-F]{24}$') AS wal "
+                   "WHERE position(convert_to(n, 'UTF8') IN f) > 0");
+    return found;
+  }
+
+  void ExpectNoOriginalReadableFromClone(PgConnection& clone) {
+    ExpectNoneReadableFromClone(clone, originals_);
+  }
+  void ExpectNoneReadableFromClone(PgConnection& clone, const std::vector<std::string>& values) {
+    std::map<std::string, std::string> none = {
+        {"relation files", "0"}, {"heap tuples", "0"}, {"wal", "0"}};
+    EXPECT_EQ(ReadableFromClone(clone, values), none);
     EXPECT_EQ(QueryValue(clone,
                          "SELECT count(*) FROM generate_series(0, "
                          "pg_relation_size('customers') / 8192 - 1) b, "
                          "heap_page_items(get_raw_page('customers', b::int))"),
               std::to_string(kCustomers))
         << "dead row versions are left in the heap";
-    EXPECT_EQ(QueryValue(clone, "SELECT count(*) FROM unnest(" + array +
-                                    ") n, "
-                                    "(SELECT pg_read_binary_file('pg_wal/' || name) AS f FROM "
-                                    "pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$') AS wal "
-                                    "WHERE position(convert_to(n, 'UTF8') IN f) > 0"),
-              "0")
-        << "originals in the WAL";
     // Statistics are of the masked data: present, and without an original.
     EXPECT_EQ(QueryValue(clone,
                          "SELECT count(*) > 0 FROM pg_statistic WHERE starelid = "
@@ -295,6 +299,14 @@ TEST_F(ResidueTest, ACommitAfterAMaskingUpdateInACloneKeepsNoValueTheUpdateRepla
                   ->Exec("ANALYZE customers; UPDATE customers SET email = 'again' || id || "
                          "'@other.example', notes = md5(notes)")
                   .ok());
+  // The check sees what an UPDATE leaves behind: in the clone itself the values are there.
+  auto in_dev = ReadableFromClone(*session, replaced);
+  EXPECT_GT(std::stoi(in_dev["relation files"]) + std::stoi(in_dev["heap tuples"]) +
+                std::stoi(in_dev["wal"]),
+            0);
+  std::cout << "[ residue ] in the clone before the commit: " << in_dev["relation files"]
+            << " in relation files, " << in_dev["heap tuples"] << " in heap tuples, "
+            << in_dev["wal"] << " in the WAL\n";
 
   auto started = std::chrono::steady_clock::now();
   auto committed = CliJson({"commit", "--clone-id", "dev", "--message", "masked notes"});
