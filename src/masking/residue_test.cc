@@ -106,6 +106,30 @@ TEST(MaskingResidueTest, ADroppedColumnCountsAsFullyReplaced) {
   EXPECT_EQ(residue.columns()[0].replaced, (std::vector<std::string>{"+1-555-0100"}));
 }
 
+TEST(MaskingResidueTest, TheGateSearchesTheFilesAndCanBeTurnedOff) {
+  char pattern[] = "/tmp/dblab-residue-gate-XXXXXX";
+  std::string data = mkdtemp(pattern);
+  std::filesystem::create_directories(data + "/base/5");
+  std::ofstream(data + "/base/5/16390") << "....ann@example.com....";
+  for (bool gate : {true, false}) {
+    FakeServer server;
+    server.rules = {{"FROM pg_attribute a", {{"public", "users", "email"}}},
+                    {"ORDER BY random()", {{"ann@example.com"}}}};
+    MaskingResidue residue({.gate = gate}, server.Connect(), {"app"}, nullptr);
+    ASSERT_TRUE(residue.BeforeMasking().ok());
+    server.rules = {{"SELECT EXISTS", {{"t"}}}, {"IS NOT NULL", {{"t"}}}};
+    ASSERT_TRUE(residue.AfterMasking().ok());
+    Status verdict = residue.Gate(data, "snapshot s2");
+    EXPECT_EQ(verdict.ok(), !gate);
+    if (!verdict.ok()) {
+      EXPECT_NE(verdict.error().message.find("app:public.users.email in base/5/16390 (1 times)"),
+                std::string::npos)
+          << verdict.error().message;
+    }
+  }
+  std::filesystem::remove_all(data);
+}
+
 TEST(ResidueVerdictTest, ARefusalNamesColumnFileAndCount) {
   std::vector<SampledColumn> columns = {
       {"app",

@@ -103,7 +103,8 @@ class ResidueTest : public EngineFixture {
   std::map<std::string, std::string> ReadableFromClone(PgConnection& clone,
                                                        const std::vector<std::string>& values) {
     std::string needles;
-    for (size_t i = 0; i < values.size(); i += 25) {
+    size_t step = std::max<size_t>(25, values.size() / 128);  // position() is a plain search
+    for (size_t i = 0; i < values.size(); i += step) {
       needles += (needles.empty() ? "" : ",") + clone.QuoteLiteral(values[i]);
     }
     std::string array = "ARRAY[" + needles + "]";
