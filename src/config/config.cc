@@ -497,6 +497,7 @@ Status ReadGlobal(Reader& r, Mapping& m, EngineConfig& c) {
   }
   DBLAB_TRY(r.Bool(m, "debug", &c.debug));
   DBLAB_TRY(r.String(m, "stateDir", &c.state_dir));
+  DBLAB_TRY(r.Bool(m, "residueGate", &c.residue_gate));
   DBLAB_ASSIGN_OR_RETURN(Mapping database, r.Sub(m, "database"));
   DBLAB_TRY(r.String(database, "username", &c.database_username));
   DBLAB_TRY(r.String(database, "dbname", &c.database_dbname));

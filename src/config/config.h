@@ -128,6 +128,9 @@ struct EngineConfig {
   std::string database_username = "postgres";
   std::string database_dbname = "postgres";
   std::string state_dir;  // own key global.stateDir; filled with "<mountDir>/.dblab-engine"
+  // own key global.residueGate: refuse to publish a snapshot that still holds originals of
+  // what masking replaced (docs/masking.md)
+  bool residue_gate = true;
   // poolManager
   std::string mount_dir = "/var/lib/dblab";  // absolute, without trailing slash
   std::string data_sub_dir = "data";

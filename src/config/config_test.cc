@@ -203,6 +203,13 @@ retrieval:
   EXPECT_THAT(c.warnings, IsEmpty());
 }
 
+TEST(ConfigDefaults, TheResidueGateIsOnUnlessTurnedOff) {
+  EXPECT_TRUE(ParseOk("server: {verificationToken: t}\n").residue_gate);
+  EngineConfig off = ParseOk("server: {verificationToken: t}\nglobal: {residueGate: false}\n");
+  EXPECT_FALSE(off.residue_gate);
+  EXPECT_THAT(off.warnings, IsEmpty());
+}
+
 TEST(ConfigDefaults, OwnKeysAreRead) {
   EngineConfig c = ParseOk(R"(
 server: {verificationToken: t, uiDir: /opt/dblab/ui}

@@ -10,6 +10,7 @@
 #include "cloning/validation.h"
 #include "common/thread_guard.h"
 #include "common/version.h"
+#include "masking/residue_commit.h"
 #include "platform/files.h"
 #include "retrieval/logical_retrieval.h"
 #include "scheduler/cron.h"
@@ -146,6 +147,7 @@ Status Engine::Init() {
                     .cpus = config_.clone_cpu_limit};
   clones_ = std::make_unique<CloneManager>(cloning, *pool_, *postgres_, *state_);
   DBLAB_TRY(clones_->Reconcile());
+  RemoveCommitLeftovers(*pool_);  // unpublished snapshots of an interrupted dblab commit
   clones_->StartWarmPool();
 
   auto snapshots = state_->ListSnapshots();
@@ -217,6 +219,7 @@ RetrievalEnvironment Engine::RetrievalEnv() {
   env.hba_file = config_.state_dir + "/pg_hba.conf";
   env.log_dir = config_.state_dir + "/logs";
   env.pg_bin_dir = config_.pg_bin_dir;
+  env.residue_gate = config_.residue_gate;
   env.cancel = &cancel_retrieval_;
   return env;
 }
@@ -529,7 +532,29 @@ Result<Snapshot> Engine::CreateSnapshot() {
 Result<Snapshot> Engine::CreateSnapshotFromClone(const std::string& clone_id) {
   std::lock_guard serial(snapshot_from_clone_mutex_);  // one at a time: names are by the second
   DBLAB_ASSIGN_OR_RETURN(std::string name, NewSnapshotName(*pool_));
-  DBLAB_TRY(clones_->SnapshotClone(clone_id, name));
+  std::string parent;
+  for (const auto& clone : clones_->List()) {
+    if (clone.id == clone_id) parent = clone.snapshot_id.substr(clone.snapshot_id.find('@') + 1);
+  }
+  // The clone as its user left it holds what the user's masking replaced: that snapshot is
+  // never published, a scrubbed copy of it is (masking/residue_commit.h).
+  std::string raw = std::string(kCommitScrubPrefix) + "raw-" + name;
+  DBLAB_TRY(clones_->SnapshotClone(clone_id, raw));
+  CommitScrubber scrubber{*pool_, *postgres_, runner_};
+  scrubber.socket_dir = config_.PoolPath() + "/" + config_.socket_sub_dir;
+  scrubber.hba_file = config_.state_dir + "/pg_hba.conf";
+  scrubber.log_dir = config_.state_dir + "/logs";
+  scrubber.os_user = config_.os_user;
+  scrubber.superuser = config_.database_username;
+  scrubber.pg_bin_dir = config_.pg_bin_dir;
+  scrubber.gate = config_.residue_gate;
+  scrubber.progress = [&](const std::string& step) {
+    spdlog::info("clone {}: {}", clone_id, step);
+  };
+  Status scrubbed = parent.empty() ? Status(NotFound("clone \"" + clone_id + "\" not found"))
+                                   : scrubber.Scrub(parent, raw, name);
+  (void)pool_->DestroySnapshot(raw);
+  if (!scrubbed.ok()) return scrubbed.error().Wrap("commit of clone " + clone_id);
   auto snapshot = RecordSnapshot(*pool_, *state_, name, std::chrono::system_clock::now());
   if (!snapshot.ok()) {
     (void)pool_->DestroySnapshot(name);

@@ -11,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "masking/residue.h"
 #include "masking/rules_apply.h"
 #include "platform/posix_process.h"
 #include "postgres/pq.h"
@@ -147,6 +148,12 @@ Status LogicalRetrieval::Dump(const SourceInfo& source, const std::string& bin_d
   return OkStatus();
 }
 
+void LogicalRetrieval::ClearDirectory(const std::string& dir) {
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(dir, error)) fs::remove_all(entry.path(), error);
+  if (error) spdlog::error("logical retrieval: cannot clear {}: {}", dir, error.message());
+}
+
 Status LogicalRetrieval::InitMainData(const std::string& bin_dir) {
   std::string data = pool_.MainDataPath();
   DBLAB_TRY(postgres_.Stop(data, std::chrono::seconds(30)));
@@ -244,6 +251,7 @@ Result<Snapshot> LogicalRetrieval::Run() {
   for (const auto& [key, value] : options_.retrieval.logical_restore.configs) {
     if (key != "shared_preload_libraries") spec.settings[key] = value;
   }
+  for (const auto& [key, value] : ResidueServerSettings()) spec.settings[key] = value;
   progress_("starting restore server");
   DBLAB_TRY(postgres_.Start(spec));
   auto stop = [&] {
@@ -263,8 +271,14 @@ Result<Snapshot> LogicalRetrieval::Run() {
     return OkStatus();
   };
   Status work = Restore(source, bin_dir, port);
+  std::error_code ignored;
+  fs::remove_all(options_.dump_dir, ignored);  // the dump holds every original value
   if (work.ok()) work = cancelled();
   PreparationServer server = Server(bin_dir, port);
+  MaskingResidue residue({.gate = options_.residue_gate},
+                         ConnectToPreparationServer(server.socket_dir, port, options_.superuser),
+                         databases, progress_);
+  if (work.ok()) work = residue.BeforeMasking();
   if (work.ok()) {
     work = RunQueryPreprocessing(server, options_.retrieval.logical_restore.query_preprocessing,
                                  databases, "logicalRestore");
@@ -285,13 +299,21 @@ Result<Snapshot> LogicalRetrieval::Run() {
     work = RunPreprocessingScript(server, options_.retrieval.logical_snapshot.preprocessing_script,
                                   "logicalSnapshot.options");
   }
+  if (work.ok()) work = residue.AfterMasking();
   progress_("stopping restore server");
   Status stopped = stop();
-  if (!work.ok()) return work.error();
-  if (!stopped.ok()) return stopped.error();
+  if (work.ok()) work = stopped;
+  if (work.ok()) {
+    work = residue.AfterCleanStop(runner_, bin_dir, spec.data_dir, options_.os_user,
+                                  options_.cancel);
+  }
+  if (work.ok()) work = residue.Gate(spec.data_dir, "the new snapshot of main data");
+  if (!work.ok()) {
+    // Main data may hold values masking had not replaced (yet): nothing of it is kept.
+    if (stopped.ok()) ClearDirectory(spec.data_dir);
+    return work.error();
+  }
   sync();  // fsync was off: make the data durable before it becomes a snapshot
-  std::error_code ignored;
-  fs::remove_all(options_.dump_dir, ignored);
   DBLAB_ASSIGN_OR_RETURN(std::string name, NewSnapshotName(pool_));
   progress_("snapshot " + name);
   DBLAB_TRY(pool_.CreateSnapshot(name));

@@ -31,8 +31,10 @@ class LogicalRetrieval {
   LogicalRetrieval(LogicalRetrievalOptions options, PoolBackend& pool, PostgresControl& postgres,
                    ProcessRunner& runner, StateStore& state, Progress progress);
 
-  // Runs dump, restore, preprocessing and snapshot. Returns the new snapshot. On failure main
-  // data is left stopped and existing snapshots are untouched.
+  // Runs dump, restore, preprocessing (masking), the residue cleanup and gate
+  // (masking/residue.h) and snapshot. Returns the new snapshot. The dump is deleted right after
+  // the restore. On failure main data is left stopped (and emptied once the restore has begun:
+  // it may hold unmasked values) and existing snapshots are untouched.
   Result<Snapshot> Run();
 
  private:
@@ -47,6 +49,7 @@ class LogicalRetrieval {
                                                              bool with_password = true) const;
   Status Dump(const SourceInfo& source, const std::string& bin_dir);
   Status InitMainData(const std::string& bin_dir);
+  static void ClearDirectory(const std::string& dir);  // its contents; errors logged
   Status Restore(const SourceInfo& source, const std::string& bin_dir, int port);
   PreparationServer Server(const std::string& bin_dir, int port) const;
 

@@ -8,8 +8,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "masking/rules_apply.h"
 #include "common/numbers.h"
+#include "masking/residue.h"
+#include "masking/rules_apply.h"
 #include "platform/files.h"
 #include "platform/posix_process.h"
 #include "postgres/pq.h"
@@ -305,8 +306,8 @@ Result<std::optional<Snapshot>> PhysicalRetrieval::Run() {
   return std::optional<Snapshot>(snapshot);
 }
 
-Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone,
-                                            const std::string& bin_dir) {
+Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone, const std::string& bin_dir,
+                                            std::unique_ptr<MaskingResidue>& residue) {
   const auto& snap = options_.retrieval.physical_snapshot;
   std::string path = pool_.ClonePath(clone);
   DBLAB_ASSIGN_OR_RETURN(int port, PickFreePort());
@@ -314,6 +315,7 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone,
   ServerSpec spec = StandbySpec(path, port, bin_dir, "promote.log", snap.configs);
   spec.settings["primary_conninfo"] = "";
   spec.settings["restore_command"] = "";
+  for (const auto& [key, value] : ResidueServerSettings()) spec.settings[key] = value;
   progress_("promoting a copy of the replica");
   DBLAB_TRY(postgres_.Start(spec));
   auto work = [&]() -> Status {
@@ -335,13 +337,23 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone,
                              .data_dir = path,
                              .cancel = options_.cancel,
                              .progress = progress_};
+    // The residue cleanup covers every database (SQL files may \connect to others).
+    DBLAB_ASSIGN_OR_RETURN(PgRows all, admin->Query("SELECT datname FROM pg_database WHERE "
+                                                    "datallowconn ORDER BY datname"));
+    std::vector<std::string> every_database;
+    for (const auto& row : all) every_database.push_back(row[0]);
+    residue = std::make_unique<MaskingResidue>(
+        ResidueOptions{.gate = options_.residue_gate},
+        ConnectToPreparationServer(server.socket_dir, port, options_.superuser),
+        every_database, progress_);
+    DBLAB_TRY(residue->BeforeMasking());
     DBLAB_TRY(RunQueryPreprocessing(server, snap.query_preprocessing, databases,
                                     "physicalSnapshot.options.promotion"));
     DBLAB_TRY(MaskLocalServer(options_.retrieval.masking, server.socket_dir, port,
                               options_.superuser, {}, nullptr, progress_));
     DBLAB_TRY(RunPreprocessingScript(server, snap.preprocessing_script,
                                      "physicalSnapshot.options"));
-    return admin->Exec("CHECKPOINT");
+    return residue->AfterMasking();  // ends with a CHECKPOINT
   }();
   progress_("stopping the promoted copy");
   Status stopped = postgres_.Stop(path, std::chrono::seconds(600), /*require_clean=*/true);
@@ -388,12 +400,18 @@ Result<Snapshot> PhysicalRetrieval::TakeSnapshot() {
     cleanup();
     return created.error().Wrap("clone the replica's snapshot");
   }
-  Status prepared = PromoteAndPrepare(clone, bin_dir);
+  std::unique_ptr<MaskingResidue> residue;
+  Status prepared = PromoteAndPrepare(clone, bin_dir, residue);
+  ForgetTheSource(pool_.ClonePath(clone));  // preprocessing may have run ALTER SYSTEM too
+  if (prepared.ok()) {
+    prepared = residue->AfterCleanStop(runner_, bin_dir, pool_.ClonePath(clone),
+                                       options_.os_user, options_.cancel);
+  }
+  if (prepared.ok()) prepared = residue->Gate(pool_.ClonePath(clone), "the new snapshot");
   if (!prepared.ok()) {
     cleanup();
     return prepared.error();
   }
-  ForgetTheSource(pool_.ClonePath(clone));  // preprocessing may have run ALTER SYSTEM too
   auto name = NewSnapshotName(pool_);
   Status taken = name.ok() ? pool_.CreateSnapshotOfClone(clone, *name) : Status(name.error());
   cleanup();

@@ -2,13 +2,15 @@
 // configured customTool command), kept in sync by a streaming replica running on main data.
 // A snapshot is never of the replica itself: the replica is stopped cleanly for a moment, main
 // data is snapshotted, the replica resumes; a temporary clone of that snapshot is started,
-// promoted, preprocessed (masked), checkpointed and stopped cleanly, and only that clone becomes
-// the snapshot users get. So no clone is ever made from data that was not preprocessed.
+// promoted, preprocessed (masked), cleaned of what masking replaced (masking/residue.h), stopped
+// cleanly, given a fresh WAL and checked by the residue gate, and only that clone becomes the
+// snapshot users get. So no clone is ever made from data that was not preprocessed.
 // Not thread-safe: one retrieval step at a time (the engine guarantees it).
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,8 @@
 #include "storage/backend.h"
 
 namespace dblab {
+
+class MaskingResidue;
 
 struct PhysicalRetrievalOptions : RetrievalEnvironment {
   std::string dbname = "postgres";  // global.database.dbname: where preprocessing queries run
@@ -55,7 +59,9 @@ class PhysicalRetrieval {
   Status Copy();                               // the tool into empty main data
   Status WritePassfile();                      // PGPASSWORD -> <state>/source.pgpass, 0600
   std::string PrimaryConninfo() const;
-  Status PromoteAndPrepare(const std::string& clone, const std::string& bin_dir);
+  // Promotes and masks the clone; `residue` is set once sampled (see masking/residue.h).
+  Status PromoteAndPrepare(const std::string& clone, const std::string& bin_dir,
+                           std::unique_ptr<MaskingResidue>& residue);
   // A standby on `data_dir` (no TCP), logging to <log_dir>/<log_name>.
   ServerSpec StandbySpec(const std::string& data_dir, int port, const std::string& bin_dir,
                          const std::string& log_name,

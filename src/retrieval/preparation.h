@@ -25,6 +25,7 @@ struct RetrievalEnvironment {
   std::string hba_file;
   std::string log_dir;
   std::string pg_bin_dir;  // empty: detect from the data's (or the source's) major version
+  bool residue_gate = true;  // global.residueGate (masking/residue.h)
   // Set by the engine on shutdown: the running step's program is killed, no further step runs,
   // and temporary servers are stopped. Must outlive the retrieval.
   const std::atomic<bool>* cancel = nullptr;
