@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "masking/rules.h"
+
 namespace dblab {
 
 namespace fs = std::filesystem;
@@ -24,7 +26,7 @@ class PgSession : public SqlSession {
 };
 
 std::string QualifiedTable(const SampledColumn& column) {
-  return SqlIdentifier(column.schema) + "." + SqlIdentifier(column.table);
+  return QuoteSqlIdentifier(column.schema) + "." + QuoteSqlIdentifier(column.table);
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
@@ -43,24 +45,6 @@ SqlConnect ConnectToPreparationServer(const std::string& socket_dir, int port,
     if (!connection.ok()) return connection.error().Wrap("connect to database " + db);
     return std::unique_ptr<SqlSession>(new PgSession(std::move(*connection)));
   };
-}
-
-std::string SqlIdentifier(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string SqlLiteral(const std::string& value) {
-  std::string out = "'";
-  for (char c : value) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
 }
 
 std::vector<std::string> ReplacedNeedles(const std::vector<SampledColumn>& columns) {
@@ -148,7 +132,7 @@ Status MaskingResidue::Sample(const std::string& database, SqlSession& session) 
   std::string prefix = std::to_string(options_.prefix_chars);
   for (const auto& row : columns) {
     SampledColumn column{database, row[0], row[1], row[2], {}, {}};
-    std::string value = "left(" + SqlIdentifier(column.column) + "::text, " + prefix + ")";
+    std::string value = "left(" + QuoteSqlIdentifier(column.column) + "::text, " + prefix + ")";
     auto sampled = session.Query(
         "SELECT DISTINCT v FROM (SELECT " + value + " AS v FROM ONLY " + QualifiedTable(column) +
         " WHERE octet_length(" + value + ") >= " + std::to_string(options_.min_value_bytes) +
@@ -166,16 +150,16 @@ Status MaskingResidue::FindReplaced(SampledColumn& column, SqlSession& session) 
   DBLAB_ASSIGN_OR_RETURN(
       PgRows exists,
       session.Query("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(" +
-                    SqlLiteral(QualifiedTable(column)) +
-                    ") AND attname = " + SqlLiteral(column.column) + " AND NOT attisdropped)"));
+                    QuoteSqlLiteral(QualifiedTable(column)) +
+                    ") AND attname = " + QuoteSqlLiteral(column.column) + " AND NOT attisdropped)"));
   if (exists.empty() || exists[0][0] != "t") {
     column.replaced = column.values;  // dropped or renamed: nothing of it is live any more
     return OkStatus();
   }
-  std::string value = "left(" + SqlIdentifier(column.column) + "::text, " +
+  std::string value = "left(" + QuoteSqlIdentifier(column.column) + "::text, " +
                       std::to_string(options_.prefix_chars) + ")";
   std::string list;
-  for (const auto& sampled : column.values) list += (list.empty() ? "" : ",") + SqlLiteral(sampled);
+  for (const auto& sampled : column.values) list += (list.empty() ? "" : ",") + QuoteSqlLiteral(sampled);
   auto live = session.Query("SELECT DISTINCT " + value + " FROM ONLY " + QualifiedTable(column) +
                             " WHERE " + value + " = ANY (ARRAY[" + list + "]::text[])");
   if (!live.ok()) return live.error().Wrap("residue: look up " + column.Name());
@@ -216,7 +200,7 @@ Status MaskingResidue::Scrub(const std::string& database, SqlSession& session) {
   for (const auto& column : columns_) {
     if (column.database == database && !column.replaced.empty()) {
       DBLAB_ASSIGN_OR_RETURN(
-          PgRows found, session.Query("SELECT to_regclass(" + SqlLiteral(QualifiedTable(column)) +
+          PgRows found, session.Query("SELECT to_regclass(" + QuoteSqlLiteral(QualifiedTable(column)) +
                                       ") IS NOT NULL"));
       if (!found.empty() && found[0][0] == "t") tables.insert(QualifiedTable(column));
     }
@@ -225,10 +209,10 @@ Status MaskingResidue::Scrub(const std::string& database, SqlSession& session) {
                          session.Query("SELECT schemaname, relname FROM pg_stat_user_tables "
                                        "WHERE n_tup_upd + n_tup_del > 0 OR n_dead_tup > 0"));
   for (const auto& row : updated)
-    tables.insert(SqlIdentifier(row[0]) + "." + SqlIdentifier(row[1]));
+    tables.insert(QuoteSqlIdentifier(row[0]) + "." + QuoteSqlIdentifier(row[1]));
   for (const auto& table : tables) {
     progress_("residue: rewriting " + table + " in " + database);
-    std::string oid = SqlLiteral(table) + "::regclass";
+    std::string oid = QuoteSqlLiteral(table) + "::regclass";
     // Statistics gathered before masking hold originals (MCV lists, histograms): drop them
     // first, so a table ANALYZE finds empty keeps none.
     auto dropped = session.Query(

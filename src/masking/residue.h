@@ -60,10 +60,6 @@ struct SampledColumn {
   std::string Name() const { return schema + "." + table + "." + column; }
 };
 
-// "a"."b" with embedded quotes doubled; 'x' likewise (standard_conforming_strings is on).
-std::string SqlIdentifier(const std::string& name);
-std::string SqlLiteral(const std::string& value);
-
 // The gate's verdict on a scan: OK without hits, else kConflict naming, for each hit, the
 // column(s) whose original it is, the file and the count (at most `max_listed` hits listed).
 Status ResidueVerdict(const std::vector<SampledColumn>& columns, const NeedleScanner& scanner,

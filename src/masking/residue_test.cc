@@ -1,4 +1,5 @@
 #include "masking/residue.h"
+#include "masking/rules.h"
 
 #include <gtest/gtest.h>
 
@@ -45,8 +46,8 @@ struct FakeServer {
 };
 
 TEST(ResidueQuotingTest, QuotesIdentifiersAndLiteralsAgainstInjection) {
-  EXPECT_EQ(SqlIdentifier("we\"ird"), "\"we\"\"ird\"");
-  EXPECT_EQ(SqlLiteral("o'neil"), "'o''neil'");
+  EXPECT_EQ(QuoteSqlIdentifier("we\"ird"), "\"we\"\"ird\"");
+  EXPECT_EQ(QuoteSqlLiteral("o'neil"), "'o''neil'");
 }
 
 TEST(MaskingResidueTest, ValuesMaskingReplacedAreOriginalsAndTheirTablesAreRewritten) {
