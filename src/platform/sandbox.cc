@@ -87,8 +87,11 @@ class PlanBuilder {
     if (lstat(path.c_str(), &info) != 0 || S_ISLNK(info.st_mode)) return;
     bool visible = false;
     for (const auto& bound : bound_trees_) visible = visible || IsUnder(path, bound);
+    // Inside a directory hidden already (the config file in /etc/dblab) there is nothing left.
+    for (const auto& hidden : hidden_dirs_) visible = visible && !IsUnder(path, hidden);
     if (!visible) return;
     Add(Kind::kHide, S_ISDIR(info.st_mode) ? "" : "/dev/null", path);
+    if (S_ISDIR(info.st_mode)) hidden_dirs_.push_back(path);
   }
 
   void MarkBound(const std::string& tree) { bound_trees_.push_back(tree); }
@@ -98,6 +101,7 @@ class PlanBuilder {
  private:
   SandboxPlan plan_;
   std::vector<std::string> bound_trees_;
+  std::vector<std::string> hidden_dirs_;
   std::set<std::string> made_;
 };
 

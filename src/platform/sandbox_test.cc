@@ -99,6 +99,21 @@ TEST_F(SandboxPlanTest, MountPointsComeBeforeTheirMountsAndTheOldRootLast) {
   EXPECT_EQ(lines.back(), "mkdir /.oldroot");
 }
 
+// The packaged engine's config is /etc/dblab/server.yml, and /etc/dblab is hidden as a whole:
+// once the directory is an empty mount, the file is not there to hide (and need not be).
+TEST_F(SandboxPlanTest, AFileInAHiddenDirectoryNeedsNoStepOfItsOwn) {
+  std::filesystem::create_directories(dir_ + "/etc-like/dblab");
+  std::ofstream(dir_ + "/etc-like/dblab/server.yml") << "server: {}\n";
+  SandboxSpec spec = Spec();
+  spec.readable_paths.push_back(dir_ + "/etc-like");
+  spec.hidden_paths = {dir_ + "/etc-like/dblab", dir_ + "/etc-like/dblab/server.yml"};
+  auto plan = MakeSandboxPlan(spec);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  auto lines = Lines(*plan);
+  EXPECT_THAT(lines, Contains("hide " + dir_ + "/etc-like/dblab"));
+  EXPECT_THAT(lines, Not(Contains(::testing::HasSubstr("server.yml"))));
+}
+
 TEST_F(SandboxPlanTest, MissingOrRelativePathsAreRefused) {
   SandboxSpec spec = Spec();
   spec.writable_paths.push_back(dir_ + "/pool/clones/missing");
