@@ -226,8 +226,8 @@ pid_t StartSandboxed(const SandboxPlan& sandbox, const ExecPlan& plan, int log_f
     (void)!write(ready[1], "x", 1);
     // The init keeps nothing of the engine's: no descriptors, no privileges.
     syscall(SYS_close_range, 0u, ~0u, 0u);
-    // Named dblab-init in ps and /proc/<pid>/cmdline too: `pkill -f dblab-engine` must not
-    // reach it (it is the only process of the server's namespace that such a signal could kill).
+    // Named dblab-init (comm) so `pkill dblab-engine` does not reach it; also tries to name its
+    // /proc/<pid>/cmdline so (prctl PR_SET_MM; some kernels refuse it, which is harmless).
     static const char kCommandLine[] = "dblab-init";
     prctl(PR_SET_NAME, kCommandLine, 0, 0, 0);
     prctl(PR_SET_MM, PR_SET_MM_ARG_START, reinterpret_cast<unsigned long>(kCommandLine), 0, 0);
