@@ -230,7 +230,10 @@ class TreePoolIntegrationTest : public ::testing::TestWithParam<Backend> {
                     .port = port,
                     .listen_addresses = "",
                     .socket_dir = SocketDir(),
-                    .log_file = dir_ + "/postgres-" + std::to_string(port) + ".log"};
+                    .log_file = dir_ + "/postgres-" + std::to_string(port) + ".log",
+                    // Outside the sandbox: these tests rename a clone under a running server,
+                    // which a sandbox's bind mount pins by design (the engine never does it).
+                    .sandbox = false};
     return control.Start(spec);
   }
 
