@@ -27,6 +27,7 @@ struct PidFile {
   pid_t pid = 0;
   int port = 0;        // line 4
   std::string status;  // "starting", "ready", "stopping", "standby" (line 8), may be empty
+  std::string socket_dir;  // line 5
 };
 
 // Reads a postmaster.pid-style file (also the socket lock files, which share the format).
@@ -44,6 +45,7 @@ std::optional<PidFile> ReadPidFile(const std::string& path) {
     return std::nullopt;
   }
   if (lines.size() >= 4) file.port = std::atoi(lines[3].c_str());
+  if (lines.size() >= 5) file.socket_dir = lines[4];
   if (lines.size() >= 8) {
     file.status = lines[7];
     while (!file.status.empty() && file.status.back() == ' ') file.status.pop_back();
@@ -302,6 +304,7 @@ Status PostgresControl::Stop(const std::string& data_dir, std::chrono::milliseco
                              bool require_clean) {
   auto pid = RunningPid(data_dir);
   if (!pid) return OkStatus();
+  auto pid_file = ReadPidFile(data_dir + "/postmaster.pid");
   kill(*pid, SIGINT);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int escalation = 0;
@@ -319,6 +322,13 @@ Status PostgresControl::Stop(const std::string& data_dir, std::chrono::milliseco
       deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  // Its own socket directory (ServerSocketDir: named after the port) goes with it; temporary
+  // servers get a new port each time. rmdir leaves a directory that still holds anything.
+  if (pid_file && pid_file->port > 0 && !pid_file->socket_dir.empty() &&
+      pid_file->socket_dir.substr(pid_file->socket_dir.rfind('/') + 1) ==
+          std::to_string(pid_file->port)) {
+    rmdir(pid_file->socket_dir.c_str());
   }
   // Children (backends) of a killed postmaster exit on their own once it is gone.
   if (require_clean && escalation > 0) {
