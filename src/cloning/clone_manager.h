@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "cloning/clone_wal.h"
 #include "common/result.h"
 #include "domain/model.h"
 #include "platform/cgroup.h"
@@ -54,6 +55,10 @@ struct CloningOptions {
   int warm_pool_size = 0;
   // Memory and CPU limits of every clone server (a cgroup per server; none when empty).
   ResourceLimits limits;
+  // Where clones keep their WAL, outside the pool (cloning/clone_wal.h); "" = inside.
+  std::string wal_dir;
+  uid_t os_uid = 0;  // owner of the WAL directories: the OS user postgres runs as
+  gid_t os_gid = 0;
 };
 
 class CloneManager {
@@ -145,6 +150,15 @@ class CloneManager {
   std::set<std::string> snapshotting_;  // clones being snapshotted (SnapshotClone)
   std::set<std::string> reviving_;      // clones whose dead server is being restarted
   Cgroups cgroups_;
+  CloneWal wal_;
+  // The pool's CreateClone/DestroyClone plus the clone's WAL outside the pool.
+  Result<std::string> CreateStorage(const std::string& snapshot_id, const std::string& name);
+  Status DestroyStorage(const std::string& name);
+  // A snapshot `name` of the running clone in `storage` whose WAL is outside the pool: the data
+  // is caught at one instant, then a temporary copy of it gets the WAL written up to now (which
+  // covers every page caught: WAL goes to disk before the data it describes), and that copy
+  // becomes the snapshot. The server keeps running.
+  Status SnapshotRunningCloneWithWalOutside(const std::string& storage, const std::string& name);
   // kConflict when the clone is being snapshotted or `busy_status` (mutex_ held).
   std::optional<Error> BusyConflict(const std::string& id, const Clone& clone,
                                     bool busy_status) const;

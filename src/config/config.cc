@@ -631,6 +631,11 @@ Status ReadProvision(Reader& r, Mapping& m, EngineConfig& c) {
   }
   DBLAB_TRY(r.Int(m, "minPasswordStrength", 0, 4, &c.min_password_strength));
   DBLAB_TRY(r.Int(m, "warmPool", 0, 50, &c.warm_pool_size));
+  DBLAB_TRY(r.String(m, "cloneWalDir", &c.clone_wal_dir));
+  if (c.clone_wal_dir != "auto" && c.clone_wal_dir != "off" && !IsAbsoluteClean(c.clone_wal_dir)) {
+    return r.Fail("provision.cloneWalDir",
+                  "must be \"auto\", \"off\" or an absolute path, got '" + c.clone_wal_dir + "'");
+  }
   DBLAB_TRY(ReadCloneLimits(r, m, c));
   // Settings merged into provision (e.g. `<<: *db_configs`) are clone settings too, and more
   // specific than databaseConfigs: they win.

@@ -150,6 +150,9 @@ struct EngineConfig {
   int64_t clone_memory_limit_bytes = 0;  // own key provision.cloneMemoryLimit (0 = none)
   double clone_cpu_limit = 0;            // own key provision.cloneCpuLimit (0 = none)
   int warm_pool_size = 0;  // own key provision.warmPool: clones kept started on the latest snapshot
+  // Own key provision.cloneWalDir: where clones keep their WAL. "auto": beside the pool's image
+  // when the engine mounts one (<pool>.wal), else inside the clones; "off": inside; or a path.
+  std::string clone_wal_dir = "auto";
   std::map<std::string, std::string> clone_configs;  // databaseConfigs.configs (+ provision)
   // cloning
   std::string access_host = "127.0.0.1";

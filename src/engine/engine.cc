@@ -145,6 +145,15 @@ Status Engine::Init() {
   cloning.warm_pool_size = config_.warm_pool_size;
   cloning.limits = {.memory_bytes = config_.clone_memory_limit_bytes,
                     .cpus = config_.clone_cpu_limit};
+  // Clones' WAL outside a pool that lives in an image (cloning/clone_wal.h): on the filesystem
+  // that holds the image, commits cost what they cost on the host.
+  cloning.wal_dir = config_.clone_wal_dir == "off" ? "" : config_.clone_wal_dir;
+  if (config_.clone_wal_dir == "auto") {
+    cloning.wal_dir = fs::is_regular_file(spec.image_path, error) ? config_.PoolPath() + ".wal" : "";
+  }
+  if (!cloning.wal_dir.empty()) spdlog::info("clones keep their WAL in {}", cloning.wal_dir);
+  cloning.os_uid = os_user.uid;
+  cloning.os_gid = os_user.gid;
   clones_ = std::make_unique<CloneManager>(cloning, *pool_, *postgres_, *state_);
   DBLAB_TRY(clones_->Reconcile());
   RemoveCommitLeftovers(*pool_);  // unpublished snapshots of an interrupted dblab commit
