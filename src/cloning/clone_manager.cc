@@ -757,10 +757,22 @@ void CloneManager::DoDestroy(const std::string& id) {
   if (auto status = postgres_.Stop(data_dir, std::chrono::milliseconds(0)); !status.ok()) {
     return Fail(id, "cannot stop clone: " + status.error().message);
   }
-  if (auto status = DestroyStorage(record.StorageName()); !status.ok()) {
-    return Fail(id, "cannot remove clone data: " + status.error().message);
-  }
   RemoveServerLink(record.clone.db.port, record.StorageName());
+  // The clone is gone for its user once its files are moved aside: freeing their space takes
+  // longer the more the clone holds, and happens after (an orphan at the next start if the
+  // engine dies first).
+  std::string trash = "trash-" + GenerateId(12);
+  if (auto status = pool_.RenameClone(record.StorageName(), trash); !status.ok()) {
+    trash.clear();
+    if (status.error().code != ErrorCode::kNotFound) {
+      return Fail(id, "cannot remove clone data: " + status.error().message);
+    }
+  }
+  if (!trash.empty()) {
+    if (auto status = wal_.Rename(record.StorageName(), trash); !status.ok()) {
+      spdlog::error("clone {}: {}", id, status.error().message);
+    }
+  }
   cgroups_.Remove("port-" + std::to_string(record.clone.db.port));
   unlink((options_.log_dir + "/" + id + ".log").c_str());
   std::lock_guard persist(persist_mutex_);
@@ -775,6 +787,10 @@ void CloneManager::DoDestroy(const std::string& id) {
     clones_.erase(it);
   }
   spdlog::info("clone {}: destroyed", id);
+  if (trash.empty()) return;
+  if (auto status = DestroyStorage(trash); !status.ok()) {
+    spdlog::error("clone {}: cannot remove its old data {}: {}", id, trash, status.error().message);
+  }
 }
 
 Status CloneManager::Reconcile() {
