@@ -693,6 +693,7 @@ struct Options {
   bool write = false;
   int write_seconds = 20;
   std::vector<std::string> backends{"btrfs"};
+  std::string clone_wal_dir;  // provision.cloneWalDir; "" = the engine's default
 };
 
 const char* kClonePassword = "bench-Clone-pw-42";
@@ -909,7 +910,9 @@ class ScaleBench {
     yml << "server:\n  verificationToken: \"" << token_ << "\"\n  port: " << api_port_ << "\n"
         << "poolManager:\n  mountDir: " << dir_ << "/pool\n  imageSize: " << image_gb << "GB\n"
         << (backend_.empty() ? "" : "  backend: " + backend_ + "\n")
-        << "provision:\n  warmPool: " << o_.warm_pool << "\n  portPool:\n    from: " << port_from_
+        << "provision:\n"
+        << (o_.clone_wal_dir.empty() ? "" : "  cloneWalDir: " + o_.clone_wal_dir + "\n")
+        << "  warmPool: " << o_.warm_pool << "\n  portPool:\n    from: " << port_from_
         << "\n    to: " << port_from_ + ports - 1 << "\n"
         << "cloning:\n  maxIdleMinutes: 0\n"
         << "retrieval:\n  jobs: [logicalDump, logicalRestore, logicalSnapshot]\n  spec:\n"
@@ -1629,6 +1632,7 @@ int main(int argc, char** argv) {
   app.add_option("--backends", o.backends, "with --write: poolManager.backend values to compare")
       ->delimiter(',')
       ->capture_default_str();
+  app.add_option("--clone-wal-dir", o.clone_wal_dir, "the engine's provision.cloneWalDir (auto, off)");
   CLI11_PARSE(app, argc, argv);
   if (o.quick) {
     o.scales = {10};
@@ -1697,7 +1701,8 @@ int main(int argc, char** argv) {
   std::string date = Today();
   if (o.write) {
     Json summary{{"date", date}, {"machine", machine}, {"postgres", pg_version},
-                 {"engine", engine_version}, {"runs", o.runs}};
+                 {"engine", engine_version}, {"runs", o.runs},
+                 {"clone_wal_dir", o.clone_wal_dir.empty() ? "auto" : o.clone_wal_dir}};
     Json rows = Json::array();
     try {
       for (int scale : o.scales) {
@@ -1709,7 +1714,9 @@ int main(int argc, char** argv) {
           r["postgres"] = pg_version;
           r["engine"] = engine_version;
           r["runs"] = o.runs;
-          std::string path = o.out_dir + "/" + date + "-write-" + backend + "-scale" +
+          r["clone_wal_dir"] = o.clone_wal_dir.empty() ? "auto" : o.clone_wal_dir;
+          std::string path = o.out_dir + "/" + date + "-write-" + backend +
+                             (o.clone_wal_dir.empty() ? "" : "-wal-" + o.clone_wal_dir) + "-scale" +
                              std::to_string(scale) + ".json";
           WriteFile(path, r.dump(2) + "\n");
           Log("wrote " + path);
@@ -1738,7 +1745,11 @@ int main(int argc, char** argv) {
                   row["tps_ratio"].get<double>(), row["clone_update_ms_p50"].get<double>(),
                   row["host_update_ms_p50"].get<double>(), row["update_speed_ratio"].get<double>());
     }
-    if (!rows.empty()) WriteFile(o.out_dir + "/" + date + "-write-summary.json", summary.dump(2) + "\n");
+    if (!rows.empty()) {
+      WriteFile(o.out_dir + "/" + date + "-write" +
+                    (o.clone_wal_dir.empty() ? "" : "-wal-" + o.clone_wal_dir) + "-summary.json",
+                summary.dump(2) + "\n");
+    }
     curl_global_cleanup();
     return exit_code;
   }
