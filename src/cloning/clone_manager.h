@@ -20,6 +20,7 @@
 
 #include "common/result.h"
 #include "domain/model.h"
+#include "ops/types.h"
 #include "platform/cgroup.h"
 #include "postgres/pq.h"
 #include "postgres/server.h"
@@ -54,6 +55,9 @@ struct CloningOptions {
   int warm_pool_size = 0;
   // Memory and CPU limits of every clone server (a cgroup per server; none when empty).
   ResourceLimits limits;
+  // Called on the worker thread when a create, reset or destroy ends (ok or not): webhooks and
+  // metrics. Must return quickly (queue the work); empty: nobody listens.
+  std::function<void(const CloneEvent&)> on_clone_event;
 };
 
 class CloneManager {
@@ -122,6 +126,7 @@ class CloneManager {
   // first login.
   Status SetUpRole(const CloneRecord& record, PgConnection* admin = nullptr);
   void Fail(const std::string& id, const std::string& message);
+  void Notify(const char* type, const Clone& clone, bool ok, double seconds);
   std::string SnapshotDirName(const std::string& snapshot_id) const;
   ServerSpec SpecFor(const CloneRecord& record, const std::string& bin_dir) const;
   bool IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity);
