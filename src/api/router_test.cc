@@ -316,7 +316,7 @@ TEST_F(ApiRouterTest, BodyOverTheLimitIs413) {
 
 TEST_F(ApiRouterTest, UnknownApiRouteIs404Json) {
   for (const char* target : {"/api/nope", "/api", "/api/", "/clone/jworks/explode", "/branches",
-                             "/admin/config", "/clones/extra"}) {
+                             "/admin/nope", "/clones/extra"}) {
     ApiResponse response = Call("GET", target);
     EXPECT_EQ(response.status, 404) << target;
     EXPECT_EQ(response.content_type, "application/json") << target;

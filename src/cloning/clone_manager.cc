@@ -470,15 +470,24 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
 void CloneManager::Fail(const std::string& id, const std::string& message) {
   spdlog::error("clone {}: {}", id, message);
   CloneRecord record;
+  CloneStatus before = CloneStatus::kOk;
   {
     std::lock_guard lock(mutex_);
     auto it = clones_.find(id);
     if (it == clones_.end()) return;
+    before = it->second.clone.status;
     it->second.clone.status = CloneStatus::kFatal;
     it->second.clone.status_message = message;
     record = it->second;
   }
   SaveCurrent(record.clone.id);
+  if (before == CloneStatus::kCreating) Notify("clone_create", record.clone, false, 0);
+  if (before == CloneStatus::kResetting) Notify("clone_reset", record.clone, false, 0);
+  if (before == CloneStatus::kDeleting) Notify("clone_delete", record.clone, false, 0);
+}
+
+void CloneManager::Notify(const char* type, const Clone& clone, bool ok, double seconds) {
+  if (options_.on_clone_event) options_.on_clone_event(CloneEvent{type, clone, ok, seconds});
 }
 
 ServerSpec CloneManager::SpecFor(const CloneRecord& record, const std::string& bin_dir) const {
@@ -665,6 +674,7 @@ void CloneManager::DoCreate(const std::string& id, bool restart_only) {
       "user {} ms)",
       id, record.clone.db.port, seconds, ms(storage_done - started),
       ms(server_ready - storage_done), ms(std::chrono::steady_clock::now() - server_ready));
+  if (!restart_only) Notify("clone_create", record.clone, true, seconds);
 }
 
 void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id) {
@@ -742,6 +752,7 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
   }
   SaveCurrent(record.clone.id);
   spdlog::info("clone {}: reset to {} in {:.3f} s", id, snapshot_id, seconds);
+  Notify("clone_reset", record.clone, true, seconds);
   remove_trash();
 }
 
@@ -775,18 +786,21 @@ void CloneManager::DoDestroy(const std::string& id) {
   }
   cgroups_.Remove("port-" + std::to_string(record.clone.db.port));
   unlink((options_.log_dir + "/" + id + ".log").c_str());
-  std::lock_guard persist(persist_mutex_);
-  if (auto status = state_.DeleteClone(id); !status.ok()) {
-    spdlog::error("clone {}: {}", id, status.error().message);
-    return;
-  }
-  std::lock_guard lock(mutex_);
-  auto it = clones_.find(id);
-  if (it != clones_.end()) {
-    reserved_ports_.erase(it->second.clone.db.port);
-    clones_.erase(it);
+  {
+    std::lock_guard persist(persist_mutex_);
+    if (auto status = state_.DeleteClone(id); !status.ok()) {
+      spdlog::error("clone {}: {}", id, status.error().message);
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    auto it = clones_.find(id);
+    if (it != clones_.end()) {
+      reserved_ports_.erase(it->second.clone.db.port);
+      clones_.erase(it);
+    }
   }
   spdlog::info("clone {}: destroyed", id);
+  Notify("clone_delete", record.clone, true, 0);
   if (trash.empty()) return;
   if (auto status = DestroyStorage(trash); !status.ok()) {
     spdlog::error("clone {}: cannot remove its old data {}: {}", id, trash, status.error().message);
@@ -921,6 +935,7 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
       id, record.clone.db.port, ms(std::chrono::steady_clock::now() - request_started),
       ms(started - request_started), ms(renamed_at - started), ms(role_done - renamed_at),
       ms(std::chrono::steady_clock::now() - role_done));
+  Notify("clone_create", record.clone, true, seconds);
   return record.clone;
 }
 

@@ -21,6 +21,7 @@
 #include "cloning/clone_wal.h"
 #include "common/result.h"
 #include "domain/model.h"
+#include "ops/types.h"
 #include "platform/cgroup.h"
 #include "postgres/pq.h"
 #include "postgres/server.h"
@@ -59,6 +60,9 @@ struct CloningOptions {
   std::string wal_dir;
   uid_t os_uid = 0;  // owner of the WAL directories: the OS user postgres runs as
   gid_t os_gid = 0;
+  // Called on the worker thread when a create, reset or destroy ends (ok or not): webhooks and
+  // metrics. Must return quickly (queue the work); empty: nobody listens.
+  std::function<void(const CloneEvent&)> on_clone_event;
 };
 
 class CloneManager {
@@ -127,6 +131,7 @@ class CloneManager {
   // first login.
   Status SetUpRole(const CloneRecord& record, PgConnection* admin = nullptr);
   void Fail(const std::string& id, const std::string& message);
+  void Notify(const char* type, const Clone& clone, bool ok, double seconds);
   std::string SnapshotDirName(const std::string& snapshot_id) const;
   ServerSpec SpecFor(const CloneRecord& record, const std::string& bin_dir) const;
   bool IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity);

@@ -19,6 +19,7 @@
 
 #include "common/result.h"
 #include "masking/rules.h"
+#include "ops/types.h"
 
 namespace dblab {
 
@@ -161,6 +162,9 @@ struct EngineConfig {
   int64_t protection_max_duration_minutes = 10080;
 
   RetrievalConfig retrieval;
+
+  // webhooks.hooks (DLE): validated (http(s) URL, known triggers); see docs/webhooks.md.
+  std::vector<WebhookHook> webhooks;
 
   // Human-readable lines in file order, e.g. "ignored Docker-only key
   // databaseContainer.dockerImage (dblab runs postgres directly)". Log them at start.
