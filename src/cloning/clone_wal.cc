@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -59,6 +60,35 @@ Result<std::string> ReadAll(int fd, const std::string& path) {
     done += static_cast<size_t>(n);
   }
   bytes.resize(done);
+  return bytes;
+}
+
+// The valid prefix (ValidWalPrefix) of the segment open as `fd`, read in growing chunks that
+// stop soon after the valid pages end.
+Result<std::string> ReadValidPrefix(int fd, const std::string& path, const std::string& name,
+                                    size_t size) {
+  std::string bytes;
+  size_t chunk = 64 * 1024;
+  while (bytes.size() < size) {
+    size_t want = std::min(chunk, size - bytes.size());
+    size_t at = bytes.size();
+    bytes.resize(at + want);
+    size_t done = 0;
+    while (done < want) {
+      ssize_t n = pread(fd, bytes.data() + at + done, want - done, static_cast<off_t>(at + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Internal("cannot read " + path + ": " + ErrnoText(errno));
+      if (n == 0) break;
+      done += static_cast<size_t>(n);
+    }
+    bytes.resize(at + done);
+    size_t valid = ValidWalPrefix(name, bytes.data(), bytes.size());
+    if (valid < bytes.size() || done < want) {
+      bytes.resize(valid);
+      return bytes;
+    }
+    chunk *= 4;
+  }
   return bytes;
 }
 
@@ -120,14 +150,20 @@ Status CopyWal(const std::string& from, const std::string& to, uid_t uid, gid_t 
     if (!in.valid()) return Internal("cannot open " + source + ": " + ErrnoText(errno));
     struct stat st {};
     if (fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    DBLAB_ASSIGN_OR_RETURN(std::string bytes, ReadAll(in.get(), source));
-    size_t keep = bytes.size();
+    size_t full_size = static_cast<size_t>(st.st_size);
+    std::string bytes;
+    size_t keep = 0;
     if (IsSegmentName(name)) {
-      keep = ValidWalPrefix(name, bytes.data(), bytes.size());
+      // Read until the valid pages end: a snapshot's segment is mostly unused.
+      DBLAB_ASSIGN_OR_RETURN(bytes, ReadValidPrefix(in.get(), source, name, full_size));
+      keep = bytes.size();
       if (keep == 0) continue;  // recycled or never written: the server makes its own
       ++copied_segments;
+    } else {
+      DBLAB_ASSIGN_OR_RETURN(bytes, ReadAll(in.get(), source));
+      keep = full_size = bytes.size();
     }
-    DBLAB_TRY(WriteWalFile(to + "/" + name, std::string_view(bytes).substr(0, keep), bytes.size(),
+    DBLAB_TRY(WriteWalFile(to + "/" + name, std::string_view(bytes).substr(0, keep), full_size,
                            uid, gid));
   }
   if (copied_segments == 0) {

@@ -127,6 +127,19 @@ TEST_F(CloneWalTest, MovesOnlyTheNeededWalOutAndBackForASnapshot) {
   EXPECT_FALSE(fs::exists(dir_ + "/wal/c1"));
 }
 
+TEST_F(CloneWalTest, CopiesValidPagesBeyondTheFirstReads) {
+  std::string current = "000000010000000000000004";
+  // 100 valid pages (800 KB): more than the first 64 KB and 256 KB reads.
+  std::string bytes = Segment(current, 100, /*stale_addr=*/kSegSize);
+  Write(data_ + "/pg_wal/" + current, bytes);
+  CloneWal wal(dir_ + "/wal", getuid(), getgid());
+  ASSERT_TRUE(wal.Externalize(data_, "c1").ok());
+  std::string copy = Read(dir_ + "/wal/c1/" + current);
+  ASSERT_EQ(copy.size(), kSegSize);
+  EXPECT_EQ(copy.substr(0, 100 * kBlock), bytes.substr(0, 100 * kBlock));
+  EXPECT_EQ(copy.substr(100 * kBlock), std::string(kSegSize - 100 * kBlock, '\0'));
+}
+
 TEST_F(CloneWalTest, NeverFollowsSymlinksPlantedByTheClone) {
   std::string current = "000000010000000000000004";
   Write(data_ + "/pg_wal/" + current, Segment(current, 2));
