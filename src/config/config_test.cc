@@ -664,6 +664,23 @@ retrieval:
           "ignored Docker-only key embeddedUI.dockerImage (dblab runs postgres directly)",
           "ignored key embeddedUI.port (the engine serves the UI on server.host:server.port)",
           "ignored key provision.useSudo (dblab-engine runs as root and calls no sudo)"));
+  // The database image's tag still says which major clones run (the UI's image is no database).
+  EXPECT_EQ(c.retrieval.image_major, 16);
+}
+
+TEST(ConfigMajors, NoDatabaseImageTagMeansNoMajorIsNamed) {
+  EXPECT_EQ(ParseOk("server: {verificationToken: t}
+"
+                    "embeddedUI: {dockerImage: postgresai/ce-ui:4.0}
+")
+                .retrieval.image_major,
+            0);
+  EXPECT_EQ(ParseOk("server: {verificationToken: t}
+"
+                    "databaseContainer: {dockerImage: postgresai/extended-postgres:17-0.6.2}
+")
+                .retrieval.image_major,
+            17);
 }
 
 TEST(ConfigWarnings, MergedDockerKeyWarnsOnceEvenWhereItIsOnlyMerged) {
