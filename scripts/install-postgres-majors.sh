@@ -77,21 +77,22 @@ install_client() {
              -o APT::Sandbox::User=root)
   apt-get "${apt[@]}" -qq update
   (cd "$work" && apt-get "${apt[@]}" -qq source --download-only "$client_source")
-  tar xjf "$work"/"${client_source}"_*.orig.tar.bz2 -C "$work"
+  tar xf "$work"/"${client_source}"_*.orig.tar.* -C "$work"
   local src
   src=$(echo "$work"/postgresql-"$client_major".*/)
+  # A subshell on its own (not in an || list), so that errexit stops at the failing step.
+  echo "(configure and build logs: $work)"
   (
     cd "$src"
     ./configure --prefix="$prefix" --without-icu --without-readline --with-openssl \
       --without-zstd --without-lz4 >"$work/configure.log"
-    make -s -C src/backend generated-headers
+    make -s -C src/backend generated-headers >"$work/build.log"
     for dir in src/interfaces/libpq src/fe_utils src/bin/pg_dump src/bin/psql \
       src/bin/pg_basebackup src/bin/pg_resetwal; do
-      make -s -j"$(nproc)" -C "$dir" >/dev/null
-      make -s -C "$dir" install >/dev/null
+      make -s -j"$(nproc)" -C "$dir" >>"$work/build.log"
+      make -s -C "$dir" install >>"$work/build.log"
     done
-  ) || { echo "building the PostgreSQL $client_major client tools failed; see $work" >&2;
-         trap - RETURN; exit 1; }
+  )
   "$prefix/bin/pg_dump" --version
 }
 
