@@ -669,16 +669,12 @@ retrieval:
 }
 
 TEST(ConfigMajors, NoDatabaseImageTagMeansNoMajorIsNamed) {
-  EXPECT_EQ(ParseOk("server: {verificationToken: t}
-"
-                    "embeddedUI: {dockerImage: postgresai/ce-ui:4.0}
-")
+  EXPECT_EQ(ParseOk("server: {verificationToken: t}\n"
+                    "embeddedUI: {dockerImage: postgresai/ce-ui:4.0}\n")
                 .retrieval.image_major,
             0);
-  EXPECT_EQ(ParseOk("server: {verificationToken: t}
-"
-                    "databaseContainer: {dockerImage: postgresai/extended-postgres:17-0.6.2}
-")
+  EXPECT_EQ(ParseOk("server: {verificationToken: t}\n"
+                    "databaseContainer: {dockerImage: postgresai/extended-postgres:17-0.6.2}\n")
                 .retrieval.image_major,
             17);
 }
