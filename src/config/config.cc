@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "ops/webhooks.h"
+#include "postgres/binaries.h"
 #include "scheduler/cron.h"
 
 namespace dblab {
@@ -383,6 +384,7 @@ class Reader {
       std::string path = Join(map.path(), entry->key);
       if (entry->key == "dockerImage" || entry->key == "containerConfig") {
         Ignore(*entry, path, kDockerNote, true);
+        if (entry->key == "dockerImage") NoteImage(*entry, path);
         continue;
       }
       auto rule = std::find_if(ignored.begin(), ignored.end(),
@@ -402,6 +404,7 @@ class Reader {
       if (map.ok()) {
         for (const Entry& child : map->entries()) {
           Ignore(child, Join(section.key, child.key), note, docker);
+          if (child.key == "dockerImage") NoteImage(child, Join(section.key, child.key));
         }
         return;
       }
@@ -445,8 +448,24 @@ class Reader {
   }
 
   const EnvLookup& env() const { return env_; }
+  int image_major() const { return image_major_; }
 
  private:
+  // The PostgreSQL major a database image's tag names ("extended-postgres:17-0.6.2"): logical
+  // clones run it. The web UI's image is no database.
+  void NoteImage(const Entry& entry, const std::string& path) {
+    if (!entry.value.IsScalar() || path.rfind("embeddedUI", 0) == 0) return;
+    int major = ImageTagMajor(ExpandEnv(entry.value.Scalar(), env_));
+    if (major == 0) return;
+    if (image_major_ != 0 && image_major_ != major) {
+      Warn(entry, "dockerImage " + path + " names PostgreSQL " + std::to_string(major) +
+                      ", an earlier one " + std::to_string(image_major_) + "; using " +
+                      std::to_string(image_major_));
+      return;
+    }
+    image_major_ = major;
+  }
+
   struct PendingWarning {
     std::pair<int, int> at;  // line, column of the key
     std::string text;
@@ -465,6 +484,7 @@ class Reader {
   const EnvLookup& env_;
   std::map<std::string, int> lines_;  // key path -> line where it was read
   std::vector<PendingWarning> warnings_;
+  int image_major_ = 0;
 };
 
 // ---- Sections ---------------------------------------------------------------------------------
@@ -1159,6 +1179,7 @@ Result<EngineConfig> ParseConfig(const std::string& yaml_text, const std::string
     EngineConfig config;
     DBLAB_TRY(ReadRoot(reader, root, config));
     config.warnings = reader.TakeWarnings();
+    config.retrieval.image_major = reader.image_major();
     return config;
   } catch (const YAML::Exception& e) {
     return reader.FailYaml(e);

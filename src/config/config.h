@@ -112,6 +112,9 @@ struct RetrievalConfig {
   PhysicalRestoreOptions physical_restore;
   PhysicalSnapshotOptions physical_snapshot;
   MaskingConfig masking;  // read from the top-level `masking:` key, used by both methods
+  // The PostgreSQL major of a DLE `dockerImage` tag (postgresai/extended-postgres:17-0.6.2 ->
+  // 17), 0 when none names one: logical retrieval restores into a server of this major.
+  int image_major = 0;
   bool enabled() const { return !jobs.empty(); }
   bool physical() const { return HasJob("physicalRestore") || HasJob("physicalSnapshot"); }
   bool HasJob(const std::string& job) const;  // added

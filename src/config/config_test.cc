@@ -664,6 +664,19 @@ retrieval:
           "ignored Docker-only key embeddedUI.dockerImage (dblab runs postgres directly)",
           "ignored key embeddedUI.port (the engine serves the UI on server.host:server.port)",
           "ignored key provision.useSudo (dblab-engine runs as root and calls no sudo)"));
+  // The database image's tag still says which major clones run (the UI's image is no database).
+  EXPECT_EQ(c.retrieval.image_major, 16);
+}
+
+TEST(ConfigMajors, NoDatabaseImageTagMeansNoMajorIsNamed) {
+  EXPECT_EQ(ParseOk("server: {verificationToken: t}\n"
+                    "embeddedUI: {dockerImage: postgresai/ce-ui:4.0}\n")
+                .retrieval.image_major,
+            0);
+  EXPECT_EQ(ParseOk("server: {verificationToken: t}\n"
+                    "databaseContainer: {dockerImage: postgresai/extended-postgres:17-0.6.2}\n")
+                .retrieval.image_major,
+            17);
 }
 
 TEST(ConfigWarnings, MergedDockerKeyWarnsOnceEvenWhereItIsOnlyMerged) {

@@ -104,7 +104,10 @@ std::string InstalledLibraries(const std::string& list, const std::string& lib_d
     name.erase(0, name.find_first_not_of(" \t\"'"));
     name.erase(name.find_last_not_of(" \t\"'") + 1);
     if (name.empty()) continue;
-    if (access((lib_dir + "/" + name + ".so").c_str(), R_OK) == 0) {
+    // Debian installs modules in <prefix>/lib, a default build (the npm packages) in
+    // <prefix>/lib/postgresql.
+    if (access((lib_dir + "/" + name + ".so").c_str(), R_OK) == 0 ||
+        access((lib_dir + "/postgresql/" + name + ".so").c_str(), R_OK) == 0) {
       kept += (kept.empty() ? "" : ",") + name;
     } else {
       spdlog::warn("shared_preload_libraries: {} is not installed in {}; starting without it", name,
@@ -134,16 +137,13 @@ Status ValidateSetting(const std::string& name, const std::string& value) {
   return OkStatus();
 }
 
-Result<std::string> FindPostgresBinDir(int major, const std::string& configured_dir) {
-  std::string dir = configured_dir.empty()
-                        ? "/usr/lib/postgresql/" + std::to_string(major) + "/bin"
-                        : configured_dir;
-  if (access((dir + "/postgres").c_str(), X_OK) != 0) {
-    return NotFound("PostgreSQL " + std::to_string(major) + " server binaries not found in " +
-                    dir + "; install postgresql-" + std::to_string(major) +
-                    " or set provision.pgBinDir");
-  }
-  return dir;
+int SettingIntroducedIn(const std::string& name) {
+  // Settings dblab itself sets (engine defaults, retrieval) that older supported majors lack.
+  static const std::map<std::string, int> kIntroduced = {
+      {"recovery_init_sync_method", 14},
+  };
+  auto found = kIntroduced.find(name);
+  return found == kIntroduced.end() ? 0 : found->second;
 }
 
 Result<int> DataDirMajorVersion(const std::string& data_dir) {
@@ -244,7 +244,15 @@ Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
     std::string ident = spec.hba_file.substr(0, spec.hba_file.rfind('/') + 1) + "pg_ident.conf";
     if (access(ident.c_str(), R_OK) == 0) settings["ident_file"] = ident;
   }
-  for (const auto& [name, value] : spec.settings) settings[name] = value;
+  auto major = DataDirMajorVersion(spec.data_dir);
+  for (const auto& [name, value] : spec.settings) {
+    if (major.ok() && *major < SettingIntroducedIn(name)) {
+      spdlog::debug("{}: PostgreSQL {} has no setting {}; starting without it", spec.data_dir,
+                    *major, name);
+      continue;
+    }
+    settings[name] = value;
+  }
   if (auto libraries = settings.find("shared_preload_libraries"); libraries != settings.end()) {
     libraries->second = InstalledLibraries(libraries->second, spec.bin_dir + "/../lib");
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "postgres/binaries.h"
 #include "platform/process.h"
 
 namespace dblab {
@@ -79,8 +80,9 @@ class PostgresControl {
   SandboxDefaults sandbox_;
 };
 
-// /usr/lib/postgresql/<major>/bin, or kNotFound naming the package to install.
-Result<std::string> FindPostgresBinDir(int major, const std::string& configured_dir = "");
+// The first major that knows setting `name`, for the few dblab sets that older majors lack
+// (0 = every supported major). Start() leaves such settings out on older data.
+int SettingIntroducedIn(const std::string& name);
 // Major version of a data directory (PG_VERSION), e.g. 15.
 Result<int> DataDirMajorVersion(const std::string& data_dir);
 // Keeps the entries of a shared_preload_libraries list that exist in lib_dir (DLE's example

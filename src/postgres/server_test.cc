@@ -19,5 +19,10 @@ TEST(ServerTest, SettingsAreValidated) {
   EXPECT_FALSE(ValidateSetting("work_mem", "1MB\nhba_file=/tmp/x").ok());
 }
 
+TEST(ServerTest, SettingsNewerThanTheDataAreKnown) {
+  EXPECT_EQ(SettingIntroducedIn("recovery_init_sync_method"), 14);
+  EXPECT_EQ(SettingIntroducedIn("shared_buffers"), 0);
+}
+
 }  // namespace
 }  // namespace dblab

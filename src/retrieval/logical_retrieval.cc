@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <sstream>
 
 #include "masking/residue.h"
 #include "masking/rules_apply.h"
@@ -173,6 +174,22 @@ Status LogicalRetrieval::InitMainData(const std::string& bin_dir) {
   return OkStatus();
 }
 
+bool OnlyNewerSettingsFailed(const RunResult& result) {
+  if (result.exit_code != 1) return false;
+  std::stringstream lines(result.err);
+  std::string line;
+  bool any = false;
+  while (std::getline(lines, line)) {
+    if (line.find("error:") == std::string::npos) continue;
+    if (line.find("unrecognized configuration parameter \"transaction_timeout\"") ==
+        std::string::npos) {
+      return false;
+    }
+    any = true;
+  }
+  return any;
+}
+
 Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bin_dir, int port) {
   const auto& restore = options_.retrieval.logical_restore;
   auto admin = PgConnection::Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, port), port,
@@ -208,8 +225,12 @@ Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bi
     argv.push_back("--no-security-labels");
     for (const auto& option : restore.custom_options) argv.push_back(option);
     argv.push_back(options_.dump_dir + "/" + std::to_string(index));
-    auto result = RunChecked(runner_, argv, {.cancel = options_.cancel});
-    if (!result.ok()) return result.error().Wrap("restore of database " + name);
+    DBLAB_ASSIGN_OR_RETURN(RunResult result, runner_.Run(argv, {.cancel = options_.cancel}));
+    if (result.exit_code != 0 && !OnlyNewerSettingsFailed(result)) {
+      return Internal("restore of database " + name + ": pg_restore failed (exit " +
+                      std::to_string(result.exit_code) + "): " +
+                      result.err.substr(result.err.size() > 1500 ? result.err.size() - 1500 : 0));
+    }
   }
   return OkStatus();
 }
@@ -225,14 +246,45 @@ PreparationServer LogicalRetrieval::Server(const std::string& bin_dir, int port)
                            .progress = progress_};
 }
 
+Result<LogicalRetrieval::Programs> LogicalRetrieval::ChoosePrograms(int source_major) const {
+  Programs programs;
+  int image_major = options_.retrieval.image_major;
+  programs.server_major = image_major != 0 ? image_major : source_major;
+  if (programs.server_major < source_major) {
+    return BadRequest("the config's dockerImage names PostgreSQL " + std::to_string(image_major) +
+                      " but the source runs " + std::to_string(source_major) +
+                      ": a dump restores only into the same or a newer major; use an image tag "
+                      "of " + std::to_string(source_major) + " or newer");
+  }
+  PostgresSearchPath search = SearchPathOf(options_);
+  DBLAB_ASSIGN_OR_RETURN(programs.server_dir,
+                         FindProgramsOfMajor(programs.server_major, {"postgres", "initdb"}, search));
+  // pg_dump must be at least the source's major, pg_restore at least pg_dump's: one client
+  // installation of the oldest major that can do both (and psql for preprocessing).
+  DBLAB_ASSIGN_OR_RETURN(
+      ProgramsDir client,
+      FindProgramsAtLeast(programs.server_major, {"pg_dump", "pg_restore", "psql"}, search));
+  programs.client_dir = client.dir;
+  // pg_resetwal (masking residue) only works on data of its own major.
+  auto resetwal = FindProgramsOfMajor(programs.server_major, {"pg_resetwal"}, search);
+  if (resetwal.ok()) {
+    programs.resetwal_dir = *resetwal;
+  } else {
+    programs.resetwal_missing = resetwal.error().message;
+  }
+  progress_("source runs PostgreSQL " + std::to_string(source_major) + "; main data and clones " +
+            std::to_string(programs.server_major) + " (" + programs.server_dir +
+            "); pg_dump and pg_restore " + std::to_string(client.major) + " (" + client.dir + ")");
+  return programs;
+}
+
 Result<Snapshot> LogicalRetrieval::Run() {
   auto data_state_at = std::chrono::system_clock::now();
   progress_("connecting to source");
   DBLAB_ASSIGN_OR_RETURN(SourceInfo source, InspectSource());
-  // pg_dump must be at least as new as the source; prefer the same major.
-  DBLAB_ASSIGN_OR_RETURN(std::string bin_dir,
-                         FindPostgresBinDir(source.major, options_.pg_bin_dir));
-  DBLAB_TRY(Dump(source, bin_dir));
+  DBLAB_ASSIGN_OR_RETURN(Programs programs, ChoosePrograms(source.major));
+  const std::string& bin_dir = programs.server_dir;
+  DBLAB_TRY(Dump(source, programs.client_dir));
   DBLAB_TRY(InitMainData(bin_dir));
   DBLAB_ASSIGN_OR_RETURN(int port, PickFreePort());
   ServerSpec spec;
@@ -270,11 +322,12 @@ Result<Snapshot> LogicalRetrieval::Run() {
     }
     return OkStatus();
   };
-  Status work = Restore(source, bin_dir, port);
+  Status work = Restore(source, programs.client_dir, port);
   std::error_code ignored;
   fs::remove_all(options_.dump_dir, ignored);  // the dump holds every original value
   if (work.ok()) work = cancelled();
   PreparationServer server = Server(bin_dir, port);
+  server.client_bin_dir = programs.client_dir;
   MaskingResidue residue({.gate = options_.residue_gate},
                          ConnectToPreparationServer(server.socket_dir, port, options_.superuser),
                          databases, progress_);
@@ -303,9 +356,16 @@ Result<Snapshot> LogicalRetrieval::Run() {
   progress_("stopping restore server");
   Status stopped = stop();
   if (work.ok()) work = stopped;
-  if (work.ok()) {
-    work = residue.AfterCleanStop(runner_, bin_dir, spec.data_dir, options_.os_user,
+  if (work.ok() && !programs.resetwal_dir.empty()) {
+    work = residue.AfterCleanStop(runner_, programs.resetwal_dir, spec.data_dir, options_.os_user,
                                   options_.cancel);
+  } else if (work.ok() && residue.rewritten().empty()) {
+    // Nothing restored was replaced, so the WAL holds no value the data does not.
+    progress_("residue: no pg_resetwal " + std::to_string(programs.server_major) +
+              " installed and nothing was replaced; the WAL is kept");
+  } else if (work.ok()) {
+    work = NotFound("masking replaced values whose originals stay in the WAL until pg_resetwal " +
+                    std::to_string(programs.server_major) + " runs: " + programs.resetwal_missing);
   }
   if (work.ok()) work = residue.Gate(spec.data_dir, "the new snapshot of main data");
   if (!work.ok()) {

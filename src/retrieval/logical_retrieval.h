@@ -43,6 +43,15 @@ class LogicalRetrieval {
     std::vector<std::pair<std::string, std::string>> databases;  // name, encoding
   };
   Result<SourceInfo> InspectSource();
+  // The programs of each step for a source of `source_major` (docs/postgres-majors.md).
+  struct Programs {
+    int server_major = 0;      // main data and clones: the dockerImage tag's major, else the source's
+    std::string server_dir;    // postgres, initdb of server_major
+    std::string client_dir;    // pg_dump, pg_restore, psql of server_major or newer
+    std::string resetwal_dir;      // pg_resetwal of server_major; "" when not installed
+    std::string resetwal_missing;  // then why (an error once masking replaced anything)
+  };
+  Result<Programs> ChoosePrograms(int source_major) const;
   std::string SourcePassword() const;  // source.password, else the connection string's
   std::string SourceDatabase() const;  // the database to connect to first
   std::vector<std::pair<std::string, std::string>> SourceConninfo(const std::string& db,
@@ -60,5 +69,9 @@ class LogicalRetrieval {
   StateStore& state_;
   Progress progress_;
 };
+
+// pg_restore 17 and newer start every session with SET transaction_timeout, which a server of
+// 16 or older does not know: it reports the error and goes on. True when that is all that failed.
+bool OnlyNewerSettingsFailed(const RunResult& result);
 
 }  // namespace dblab

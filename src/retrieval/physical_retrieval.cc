@@ -223,12 +223,20 @@ Status PhysicalRetrieval::Copy() {
     if (!line.empty()) progress_("copying the source: " + line);
   };
   if (restore.command.empty()) {
-    DBLAB_ASSIGN_OR_RETURN(int major, SourceMajor());
-    DBLAB_ASSIGN_OR_RETURN(std::string bin_dir, FindPostgresBinDir(major, options_.pg_bin_dir));
-    argv = {bin_dir + "/pg_basebackup", "--pgdata=" + data, "--wal-method=stream",
-            "--checkpoint=fast", "--no-password", "--progress"};
+    argv = {"pg_basebackup", "--pgdata=" + data, "--wal-method=stream", "--checkpoint=fast",
+            "--no-password", "--progress"};
   } else {
     DBLAB_ASSIGN_OR_RETURN(argv, SplitCommandLine(restore.command));
+  }
+  // pg_basebackup refuses servers newer than itself: a PostgreSQL client program named without
+  // a directory (DLE's customTool runs "pg_basebackup ...") is one of the source's major or newer.
+  if (IsPostgresClientProgram(argv.front())) {
+    DBLAB_ASSIGN_OR_RETURN(int major, SourceMajor());
+    DBLAB_ASSIGN_OR_RETURN(ProgramsDir client,
+                           FindProgramsAtLeast(major, {argv.front()}, SearchPathOf(options_)));
+    progress_("the source runs PostgreSQL " + std::to_string(major) + "; " + argv.front() + " " +
+              std::to_string(client.major) + " from " + client.dir);
+    argv.front() = client.dir + "/" + argv.front();
   }
   progress_("copying the source: " + argv.front());
   auto result = RunChecked(runner_, argv, run);
@@ -329,8 +337,11 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone, const std:
     }
     // Preprocessing runs in global.database.dbname (SQL files may \connect to others).
     std::vector<std::string> databases = {options_.dbname};
+    DBLAB_ASSIGN_OR_RETURN(int major, DataDirMajorVersion(path));
+    DBLAB_ASSIGN_OR_RETURN(std::string psql_dir, FindPsqlDir(major, options_));
     PreparationServer server{.runner = runner_,
                              .bin_dir = bin_dir,
+                             .client_bin_dir = psql_dir,
                              .socket_dir = ServerSocketDir(options_.socket_dir, port),
                              .port = port,
                              .superuser = options_.superuser,
@@ -359,6 +370,20 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone, const std:
   Status stopped = postgres_.Stop(path, std::chrono::seconds(600), /*require_clean=*/true);
   if (!work.ok()) return work;
   return stopped;
+}
+
+Status PhysicalRetrieval::ResetWal(MaskingResidue& residue, const std::string& data_dir) {
+  DBLAB_ASSIGN_OR_RETURN(int major, DataDirMajorVersion(data_dir));
+  // pg_resetwal only works on data of its own major; the npm servers do not carry it.
+  auto dir = FindProgramsOfMajor(major, {"pg_resetwal"}, SearchPathOf(options_));
+  if (dir.ok()) return residue.AfterCleanStop(runner_, *dir, data_dir, options_.os_user, options_.cancel);
+  if (residue.rewritten().empty()) {
+    progress_("residue: no pg_resetwal " + std::to_string(major) +
+              " installed and nothing was replaced; the WAL is kept");
+    return OkStatus();
+  }
+  return NotFound("masking replaced values whose originals stay in the WAL until pg_resetwal " +
+                  std::to_string(major) + " runs: " + dir.error().message);
 }
 
 Result<Snapshot> PhysicalRetrieval::TakeSnapshot() {
@@ -403,10 +428,7 @@ Result<Snapshot> PhysicalRetrieval::TakeSnapshot() {
   std::unique_ptr<MaskingResidue> residue;
   Status prepared = PromoteAndPrepare(clone, bin_dir, residue);
   ForgetTheSource(pool_.ClonePath(clone));  // preprocessing may have run ALTER SYSTEM too
-  if (prepared.ok()) {
-    prepared = residue->AfterCleanStop(runner_, bin_dir, pool_.ClonePath(clone),
-                                       options_.os_user, options_.cancel);
-  }
+  if (prepared.ok()) prepared = ResetWal(*residue, pool_.ClonePath(clone));
   if (prepared.ok()) prepared = residue->Gate(pool_.ClonePath(clone), "the new snapshot");
   if (!prepared.ok()) {
     cleanup();

@@ -55,7 +55,7 @@ Status RunQueryPreprocessing(const PreparationServer& server, const QueryPreproc
   for (const auto& db : databases) {
     auto psql = [&](std::vector<std::string> extra) {
       std::vector<std::string> argv = {
-          server.bin_dir + "/psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
+          server.ClientBinDir() + "/psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
           "--dbname=" + BuildConninfo({{"host", server.socket_dir},
                                        {"port", std::to_string(server.port)},
                                        {"user", server.superuser},
@@ -77,6 +77,20 @@ Status RunQueryPreprocessing(const PreparationServer& server, const QueryPreproc
   return OkStatus();
 }
 
+PostgresSearchPath SearchPathOf(const RetrievalEnvironment& environment) {
+  return PostgresSearchPath{.configured_dir = environment.pg_bin_dir};
+}
+
+Result<std::string> FindPsqlDir(int major, const RetrievalEnvironment& environment) {
+  auto newer = FindProgramsAtLeast(major, {"psql"}, SearchPathOf(environment));
+  if (newer.ok()) return newer->dir;
+  for (int older = major - 1; older >= 10; --older) {
+    auto dir = FindProgramsOfMajor(older, {"psql"}, SearchPathOf(environment));
+    if (dir.ok()) return dir;
+  }
+  return newer.error();
+}
+
 Status RunPreprocessingScript(const PreparationServer& server, const std::string& script,
                               const std::string& stage) {
   if (script.empty()) return OkStatus();
@@ -87,7 +101,8 @@ Status RunPreprocessingScript(const PreparationServer& server, const std::string
              {"PGPORT", std::to_string(server.port)},
              {"PGUSER", server.superuser},
              {"PGDATA", server.data_dir},
-             {"PATH", server.bin_dir + ":" + (getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin")}};
+             {"PATH", server.bin_dir + ":" + server.ClientBinDir() + ":" +
+                          (getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin")}};
   auto result = RunChecked(server.runner, {script}, run);
   if (!result.ok()) return result.error().Wrap(stage + ".preprocessingScript");
   return OkStatus();

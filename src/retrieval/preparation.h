@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "domain/model.h"
 #include "platform/process.h"
+#include "postgres/binaries.h"
 #include "state/state_store.h"
 #include "storage/backend.h"
 
@@ -24,7 +25,7 @@ struct RetrievalEnvironment {
   std::string socket_dir;
   std::string hba_file;
   std::string log_dir;
-  std::string pg_bin_dir;  // empty: detect from the data's (or the source's) major version
+  std::string pg_bin_dir;  // provision.pgBinDir: searched first (postgres/binaries.h)
   bool residue_gate = true;  // global.residueGate (masking/residue.h)
   // Set by the engine on shutdown: the running step's program is killed, no further step runs,
   // and temporary servers are stopped. Must outlive the retrieval.
@@ -34,13 +35,15 @@ struct RetrievalEnvironment {
 // A temporary server being prepared, reached through its unix socket as the superuser.
 struct PreparationServer {
   ProcessRunner& runner;
-  std::string bin_dir;
+  std::string bin_dir;         // the server's programs (postgres, initdb)
+  std::string client_bin_dir;  // psql, pg_dump, ...; empty: bin_dir (the npm servers have none)
   std::string socket_dir;
   int port = 0;
   std::string superuser;
   std::string data_dir;  // PGDATA for scripts
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(const std::string&)> progress;
+  const std::string& ClientBinDir() const { return client_bin_dir.empty() ? bin_dir : client_bin_dir; }
 };
 
 // Runs the *.sql files under queries.query_path (name order), then queries.inline_sql, with
@@ -48,8 +51,8 @@ struct PreparationServer {
 Status RunQueryPreprocessing(const PreparationServer& server, const QueryPreprocessing& queries,
                              const std::vector<std::string>& databases, const std::string& stage);
 
-// Runs `script` (no shell) with PGHOST, PGPORT, PGUSER, PGDATA and the server's binaries first
-// in PATH. Empty script: nothing.
+// Runs `script` (no shell) with PGHOST, PGPORT, PGUSER, PGDATA and the server's and client
+// binaries first in PATH. Empty script: nothing.
 Status RunPreprocessingScript(const PreparationServer& server, const std::string& script,
                               const std::string& stage);
 
@@ -59,6 +62,12 @@ Result<std::string> NewSnapshotName(PoolBackend& pool, const std::string& prefix
 // Measures snapshot `name` (logical size) and records it in the state store.
 Result<Snapshot> RecordSnapshot(PoolBackend& pool, StateStore& state, const std::string& name,
                                 TimePoint data_state_at);
+
+// Where PostgreSQL programs are looked for under this environment (provision.pgBinDir first).
+PostgresSearchPath SearchPathOf(const RetrievalEnvironment& environment);
+// The directory of psql to prepare a server of `major` (psql of any major since 10 talks to
+// it; the same major or a newer one is preferred).
+Result<std::string> FindPsqlDir(int major, const RetrievalEnvironment& environment);
 
 // A free TCP port on 127.0.0.1 chosen by the kernel (for temporary servers).
 Result<int> PickFreePort();

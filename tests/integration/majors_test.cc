@@ -1,0 +1,247 @@
+// Every PostgreSQL major from 13 to 18: real sources of each major, logical and physical
+// retrieval, clones that run the source's major (or the dockerImage tag's), contrib extensions in
+// them, and a warm pool. A major whose programs are not installed is skipped with the reason
+// (scripts/install-postgres-majors.sh, run by scripts/install-deps.sh, installs them all).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "engine_fixture.h"
+#include "platform/posix_process.h"
+#include "postgres/binaries.h"
+#include "postgres/server.h"
+
+namespace dblab::testing {
+namespace {
+
+// A source like StartSourceDatabase's (password, `users` table, TCP on 127.0.0.1, replication
+// allowed) run by the programs in `bin_dir`.
+SourceDatabase StartSourceOf(const std::string& bin_dir, const std::string& dir, int users) {
+  SourceDatabase source;
+  source.dir = dir;
+  PosixProcessRunner runner;
+  PostgresControl postgres(runner);
+  auto user = LookupOsUser("postgres");
+  EXPECT_TRUE(user.ok());
+  std::string data = dir + "/data";
+  std::filesystem::create_directories(data);
+  std::filesystem::create_directories(dir + "/run");
+  EXPECT_EQ(chown(data.c_str(), user->uid, user->gid), 0);
+  EXPECT_EQ(chown((dir + "/run").c_str(), user->uid, user->gid), 0);
+  chmod(data.c_str(), 0700);
+  auto initdb = RunChecked(runner,
+                           {bin_dir + "/initdb", "-D", data, "-U", "postgres", "--auth=trust",
+                            "--no-sync", "--locale=C.UTF-8"},
+                           {.user = "postgres"});
+  EXPECT_TRUE(initdb.ok()) << initdb.error().message;
+  std::ofstream(dir + "/hba.conf") << "local all all trust\n"
+                                   << "host all all 127.0.0.1/32 scram-sha-256\n"
+                                   << "host replication all 127.0.0.1/32 scram-sha-256\n";
+  chmod((dir + "/hba.conf").c_str(), 0644);
+  source.port = FreePort();
+  ServerSpec spec{.bin_dir = bin_dir,
+                  .data_dir = data,
+                  .port = source.port,
+                  .listen_addresses = "127.0.0.1",
+                  .socket_dir = dir + "/run",
+                  .hba_file = dir + "/hba.conf",
+                  // 13 still stores md5 passwords by default, which scram-sha-256 refuses.
+                  .settings = {{"fsync", "off"}, {"password_encryption", "scram-sha-256"}},
+                  .log_file = dir + "/postgres.log"};
+  auto started = postgres.Start(spec);
+  EXPECT_TRUE(started.ok()) << started.error().message;
+  auto connect = [&](const std::string& dbname) {
+    return PgConnection::Connect(BuildConninfo({{"host", dir + "/run"},
+                                                {"port", std::to_string(source.port)},
+                                                {"user", "postgres"},
+                                                {"dbname", dbname}}));
+  };
+  auto admin = connect("postgres");
+  EXPECT_TRUE(admin.ok());
+  if (!admin.ok()) return source;
+  EXPECT_TRUE(admin->Exec("ALTER ROLE postgres PASSWORD '" + source.password + "'").ok());
+  EXPECT_TRUE(admin->Exec("CREATE DATABASE " + source.dbname).ok());
+  auto app = connect(source.dbname);
+  EXPECT_TRUE(app.ok());
+  if (!app.ok()) return source;
+  auto created = app->Exec(
+      "CREATE TABLE users (id bigint PRIMARY KEY, full_name text, email text);"
+      "INSERT INTO users SELECT i, 'Person ' || i, 'person' || i || '@mail.example' "
+      "FROM generate_series(1, " +
+      std::to_string(users) + ") i;");
+  EXPECT_TRUE(created.ok()) << created.error().message;
+  return source;
+}
+
+// Why a source and clones of `major` cannot run here ("" when they can).
+std::string MissingPrograms(int major, bool physical) {
+  PostgresSearchPath search;
+  auto server = FindProgramsOfMajor(major, {"postgres", "initdb"}, search);
+  if (!server.ok()) return server.error().message;
+  auto client =
+      FindProgramsAtLeast(major,
+                          physical ? std::vector<std::string>{"pg_basebackup", "psql"}
+                                   : std::vector<std::string>{"pg_dump", "pg_restore", "psql"},
+                          search);
+  if (!client.ok()) return client.error().message;
+  return "";
+}
+
+class MajorsTest : public EngineFixture {
+ protected:
+  // Starts a source of `major`; false (the test skips) when its programs are missing.
+  bool SetUpSource(int major, bool physical) {
+    std::string missing = MissingPrograms(major, physical);
+    if (!missing.empty()) {
+      skip_reason_ = "PostgreSQL " + std::to_string(major) + " is not installed: " + missing;
+      return false;
+    }
+    // EngineFixture::SetUp with a source of `major`.
+    users_ = 300;
+    dir_ = MakeTempDir("dblab-majors");
+    source_ = StartSourceOf(*FindPostgresBinDir(major), dir_ + "/source", users_);
+    api_port_ = FreePort();
+    port_from_ = 20000 + static_cast<int>((getpid() * 37 + major) % 400) * 50;
+    return true;
+  }
+  void SetUp() override {}  // each test starts its own source (SetUpSource)
+  void TearDown() override {
+    if (!dir_.empty()) EngineFixture::TearDown();
+  }
+
+  void UseLogicalRetrieval() {
+    retrieval_ =
+        "retrieval:\n  jobs: [logicalDump, logicalRestore, logicalSnapshot]\n  spec:\n"
+        "    logicalDump:\n      options:\n        source:\n          connection:\n"
+        "            host: 127.0.0.1\n            port: " +
+        std::to_string(source_.port) + "\n            dbname: " + source_.dbname +
+        "\n            username: postgres\n            password: " + source_.password +
+        "\n        databases: [" + source_.dbname + "]\n";
+  }
+
+  // DLE's sample physical setup: its customTool names pg_basebackup without a directory.
+  void UsePhysicalRetrieval() {
+    retrieval_ =
+        "global:\n  database:\n    dbname: " + source_.dbname +
+        "\nretrieval:\n  jobs: [physicalRestore, physicalSnapshot]\n  spec:\n"
+        "    physicalRestore:\n      options:\n        tool: customTool\n"
+        "        envs:\n          PGHOST: 127.0.0.1\n          PGPORT: " +
+        std::to_string(source_.port) +
+        "\n          PGUSER: postgres\n          PGPASSWORD: " + source_.password +
+        "\n        customTool:\n          command: \"pg_basebackup -X stream --checkpoint=fast "
+        "-D " +
+        dir_ +
+        "/mnt/dblab_pool/data\"\n"
+        "        sync:\n          enabled: true\n"
+        "    physicalSnapshot:\n      options:\n        promotion:\n          enabled: true\n";
+  }
+
+  // Creates clone `id` and checks what its user sees: the major, the source's rows, contrib.
+  int CheckClone(const std::string& id, int major) {
+    auto clone =
+        CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw-1", "--id", id});
+    EXPECT_EQ(clone["status"]["code"], "OK") << clone.dump(2) << engine_.Log();
+    if (clone["status"]["code"] != "OK") return 0;
+    int port = std::stoi(clone["db"]["port"].get<std::string>());
+    auto connection = ConnectClone(port, "dev", "dev-pw-1", source_.dbname);
+    EXPECT_TRUE(connection.ok()) << connection.error().message;
+    if (!connection.ok()) return port;
+    EXPECT_EQ(std::stoi(QueryValue(*connection, "SHOW server_version_num")) / 10000, major);
+    EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users"), std::to_string(users_));
+    // Contrib of the same major: pgcrypto and pageinspect load in the clone.
+    for (const char* extension : {"pgcrypto", "pageinspect", "pg_stat_statements"}) {
+      auto created = connection->Exec(std::string("CREATE EXTENSION ") + extension);
+      EXPECT_TRUE(created.ok()) << extension << ": " << created.error().message;
+    }
+    EXPECT_EQ(QueryValue(*connection, "SELECT length(encode(digest('dblab', 'sha256'), 'hex'))"),
+              "64");
+    EXPECT_EQ(QueryValue(*connection,
+                         "SELECT (SELECT count(*) FROM page_header(get_raw_page('users', 0))) "),
+              "1");
+    return port;
+  }
+
+  std::string skip_reason_;
+};
+
+class LogicalMajorsTest : public MajorsTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(LogicalMajorsTest, ClonesRunTheSourcesMajorWithItsRows) {
+  int major = GetParam();
+  if (!SetUpSource(major, /*physical=*/false)) GTEST_SKIP() << skip_reason_;
+  UseLogicalRetrieval();
+  StartEngineAndWaitForSnapshot();
+  CheckClone("logical" + std::to_string(major), major);
+}
+
+INSTANTIATE_TEST_SUITE_P(Majors, LogicalMajorsTest, ::testing::Values(13, 16, 17, 18),
+                         [](const auto& info) {
+                           return "PostgreSQL" + std::to_string(info.param);
+                         });
+
+TEST_F(MajorsTest, TheDockerImageTagNamesTheClonesMajor) {
+  if (!SetUpSource(16, /*physical=*/false)) GTEST_SKIP() << skip_reason_;
+  if (std::string missing = MissingPrograms(17, false); !missing.empty()) {
+    GTEST_SKIP() << "PostgreSQL 17 is not installed: " << missing;
+  }
+  UseLogicalRetrieval();
+  StartEngineAndWaitForSnapshot(
+      "databaseContainer:\n  dockerImage: \"postgresai/extended-postgres:17-0.6.2\"\n");
+  CheckClone("upgraded", 17);
+}
+
+class PhysicalMajorsTest : public MajorsTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(PhysicalMajorsTest, AReplicaOfTheSourcesMajorGivesClonesOfIt) {
+  int major = GetParam();
+  if (!SetUpSource(major, /*physical=*/true)) GTEST_SKIP() << skip_reason_;
+  UsePhysicalRetrieval();
+  StartEngineAndWaitForSnapshot();
+  int port = CheckClone("physical" + std::to_string(major), major);
+  auto connection = ConnectClone(port, "dev", "dev-pw-1", source_.dbname);
+  ASSERT_TRUE(connection.ok()) << connection.error().message;
+  EXPECT_EQ(QueryValue(*connection, "SELECT pg_is_in_recovery()"), "f");
+}
+
+INSTANTIATE_TEST_SUITE_P(Majors, PhysicalMajorsTest, ::testing::Values(13, 17, 18),
+                         [](const auto& info) {
+                           return "PostgreSQL" + std::to_string(info.param);
+                         });
+
+class WarmPoolMajorsTest : public MajorsTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(WarmPoolMajorsTest, ATakenWarmServerResetsToTheSnapshot) {
+  int major = GetParam();
+  if (!SetUpSource(major, /*physical=*/false)) GTEST_SKIP() << skip_reason_;
+  UseLogicalRetrieval();
+  provision_extra_ = "  warmPool: 1\n";
+  StartEngineAndWaitForSnapshot();
+  for (int i = 0; i < 300; ++i) {
+    if (CliJson({"instance", "status"})["provisioner"]["warmPool"]["ready"] == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(CliJson({"instance", "status"})["provisioner"]["warmPool"]["ready"], 1)
+      << engine_.Log();
+  int port = CheckClone("warm", major);
+  auto connection = ConnectClone(port, "dev", "dev-pw-1", source_.dbname);
+  ASSERT_TRUE(connection.ok()) << connection.error().message;
+  ASSERT_TRUE(connection->Exec("DELETE FROM users").ok());
+  EXPECT_EQ(CliJson({"clone", "reset", "warm"})["status"]["code"], "OK") << engine_.Log();
+  auto after = ConnectClone(port, "dev", "dev-pw-1", source_.dbname);
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_EQ(QueryValue(*after, "SELECT count(*) FROM users"), std::to_string(users_));
+  EXPECT_EQ(std::stoi(QueryValue(*after, "SHOW server_version_num")) / 10000, major);
+}
+
+INSTANTIATE_TEST_SUITE_P(Majors, WarmPoolMajorsTest, ::testing::Values(17, 18),
+                         [](const auto& info) {
+                           return "PostgreSQL" + std::to_string(info.param);
+                         });
+
+}  // namespace
+}  // namespace dblab::testing
