@@ -764,10 +764,12 @@ void CloneManager::DoDestroy(const std::string& id) {
     if (it == clones_.end()) return;
     record = it->second;
   }
+  auto started = std::chrono::steady_clock::now();
   std::string data_dir = pool_.ClonePath(record.StorageName());
   if (auto status = postgres_.Stop(data_dir, std::chrono::milliseconds(0)); !status.ok()) {
     return Fail(id, "cannot stop clone: " + status.error().message);
   }
+  auto stopped = std::chrono::steady_clock::now();
   RemoveServerLink(record.clone.db.port, record.StorageName());
   // The clone is gone for its user once its files are moved aside: freeing their space takes
   // longer the more the clone holds, and happens after (an orphan at the next start if the
@@ -799,7 +801,11 @@ void CloneManager::DoDestroy(const std::string& id) {
       clones_.erase(it);
     }
   }
-  spdlog::info("clone {}: destroyed", id);
+  auto ms = [](auto duration) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+  };
+  spdlog::info("clone {}: destroyed in {} ms (server stop {} ms)", id,
+               ms(std::chrono::steady_clock::now() - started), ms(stopped - started));
   Notify("clone_delete", record.clone, true, 0);
   if (trash.empty()) return;
   if (auto status = DestroyStorage(trash); !status.ok()) {
