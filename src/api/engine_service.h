@@ -41,8 +41,9 @@ class EngineService {
   // --- DLE 4 branches (branching/). Snapshots from ListSnapshots carry their branch, parent,
   // message, protection and clones.
   virtual std::vector<Branch> ListBranches() = 0;
-  // kBadRequest for an invalid name, both or neither of base branch and snapshot; kConflict if
-  // the name exists; kNotFound for an unknown base.
+  // From the snapshot if given (the base branch then only names the parent), else from the base
+  // branch's head. kBadRequest for an invalid name or neither base; kConflict if the name
+  // exists; kNotFound for an unknown base.
   virtual Result<Branch> CreateBranch(const CreateBranchRequest& request) = 0;
   // Removes the branch and the snapshots only it holds. kNotFound if unknown; kBadRequest for
   // main, a protected branch, one that clones use, or one other branches forked off.

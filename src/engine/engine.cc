@@ -667,9 +667,6 @@ std::vector<Branch> Engine::ListBranches() {
 
 Result<Branch> Engine::CreateBranch(const CreateBranchRequest& request) {
   DBLAB_TRY(ValidateBranchName(request.name));
-  if (!request.base_branch.empty() && !request.snapshot_id.empty()) {
-    return BadRequest("give either baseBranch or snapshotID, not both");
-  }
   if (request.base_branch.empty() && request.snapshot_id.empty()) {
     return BadRequest("either baseBranch or snapshotID must be given");
   }
@@ -682,17 +679,21 @@ Result<Branch> Engine::CreateBranch(const CreateBranchRequest& request) {
   Branch branch;
   branch.name = request.name;
   branch.created_at = std::chrono::system_clock::now();
+  // DLE's web UI sends both: the snapshot is where the branch starts, the base its parent.
   if (!request.base_branch.empty()) {
     const Branch* base = FindBranch(branches, request.base_branch);
     if (!base) return NotFound("base branch \"" + request.base_branch + "\" not found");
     branch.parent = base->name;
     branch.head_snapshot_id = base->head_snapshot_id;
-  } else {
+  }
+  if (!request.snapshot_id.empty()) {
     const Snapshot* base = FindSnapshotById(snapshots, request.snapshot_id);
     if (!base) {
       return NotFound("snapshot " + request.snapshot_id + " not found; see dblab snapshot list");
     }
-    branch.parent = base->branch.empty() ? std::string(kMainBranch) : base->branch;
+    if (branch.parent.empty()) {
+      branch.parent = base->branch.empty() ? std::string(kMainBranch) : base->branch;
+    }
     branch.head_snapshot_id = base->id;
   }
   branch.base_snapshot_id = branch.head_snapshot_id;

@@ -131,6 +131,17 @@ TEST_F(BranchTest, AProtectedSnapshotIsNotDeleted) {
   ASSERT_TRUE(one.ok());
   EXPECT_EQ((*one)["protected"], true);
   EXPECT_EQ((*one)["branch"], "main");
+
+  // DLE's web UI creates a branch with both a base branch and a snapshot.
+  auto made =
+      client.CreateBranch({{"branchName", "ui-made"}, {"baseBranch", "main"}, {"snapshotID", id}});
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_EQ((*made)["name"], "ui-made");
+  auto branches = client.Branches();
+  ASSERT_TRUE(branches.ok());
+  ASSERT_EQ(branches->size(), 2u);
+  EXPECT_EQ((*branches)[1]["parent"], "main");
+  EXPECT_EQ((*branches)[1]["snapshotID"], id);
 }
 
 }  // namespace
