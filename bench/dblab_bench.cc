@@ -689,6 +689,11 @@ struct Options {
   std::string os_user = "postgres";
   std::string note;
   int jobs = int(std::max(1u, std::thread::hardware_concurrency()));
+  // --write: write speed in a clone against the same PostgreSQL on the host's filesystem.
+  bool write = false;
+  int write_seconds = 20;
+  std::vector<std::string> backends{"btrfs"};
+  std::string clone_wal_dir;  // provision.cloneWalDir; "" = the engine's default
 };
 
 const char* kClonePassword = "bench-Clone-pw-42";
@@ -701,6 +706,27 @@ class ScaleBench {
     dir_ = o_.work_dir + "/s" + std::to_string(scale);
     src_ = dir_ + "/src";
     result_["scale"] = scale;
+  }
+
+  // Write speed: pgbench and a full-table UPDATE + CHECKPOINT in a clone (on `backend`) and on
+  // the same PostgreSQL with the same settings on a copy of the data on the host's filesystem,
+  // alternating in one run so that both see the same machine.
+  Json RunWrite(const std::string& backend) {
+    backend_ = backend;
+    result_["backend"] = backend;
+    result_["load_average_start"] = LoadAverage();
+    PrepareDirs();
+    CreateSource();
+    StartEngine();
+    StopPostgres(src_pid_);  // the source's work is done; it only takes CPU from here on
+    src_pid_ = 0;
+    WriteRuns();
+    StopEngineAndPool();
+    result_["load_average_end"] = LoadAverage();
+    KillProcessesUnder(dir_);
+    std::error_code error;
+    fs::remove_all(dir_, error);
+    return result_;
   }
 
   Json Run() {
@@ -883,7 +909,10 @@ class ScaleBench {
     std::ostringstream yml;
     yml << "server:\n  verificationToken: \"" << token_ << "\"\n  port: " << api_port_ << "\n"
         << "poolManager:\n  mountDir: " << dir_ << "/pool\n  imageSize: " << image_gb << "GB\n"
-        << "provision:\n  warmPool: " << o_.warm_pool << "\n  portPool:\n    from: " << port_from_
+        << (backend_.empty() ? "" : "  backend: " + backend_ + "\n")
+        << "provision:\n"
+        << (o_.clone_wal_dir.empty() ? "" : "  cloneWalDir: " + o_.clone_wal_dir + "\n")
+        << "  warmPool: " << o_.warm_pool << "\n  portPool:\n    from: " << port_from_
         << "\n    to: " << port_from_ + ports - 1 << "\n"
         << "cloning:\n  maxIdleMinutes: 0\n"
         << "retrieval:\n  jobs: [logicalDump, logicalRestore, logicalSnapshot]\n  spec:\n"
@@ -1260,6 +1289,78 @@ class ScaleBench {
     return out;
   }
 
+  // pgbench -c 4 -j 2 -T <seconds> over TCP + SCRAM; returns tps.
+  double Pgbench(const std::string& conninfo) {
+    std::string out = RunCommand({Bin("pgbench"), "-c", "4", "-j", "2", "-T",
+                                  std::to_string(o_.write_seconds), conninfo},
+                                 AsPostgres());
+    auto at = out.find("tps = ");
+    if (at == std::string::npos) throw std::runtime_error("pgbench printed no tps:\n" + Tail(out));
+    return std::stod(out.substr(at + 6));
+  }
+
+  // Two full-table UPDATEs of pgbench_accounts, each followed by a CHECKPOINT; returns ms.
+  double FullUpdate(const std::string& conninfo) {
+    Pg pg(conninfo);
+    if (!pg.ok()) throw std::runtime_error("full update: " + pg.error());
+    auto start = Clock::now();
+    for (int i = 0; i < 2; ++i) {
+      pg.Exec("UPDATE pgbench_accounts SET abalance = abalance + 1");
+      pg.Exec("CHECKPOINT");
+    }
+    return MsSince(start);
+  }
+
+  void WriteRuns() {
+    bool ready = false;
+    int clone_port = RequestClone(*api_, "write", &ready);
+    if (!ready) clone_port = WaitCloneOk(*api_, "write", 5);
+    CaptureCloneSettings(CloneDataDir(clone_port));
+    int host_port = FreePort();
+    pid_t host = StartPostgres(FloorDir(), host_port, dir_ + "/host.log");
+    WaitReady(FloorDir(), host);
+    // Both over TCP with SCRAM: the clone's user in the clone, the source's superuser on the
+    // host copy (the clone's user has no write rights there).
+    std::string clone = DevConninfo(clone_port, kDb);
+    std::string on_host = Conninfo("127.0.0.1", host_port, "postgres", source_password_, kDb);
+    Stats clone_tps, host_tps, clone_update, host_update;
+    Json ratios = Json::array();
+    for (int run = 0; run < o_.runs; ++run) {
+      // Alternate who goes first: a machine that slows down during a run hurts both alike.
+      bool clone_first = run % 2 == 0;
+      double ct = 0, ht = 0;
+      for (int side = 0; side < 2; ++side) {
+        if ((side == 0) == clone_first) ct = Pgbench(clone); else ht = Pgbench(on_host);
+      }
+      double cu = 0, hu = 0;
+      for (int side = 0; side < 2; ++side) {
+        if ((side == 0) == clone_first) cu = FullUpdate(clone); else hu = FullUpdate(on_host);
+      }
+      clone_tps.samples.push_back(ct);
+      host_tps.samples.push_back(ht);
+      clone_update.samples.push_back(cu);
+      host_update.samples.push_back(hu);
+      ratios.push_back({{"tps_clone_to_host", std::round(ct / ht * 1000) / 1000},
+                        {"update_host_to_clone", std::round(hu / cu * 1000) / 1000}});
+      Step("write run " + std::to_string(run + 1) + ": pgbench " + Fixed(ct) + " vs " +
+           Fixed(ht) + " tps on the host; full UPDATE + CHECKPOINT x2 " + Fixed(cu) + " vs " +
+           Fixed(hu) + " ms");
+    }
+    StopPostgres(host);
+    Json w;
+    w["pgbench"] = "-c 4 -j 2 -T " + std::to_string(o_.write_seconds);
+    w["clone_tps"] = clone_tps.ToJson();
+    w["host_tps"] = host_tps.ToJson();
+    w["clone_full_update_ms"] = clone_update.ToJson();
+    w["host_full_update_ms"] = host_update.ToJson();
+    w["per_run"] = ratios;
+    // >= 1 means the clone is at least as fast as the host (tps: higher is better; time: lower).
+    w["tps_ratio_clone_to_host_p50"] = std::round(clone_tps.Median() / host_tps.Median() * 1000) / 1000;
+    w["update_speed_ratio_clone_to_host_p50"] =
+        std::round(host_update.Median() / clone_update.Median() * 1000) / 1000;
+    result_["write"] = w;
+  }
+
   void StopEngineAndPool() {
     Step("stopping dblab-engine and unmounting its pool");
     api_.reset();
@@ -1389,6 +1490,7 @@ class ScaleBench {
   std::unique_ptr<Api> api_;
   Stats create_, reset_, destroy_, floor_;
   std::map<std::string, std::string> clone_settings_;
+  std::string backend_;  // poolManager.backend; "" = the default
   Json result_;
 };
 
@@ -1523,6 +1625,14 @@ int main(int argc, char** argv) {
   app.add_option("--pg-bin", o.pg_bin, "PostgreSQL 15 binaries")->capture_default_str();
   app.add_option("--jobs", o.jobs, "-j for pg_dump/pg_restore and retrieval")->capture_default_str();
   app.add_option("--note", o.note, "a note stored with the results (e.g. 'machine busy')");
+  app.add_flag("--write", o.write,
+               "write speed in a clone vs the same PostgreSQL on the host's filesystem");
+  app.add_option("--write-seconds", o.write_seconds, "pgbench -T per run with --write")
+      ->capture_default_str();
+  app.add_option("--backends", o.backends, "with --write: poolManager.backend values to compare")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--clone-wal-dir", o.clone_wal_dir, "the engine's provision.cloneWalDir (auto, off)");
   CLI11_PARSE(app, argc, argv);
   if (o.quick) {
     o.scales = {10};
@@ -1589,6 +1699,60 @@ int main(int argc, char** argv) {
   std::vector<Json> results;
   int exit_code = 0;
   std::string date = Today();
+  if (o.write) {
+    Json summary{{"date", date}, {"machine", machine}, {"postgres", pg_version},
+                 {"engine", engine_version}, {"runs", o.runs},
+                 {"clone_wal_dir", o.clone_wal_dir.empty() ? "auto" : o.clone_wal_dir}};
+    Json rows = Json::array();
+    try {
+      for (int scale : o.scales) {
+        for (const auto& backend : o.backends) {
+          ScaleBench bench(o, scale);
+          Json r = bench.RunWrite(backend);
+          r["date"] = date;
+          r["machine"] = machine;
+          r["postgres"] = pg_version;
+          r["engine"] = engine_version;
+          r["runs"] = o.runs;
+          r["clone_wal_dir"] = o.clone_wal_dir.empty() ? "auto" : o.clone_wal_dir;
+          std::string path = o.out_dir + "/" + date + "-write-" + backend +
+                             (o.clone_wal_dir.empty() ? "" : "-wal-" + o.clone_wal_dir) + "-scale" +
+                             std::to_string(scale) + ".json";
+          WriteFile(path, r.dump(2) + "\n");
+          Log("wrote " + path);
+          const Json& w = r["write"];
+          rows.push_back({{"scale", scale},
+                          {"backend", backend},
+                          {"clone_tps_p50", w["clone_tps"]["p50"]},
+                          {"host_tps_p50", w["host_tps"]["p50"]},
+                          {"tps_ratio", w["tps_ratio_clone_to_host_p50"]},
+                          {"clone_update_ms_p50", w["clone_full_update_ms"]["p50"]},
+                          {"host_update_ms_p50", w["host_full_update_ms"]["p50"]},
+                          {"update_speed_ratio", w["update_speed_ratio_clone_to_host_p50"]}});
+        }
+      }
+    } catch (const std::exception& e) {
+      Log(std::string("FAILED: ") + e.what());
+      exit_code = 1;
+    }
+    CleanupAll();
+    summary["rows"] = rows;
+    std::printf("\n== write speed in a clone vs the host's filesystem (p50 of %d runs) ==\n", o.runs);
+    for (const auto& row : rows) {
+      std::printf("scale %4d %-8s pgbench %6.0f vs %6.0f tps (x%.2f) | UPDATE+CHECKPOINT x2 %6.0f vs %6.0f ms (speed x%.2f)\n",
+                  row["scale"].get<int>(), row["backend"].get<std::string>().c_str(),
+                  row["clone_tps_p50"].get<double>(), row["host_tps_p50"].get<double>(),
+                  row["tps_ratio"].get<double>(), row["clone_update_ms_p50"].get<double>(),
+                  row["host_update_ms_p50"].get<double>(), row["update_speed_ratio"].get<double>());
+    }
+    if (!rows.empty()) {
+      WriteFile(o.out_dir + "/" + date + "-write" +
+                    (o.clone_wal_dir.empty() ? "" : "-wal-" + o.clone_wal_dir) + "-summary.json",
+                summary.dump(2) + "\n");
+    }
+    curl_global_cleanup();
+    return exit_code;
+  }
   try {
     for (int scale : o.scales) {
       ScaleBench bench(o, scale);

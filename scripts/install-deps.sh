@@ -5,7 +5,7 @@
 #   run:       PostgreSQL 15 (server and client), btrfs-progs, xfsprogs, zfs-fuse, util-linux
 #   web UI:    nodejs (18) and npm (9) to build it; chromium for its end-to-end test
 #   tests:     GoogleTest, Google Benchmark, gnuplot (bench plots), debootstrap and dpkg-dev
-#              (the Debian package's install test), curl
+#              (the Debian package's install test), curl, prometheus (scrapes /metrics)
 set -euo pipefail
 packages=(
   build-essential
@@ -38,6 +38,8 @@ packages=(
   postgresql-client-15
   gnuplot-nox
   curl
+  # a real Prometheus scrapes /metrics in tests/integration/ops_test.cc
+  prometheus
   chromium
   debootstrap
   dpkg-dev

@@ -7,6 +7,7 @@
 
 #include "common/result.h"
 #include "domain/model.h"
+#include "ops/types.h"
 
 namespace dblab {
 
@@ -58,6 +59,55 @@ class EngineService {
   // and refused by DeleteSnapshot.
   virtual Result<Snapshot> UpdateSnapshot(const std::string& id,
                                           const UpdateProtectionRequest& request) = 0;
+
+  // --- Operating the instance (issue 14). A default means "not available here". ---
+  // Sessions on the source and the restore target while a refresh runs; nullopt otherwise.
+  virtual std::optional<RetrievalActivity> GetRetrievalActivity() { return std::nullopt; }
+  // Prometheus text of what the engine counts itself (operation durations, retrievals,
+  // webhooks); GET /metrics adds the gauges read from GetStatus() and the API's request counts.
+  virtual std::string OperationMetricsText() { return ""; }
+
+  // Observation of a migration in a clone (DLE's /observation/*). Start: kNotFound for an
+  // unknown clone, kConflict when one runs on it already. Stop: finishes the clone's running
+  // session and returns its result. Artifact: "summary", "log", "locks" as text.
+  virtual Result<ObservationSession> StartObservation(const StartObservationRequest& request) {
+    (void)request;
+    return Unavailable("observation is not available in this engine");
+  }
+  virtual Result<ObservationSession> StopObservation(const std::string& clone_id,
+                                                     bool overall_error) {
+    (void)clone_id, (void)overall_error;
+    return Unavailable("observation is not available in this engine");
+  }
+  virtual Result<ObservationSession> GetObservation(const std::string& clone_id,
+                                                    uint64_t session_id) {
+    (void)clone_id, (void)session_id;
+    return Unavailable("observation is not available in this engine");
+  }
+  virtual Result<std::string> GetObservationArtifact(const std::string& clone_id,
+                                                     uint64_t session_id,
+                                                     const std::string& type) {
+    (void)clone_id, (void)session_id, (void)type;
+    return Unavailable("observation is not available in this engine");
+  }
+
+  // Admin (DLE's /admin/*). Config documents are JSON or YAML text with every secret masked.
+  // SetAdminConfig applies a projected config (JSON) where it is safe live, else kBadRequest
+  // naming the key. TestDbSource connects once and forgets the password.
+  virtual Result<std::string> GetAdminConfig() {
+    return Unavailable("configuration via the API is not available in this engine");
+  }
+  virtual Result<std::string> GetAdminConfigYaml() {
+    return Unavailable("configuration via the API is not available in this engine");
+  }
+  virtual Result<std::string> SetAdminConfig(const std::string& json) {
+    (void)json;
+    return Unavailable("configuration via the API is not available in this engine");
+  }
+  virtual Result<SourceProbe> TestDbSource(const DbSourceCandidate& candidate) {
+    (void)candidate;
+    return Unavailable("source tests are not available in this engine");
+  }
 };
 
 }  // namespace dblab

@@ -276,7 +276,7 @@ Json InstanceStatusToJson(const InstanceStatus& status, const std::vector<Snapsh
                                 status.protection_max_duration_minutes}));
   }
   const RetrievalState& retrieval = status.retrieval;
-  return Json{
+  Json json{
       {"status", Json{{"code", status.status_code}, {"message", status.status_message}}},
       {"engine", Json{{"version", status.version},
                       {"edition", kEdition},
@@ -296,6 +296,15 @@ Json InstanceStatusToJson(const InstanceStatus& status, const std::vector<Snapsh
                           {"progress", retrieval.progress}}},
       {"provisioner", Json{{"warmPool", Json{{"size", status.warm_pool_size},
                                               {"ready", status.warm_pool_ready}}}}}};
+  if (const WebhookState& hooks = status.webhooks; hooks.hooks > 0) {
+    json["webhooks"] = Json{{"hooks", hooks.hooks},
+                            {"delivered", hooks.delivered},
+                            {"failed", hooks.failed},
+                            {"pending", hooks.pending},
+                            {"lastError", hooks.last_error},
+                            {"lastErrorAt", OptionalTime(hooks.last_error_at)}};
+  }
+  return json;
 }
 
 Json ErrorToJson(const Error& error) {

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "api/router_ops.h"
 #include "common/version.h"
 
 namespace dblab {
@@ -25,10 +26,11 @@ constexpr std::array<std::string_view, 14> kApiFirstSegments = {
     "healthz",  "status", "snapshots", "snapshot", "clones",      "clone",    "full-refresh",
     "branches", "branch", "admin",     "metrics",  "observation", "webhooks", "instance"};
 
-// Auth before routing: every API path but /healthz needs the token, so that without one a
-// client learns nothing (not even which routes exist) and always gets 401, never 404 or 405.
+// Auth before routing: every API path but /healthz and /metrics (DLE's: Prometheus scrapes it
+// without a token) needs the token, so that without one a client learns nothing (not even which
+// routes exist) and always gets 401, never 404 or 405.
 bool RouteNeedsToken(const std::vector<std::string_view>& segments) {
-  return !(segments.size() == 1 && segments[0] == "healthz");
+  return !(segments.size() == 1 && (segments[0] == "healthz" || segments[0] == "metrics"));
 }
 
 constexpr std::string_view kNoUiPage =
@@ -223,7 +225,8 @@ const std::vector<std::pair<std::string_view, std::string_view>>& SecurityHeader
 Router::Router(EngineService& engine, RouterOptions options)
     : engine_(engine),
       options_(std::move(options)),
-      throttle_(std::make_unique<AuthThrottle>(options_.auth_throttle, options_.clock)) {
+      throttle_(std::make_unique<AuthThrottle>(options_.auth_throttle, options_.clock)),
+      request_metrics_(std::make_unique<RequestMetrics>()) {
   if (!options_.ui_dir.empty()) {
     std::error_code ec;
     auto root = std::filesystem::canonical(options_.ui_dir, ec);
@@ -232,6 +235,14 @@ Router::Router(EngineService& engine, RouterOptions options)
 }
 
 ApiResponse Router::Handle(const ApiRequest& request) const {
+  ApiResponse response = Dispatch(request);
+  std::string_view target = request.target;
+  request_metrics_->Record(target.substr(0, target.find_first_of("?#")), request.method,
+                           response.status);
+  return response;
+}
+
+ApiResponse Router::Dispatch(const ApiRequest& request) const {
   std::string_view target = request.target;
   std::string_view path = target.substr(0, target.find_first_of("?#"));
   if (path.empty() || path.front() != '/') {
@@ -239,7 +250,7 @@ ApiResponse Router::Handle(const ApiRequest& request) const {
   }
   try {
     if (path == "/api" || path.starts_with("/api/")) return HandleApi(request, path.substr(4));
-    if (IsApiPath(path)) return HandleApi(request, path);
+    if (IsApiPath(path) || IsOpsApiPath(path)) return HandleApi(request, path);
     return ServeUi(request, path);
   } catch (const std::exception& e) {
     spdlog::error("api: {} {}: unexpected exception: {}", request.method, path, e.what());
@@ -301,13 +312,16 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
   if (RouteNeedsToken(segments)) {
     if (auto refused = Authenticate(request)) return std::move(*refused);
   }
+  if (auto response = HandleOpsApi(request, path)) return std::move(*response);
   if (auto response = HandleBranchApi(request, segments)) return std::move(*response);
   std::string_view route;  // "healthz", "clone/{id}", ...
   std::string_view allow;
   std::string_view raw_id;
   if (segments.size() == 1) {
     route = segments[0];
-    if (route == "healthz" || route == "status" || route == "clones") {
+    if (route == "healthz") {
+      allow = "GET, POST";  // DLE's UI and load balancers use either
+    } else if (route == "status" || route == "clones") {
       allow = "GET";
     } else if (route == "clone" || route == "full-refresh" || route == "snapshot") {
       allow = "POST";

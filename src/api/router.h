@@ -18,6 +18,7 @@
 #include "api/engine_service.h"
 #include "api/json_mapping.h"
 #include "common/result.h"
+#include "ops/metrics.h"
 
 namespace dblab {
 
@@ -71,13 +72,18 @@ class Router {
   // `engine` must outlive the router.
   Router(EngineService& engine, RouterOptions options);
 
+  // Answers and counts the request (GET /metrics shows the counts).
   ApiResponse Handle(const ApiRequest& request) const;
 
   // False when no token is configured: every API route is open (the caller should warn).
   bool auth_enabled() const { return !options_.token.empty(); }
 
  private:
+  ApiResponse Dispatch(const ApiRequest& request) const;
   ApiResponse HandleApi(const ApiRequest& request, std::string_view path) const;
+  // Operations routes (router_ops.cc): /instance/retrieval, /metrics, /admin/*, /observation/*;
+  // nullopt when `path` is none of them.
+  std::optional<ApiResponse> HandleOpsApi(const ApiRequest& request, std::string_view path) const;
   ApiResponse ServeUi(const ApiRequest& request, std::string_view path) const;
   CloneJsonContext CloneContext(const std::vector<Snapshot>& snapshots,
                                 const std::string& snapshot_id,
@@ -96,6 +102,7 @@ class Router {
   RouterOptions options_;
   std::unique_ptr<AuthThrottle> throttle_;  // thread-safe; Handle is const
   std::filesystem::path ui_root_;  // canonical; empty when there is no usable UI
+  std::unique_ptr<RequestMetrics> request_metrics_;  // thread-safe; Handle is const
 };
 
 }  // namespace dblab

@@ -226,6 +226,7 @@ const RouteCase kDleRoutes[] = {
     {"GET", "/branch/a/b/c", ""},
     {"PUT", "/clone/jworks", ""},
     {"POST", "/branches", ""},
+    {"PUT", "/instance/retrieval", ""},
 };
 
 TEST_F(ApiRouterTest, WithoutATokenEveryApiPathButHealthzIs401BeforeRouting) {
@@ -544,7 +545,7 @@ TEST_F(ApiRouterTest, BodyOverTheLimitIs413) {
 
 TEST_F(ApiRouterTest, UnknownApiRouteIs404Json) {
   for (const char* target :
-       {"/api/nope", "/api", "/api/", "/clone/jworks/explode", "/admin/config", "/clones/extra",
+       {"/api/nope", "/api", "/api/", "/clone/jworks/explode", "/admin/nope", "/clones/extra",
         "/instance/nope", "/api/instance/nope", "/branch/x/log/more"}) {
     ApiResponse response = Call("GET", target);
     EXPECT_EQ(response.status, 404) << target;

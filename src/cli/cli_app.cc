@@ -63,6 +63,13 @@ struct Flags {
   std::string delete_branch;
   std::string parent_branch;
   CLI::Option* branch_protected_option = nullptr;
+
+  // clone start-observation / summary-observation (DLE's flags; seconds).
+  int64_t observation_interval = 0;
+  int64_t max_lock_duration = 0;
+  int64_t max_duration = 0;
+  std::vector<std::string> tags;  // key=value
+  std::string session_id;
 };
 
 // A failed command: what to print after "Error: " and the exit code.
@@ -126,6 +133,9 @@ class CliRunner {
   CommandStatus CloneUpdate();
   CommandStatus CloneReset();
   CommandStatus CloneDestroy();
+  CommandStatus CloneStartObservation();
+  CommandStatus CloneStopObservation();
+  CommandStatus CloneSummaryObservation();
   CommandStatus SnapshotList();
   CommandStatus SnapshotCreate();
   CommandStatus SnapshotDelete();
@@ -715,6 +725,39 @@ CommandStatus CliRunner::Log() {
   return std::nullopt;
 }
 
+CommandStatus CliRunner::CloneStartObservation() {
+  if (auto invalid = ValidateCloneId(flags_.clone_id, "clone id")) return invalid;
+  json tags = json::object();
+  for (const auto& tag : flags_.tags) {
+    size_t equals = tag.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return Usage("--tags takes key=value, e.g. --tags branch=patch-1; got \"" + tag + "\"");
+    }
+    tags[tag.substr(0, equals)] = tag.substr(equals + 1);
+  }
+  json body = {{"clone_id", flags_.clone_id},
+               {"config",
+                {{"observation_interval", flags_.observation_interval},
+                 {"max_lock_duration", flags_.max_lock_duration},
+                 {"max_duration", flags_.max_duration}}},
+               {"tags", tags}};
+  if (!flags_.db_name.empty()) body["db_name"] = flags_.db_name;
+  return PrintFromEngine([&body](ApiClient& client) { return client.StartObservation(body); });
+}
+
+CommandStatus CliRunner::CloneStopObservation() {
+  if (auto invalid = ValidateCloneId(flags_.clone_id, "clone id")) return invalid;
+  return PrintFromEngine(
+      [this](ApiClient& client) { return client.StopObservation(flags_.clone_id); });
+}
+
+CommandStatus CliRunner::CloneSummaryObservation() {
+  if (auto invalid = ValidateCloneId(flags_.clone_id, "clone id")) return invalid;
+  return PrintFromEngine([this](ApiClient& client) {
+    return client.SummaryObservation(flags_.clone_id, flags_.session_id);
+  });
+}
+
 CommandStatus CliRunner::SnapshotCreate() {
   return PrintFromEngine([](ApiClient& client) { return client.CreateSnapshot(); });
 }
@@ -813,6 +856,34 @@ void CloneDestroyFlags(CLI::App& command, Flags& flags) {
   command.add_flag("-a,--async", flags.async, "return at once; do not wait for the deletion");
 }
 
+void StartObservationFlags(CLI::App& command, Flags& flags) {
+  CloneIdArgument(command, flags);
+  auto seconds = CLI::Range(int64_t{0}, int64_t{1} << 31);
+  command
+      .add_option("--observation-interval", flags.observation_interval,
+                  "interval of metric gathering and output (in seconds)")
+      ->envname("DBLAB_OBSERVATION_INTERVAL")
+      ->check(seconds);
+  command
+      .add_option("--max-lock-duration", flags.max_lock_duration,
+                  "maximum allowed duration for locks (in seconds)")
+      ->envname("DBLAB_MAX_LOCK_DURATION")
+      ->check(seconds);
+  command
+      .add_option("--max-duration", flags.max_duration,
+                  "maximum allowed duration for observation (in seconds)")
+      ->envname("DBLAB_MAX_DURATION")
+      ->check(seconds);
+  command.add_option("--tags", flags.tags,
+                     "set tags for the observation session. An example: branch=patch-1");
+  command.add_option("--db-name", flags.db_name, "database name to observe");
+}
+
+void SummaryObservationFlags(CLI::App& command, Flags& flags) {
+  command.add_option("--clone-id", flags.clone_id, "clone ID")->required();
+  command.add_option("--session-id", flags.session_id, "session ID")->required();
+}
+
 void InitFlags(CLI::App& command, Flags& flags) {
   command.add_option("--environment-id", flags.environment_id, "name of the new environment")
       ->required();
@@ -888,6 +959,18 @@ const CommandSpec kCommands[] = {
      &CliRunner::CloneDestroy,
      "dblab clone destroy testclone\n"
      "dblab clone destroy testclone --async"},
+    {"clone", "start-observation",
+     "[EXPERIMENTAL] start watching a clone for long dangerous locks (a migration's check)",
+     &StartObservationFlags, &CliRunner::CloneStartObservation,
+     "dblab clone start-observation testclone --max-lock-duration 10 --max-duration 600\n"
+     "dblab clone start-observation testclone --tags branch=patch-1 --db-name app"},
+    {"clone", "stop-observation",
+     "[EXPERIMENTAL] stop watching; print the result and checks (status passed or failed)",
+     &CloneIdArgument, &CliRunner::CloneStopObservation,
+     "dblab clone stop-observation testclone"},
+    {"clone", "summary-observation", "[EXPERIMENTAL] print an observation session's summary",
+     &SummaryObservationFlags, &CliRunner::CloneSummaryObservation,
+     "dblab clone summary-observation --clone-id testclone --session-id 1764567890123"},
     {"snapshot", "list", "list snapshots", &NoFlags, &CliRunner::SnapshotList,
      "dblab snapshot list"},
     {"snapshot", "create",

@@ -108,6 +108,26 @@ Result<nlohmann::json> ApiClient::DeleteSnapshot(const std::string& id) {
   }
   return Send("DELETE", "/snapshot/" + id, nullptr);
 }
+Result<nlohmann::json> ApiClient::StartObservation(const nlohmann::json& body) {
+  return Send("POST", "/observation/start", &body);
+}
+
+Result<nlohmann::json> ApiClient::StopObservation(const std::string& clone_id) {
+  if (!IsValidCloneId(clone_id)) return BadRequest(fmt::format("invalid clone id \"{}\"", clone_id));
+  nlohmann::json body = {{"clone_id", clone_id}};
+  return Send("POST", "/observation/stop", &body);
+}
+
+Result<nlohmann::json> ApiClient::SummaryObservation(const std::string& clone_id,
+                                                     const std::string& session_id) {
+  if (!IsValidCloneId(clone_id)) return BadRequest(fmt::format("invalid clone id \"{}\"", clone_id));
+  if (session_id.empty() || session_id.size() > 20 ||
+      session_id.find_first_not_of("0123456789") != std::string::npos) {
+    return BadRequest(fmt::format("invalid session id \"{}\": it is a number", session_id));
+  }
+  return Send("GET", "/observation/summary/" + clone_id + "/" + session_id, nullptr);
+}
+
 Result<nlohmann::json> ApiClient::CreateSnapshotFromClone(const std::string& clone_id,
                                                           const std::string& message) {
   if (!IsValidCloneId(clone_id)) {

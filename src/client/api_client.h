@@ -47,6 +47,11 @@ class ApiClient {
   Result<nlohmann::json> CreateSnapshotFromClone(const std::string& clone_id,
                                                  const std::string& message);
   Result<nlohmann::json> Healthz();                            // GET /healthz (no token)
+  // Observation (DLE's /observation/*): body {clone_id, config, tags, db_name}.
+  Result<nlohmann::json> StartObservation(const nlohmann::json& body);
+  Result<nlohmann::json> StopObservation(const std::string& clone_id);
+  Result<nlohmann::json> SummaryObservation(const std::string& clone_id,
+                                            const std::string& session_id);
 
   // DLE 4 branches. Branch names: letters, digits, '_' and '-' (checked before sending).
   Result<nlohmann::json> Branches();                                // GET /branches

@@ -70,7 +70,41 @@ bool IsBusy(CloneStatus status) {
 
 CloneManager::CloneManager(CloningOptions options, PoolBackend& pool, PostgresControl& postgres,
                            StateStore& state)
-    : options_(std::move(options)), pool_(pool), postgres_(postgres), state_(state) {}
+    : options_(std::move(options)),
+      pool_(pool),
+      postgres_(postgres),
+      state_(state),
+      wal_(options_.wal_dir, options_.os_uid, options_.os_gid) {}
+
+Result<std::string> CloneManager::CreateStorage(const std::string& snapshot_id,
+                                                const std::string& name) {
+  DBLAB_ASSIGN_OR_RETURN(std::string path, pool_.CreateClone(SnapshotDirName(snapshot_id), name));
+  if (auto moved = wal_.Externalize(path, name); !moved.ok()) {
+    (void)pool_.DestroyClone(name);
+    return moved.error();
+  }
+  return path;
+}
+
+Status CloneManager::DestroyStorage(const std::string& name) {
+  DBLAB_TRY(pool_.DestroyClone(name));
+  return wal_.Remove(name);
+}
+
+Status CloneManager::SnapshotRunningCloneWithWalOutside(const std::string& storage,
+                                                        const std::string& name) {
+  std::string data = name + "-data", whole = name + "-whole";
+  DBLAB_TRY(pool_.CreateSnapshotOfClone(storage, data));
+  Status done = [&]() -> Status {
+    DBLAB_ASSIGN_OR_RETURN(std::string path, pool_.CreateClone(data, whole));
+    Result<bool> inside = wal_.Internalize(path, storage);
+    Status status = inside.ok() ? pool_.CreateSnapshotOfClone(whole, name) : inside.error();
+    (void)pool_.DestroyClone(whole);
+    return status;
+  }();
+  (void)pool_.DestroySnapshot(data);
+  return done;
+}
 
 CloneManager::~CloneManager() {
   StopWarmPool();
@@ -435,14 +469,24 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
     };
     Status taken = admin->Exec("CHECKPOINT");
     if (taken.ok() && pool_.SnapshotOfCloneIsAtomic()) {
-      taken = pool_.CreateSnapshotOfClone(record.StorageName(), name);
+      // The password comes back only after the WAL is copied: replaying it must not restore it.
+      taken = wal_.IsOutside(data_dir)
+                  ? SnapshotRunningCloneWithWalOutside(record.StorageName(), name)
+                  : pool_.CreateSnapshotOfClone(record.StorageName(), name);
       Status restored = restore();
       return taken.ok() ? restored : taken;
     }
     if (taken.ok()) {
       admin.reset();  // the server stops next
       taken = postgres_.Stop(data_dir, std::chrono::seconds(60), /*require_clean=*/true);
+      Result<bool> inside = false;
+      if (taken.ok()) inside = wal_.Internalize(data_dir, record.StorageName());
+      if (!inside.ok()) taken = inside.error();
       if (taken.ok()) taken = pool_.CreateSnapshotOfClone(record.StorageName(), name);
+      if (inside.ok() && *inside) {
+        Status relinked = wal_.Relink(data_dir, record.StorageName());
+        if (taken.ok()) taken = relinked;
+      }
       Status started = StartServer(record);
       if (!started.ok()) {
         Fail(id, "postgres did not start again after a snapshot: " + started.error().message);
@@ -468,15 +512,24 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
 void CloneManager::Fail(const std::string& id, const std::string& message) {
   spdlog::error("clone {}: {}", id, message);
   CloneRecord record;
+  CloneStatus before = CloneStatus::kOk;
   {
     std::lock_guard lock(mutex_);
     auto it = clones_.find(id);
     if (it == clones_.end()) return;
+    before = it->second.clone.status;
     it->second.clone.status = CloneStatus::kFatal;
     it->second.clone.status_message = message;
     record = it->second;
   }
   SaveCurrent(record.clone.id);
+  if (before == CloneStatus::kCreating) Notify("clone_create", record.clone, false, 0);
+  if (before == CloneStatus::kResetting) Notify("clone_reset", record.clone, false, 0);
+  if (before == CloneStatus::kDeleting) Notify("clone_delete", record.clone, false, 0);
+}
+
+void CloneManager::Notify(const char* type, const Clone& clone, bool ok, double seconds) {
+  if (options_.on_clone_event) options_.on_clone_event(CloneEvent{type, clone, ok, seconds});
 }
 
 ServerSpec CloneManager::SpecFor(const CloneRecord& record, const std::string& bin_dir) const {
@@ -490,6 +543,10 @@ ServerSpec CloneManager::SpecFor(const CloneRecord& record, const std::string& b
   spec.settings = options_.settings;
   spec.log_file = options_.log_dir + "/" + record.clone.id + ".log";
   spec.os_user = options_.os_user;
+  // A clone made before its WAL moved out has none there (its pg_wal is inside).
+  if (std::string wal = wal_.Dir(record.StorageName()); wal_.enabled() && access(wal.c_str(), F_OK) == 0) {
+    spec.writable_paths.push_back(wal);
+  }
   return spec;
 }
 
@@ -613,7 +670,7 @@ void CloneManager::DoCreate(const std::string& id, bool restart_only) {
   if (!restart_only) {
     // Anything left by an interrupted earlier attempt goes first.
     (void)postgres_.Stop(data_dir, std::chrono::seconds(10));
-    if (auto status = pool_.DestroyClone(record.StorageName()); !status.ok()) {
+    if (auto status = DestroyStorage(record.StorageName()); !status.ok()) {
       return Fail(id, "cannot clean up earlier attempt: " + status.error().message);
     }
     if (!record.storage_name.empty()) {
@@ -622,7 +679,7 @@ void CloneManager::DoCreate(const std::string& id, bool restart_only) {
       std::lock_guard lock(mutex_);
       if (auto it = clones_.find(id); it != clones_.end()) it->second.storage_name.clear();
     }
-    auto path = pool_.CreateClone(SnapshotDirName(record.clone.snapshot_id), id);
+    auto path = CreateStorage(record.clone.snapshot_id, id);
     if (!path.ok()) return Fail(id, "cannot create clone storage: " + path.error().message);
   }
   auto storage_done = std::chrono::steady_clock::now();
@@ -659,6 +716,7 @@ void CloneManager::DoCreate(const std::string& id, bool restart_only) {
       "user {} ms)",
       id, record.clone.db.port, seconds, ms(storage_done - started),
       ms(server_ready - storage_done), ms(std::chrono::steady_clock::now() - server_ready));
+  if (!restart_only) Notify("clone_create", record.clone, true, seconds);
 }
 
 void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id) {
@@ -704,7 +762,9 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
     }
   }
   SaveCurrent(record.clone.id);
-  auto path = pool_.CreateClone(SnapshotDirName(snapshot_id), id);
+  std::string old_storage = record.StorageName();
+  auto path = CreateStorage(snapshot_id, id);
+  if (old_storage != id) (void)wal_.Remove(old_storage);  // a warm clone's first reset
   if (!path.ok()) {
     remove_trash();
     return Fail(id, "cannot create clone storage: " + path.error().message);
@@ -734,6 +794,7 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
   }
   SaveCurrent(record.clone.id);
   spdlog::info("clone {}: reset to {} in {:.3f} s", id, snapshot_id, seconds);
+  Notify("clone_reset", record.clone, true, seconds);
   remove_trash();
 }
 
@@ -749,24 +810,43 @@ void CloneManager::DoDestroy(const std::string& id) {
   if (auto status = postgres_.Stop(data_dir, std::chrono::milliseconds(0)); !status.ok()) {
     return Fail(id, "cannot stop clone: " + status.error().message);
   }
-  if (auto status = pool_.DestroyClone(record.StorageName()); !status.ok()) {
-    return Fail(id, "cannot remove clone data: " + status.error().message);
-  }
   RemoveServerLink(record.clone.db.port, record.StorageName());
+  // The clone is gone for its user once its files are moved aside: freeing their space takes
+  // longer the more the clone holds, and happens after (an orphan at the next start if the
+  // engine dies first).
+  std::string trash = "trash-" + GenerateId(12);
+  if (auto status = pool_.RenameClone(record.StorageName(), trash); !status.ok()) {
+    trash.clear();
+    if (status.error().code != ErrorCode::kNotFound) {
+      return Fail(id, "cannot remove clone data: " + status.error().message);
+    }
+  }
+  if (!trash.empty()) {
+    if (auto status = wal_.Rename(record.StorageName(), trash); !status.ok()) {
+      spdlog::error("clone {}: {}", id, status.error().message);
+    }
+  }
   cgroups_.Remove("port-" + std::to_string(record.clone.db.port));
   unlink((options_.log_dir + "/" + id + ".log").c_str());
-  std::lock_guard persist(persist_mutex_);
-  if (auto status = state_.DeleteClone(id); !status.ok()) {
-    spdlog::error("clone {}: {}", id, status.error().message);
-    return;
-  }
-  std::lock_guard lock(mutex_);
-  auto it = clones_.find(id);
-  if (it != clones_.end()) {
-    reserved_ports_.erase(it->second.clone.db.port);
-    clones_.erase(it);
+  {
+    std::lock_guard persist(persist_mutex_);
+    if (auto status = state_.DeleteClone(id); !status.ok()) {
+      spdlog::error("clone {}: {}", id, status.error().message);
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    auto it = clones_.find(id);
+    if (it != clones_.end()) {
+      reserved_ports_.erase(it->second.clone.db.port);
+      clones_.erase(it);
+    }
   }
   spdlog::info("clone {}: destroyed", id);
+  Notify("clone_delete", record.clone, true, 0);
+  if (trash.empty()) return;
+  if (auto status = DestroyStorage(trash); !status.ok()) {
+    spdlog::error("clone {}: cannot remove its old data {}: {}", id, trash, status.error().message);
+  }
 }
 
 Status CloneManager::Reconcile() {
@@ -789,9 +869,14 @@ Status CloneManager::Reconcile() {
     if (known) continue;
     spdlog::warn("removing orphan clone storage {}", name);
     (void)postgres_.Stop(pool_.ClonePath(name), std::chrono::milliseconds(0));
-    if (auto status = pool_.DestroyClone(name); !status.ok()) {
+    if (auto status = DestroyStorage(name); !status.ok()) {
       spdlog::error("cannot remove orphan clone {}: {}", name, status.error().message);
     }
+  }
+  {
+    std::vector<std::string> keep;
+    for (const auto& record : records) keep.push_back(record.StorageName());
+    wal_.RemoveOrphans(keep);
   }
   for (const auto& record : records) {
     const std::string& id = record.clone.id;
@@ -892,6 +977,7 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
       id, record.clone.db.port, ms(std::chrono::steady_clock::now() - request_started),
       ms(started - request_started), ms(renamed_at - started), ms(role_done - renamed_at),
       ms(std::chrono::steady_clock::now() - role_done));
+  Notify("clone_create", record.clone, true, seconds);
   return record.clone;
 }
 
@@ -913,7 +999,7 @@ void CloneManager::CloseSessionLater(std::shared_ptr<PgConnection> session) {
 void CloneManager::DestroyWarm(const WarmClone& warm) {
   (void)postgres_.Stop(pool_.ClonePath(warm.name), std::chrono::milliseconds(0));
   if (warm.port > 0) RemoveServerLink(warm.port, warm.name);
-  if (auto status = pool_.DestroyClone(warm.name); !status.ok()) {
+  if (auto status = DestroyStorage(warm.name); !status.ok()) {
     spdlog::error("warm pool: cannot remove {}: {}", warm.name, status.error().message);
   }
   unlink((options_.log_dir + "/" + warm.name + ".log").c_str());
@@ -1009,7 +1095,7 @@ void CloneManager::WarmLoop() {
     CloneRecord record;
     record.clone.id = next.name;
     record.clone.db.port = next.port;
-    auto path = pool_.CreateClone(SnapshotDirName(latest), next.name);
+    auto path = CreateStorage(latest, next.name);
     Status started = path.ok() ? StartServer(record) : Status(path.error());
     if (!started.ok()) {
       spdlog::error("warm pool: {}", started.error().message);

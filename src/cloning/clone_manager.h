@@ -18,8 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include "cloning/clone_wal.h"
 #include "common/result.h"
 #include "domain/model.h"
+#include "ops/types.h"
 #include "platform/cgroup.h"
 #include "postgres/pq.h"
 #include "postgres/server.h"
@@ -54,6 +56,13 @@ struct CloningOptions {
   int warm_pool_size = 0;
   // Memory and CPU limits of every clone server (a cgroup per server; none when empty).
   ResourceLimits limits;
+  // Where clones keep their WAL, outside the pool (cloning/clone_wal.h); "" = inside.
+  std::string wal_dir;
+  uid_t os_uid = 0;  // owner of the WAL directories: the OS user postgres runs as
+  gid_t os_gid = 0;
+  // Called on the worker thread when a create, reset or destroy ends (ok or not): webhooks and
+  // metrics. Must return quickly (queue the work); empty: nobody listens.
+  std::function<void(const CloneEvent&)> on_clone_event;
 };
 
 class CloneManager {
@@ -127,6 +136,7 @@ class CloneManager {
   // first login.
   Status SetUpRole(const CloneRecord& record, PgConnection* admin = nullptr);
   void Fail(const std::string& id, const std::string& message);
+  void Notify(const char* type, const Clone& clone, bool ok, double seconds);
   std::string SnapshotDirName(const std::string& snapshot_id) const;
   ServerSpec SpecFor(const CloneRecord& record, const std::string& bin_dir) const;
   bool IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity);
@@ -150,6 +160,15 @@ class CloneManager {
   std::set<std::string> snapshotting_;  // clones being snapshotted (SnapshotClone)
   std::set<std::string> reviving_;      // clones whose dead server is being restarted
   Cgroups cgroups_;
+  CloneWal wal_;
+  // The pool's CreateClone/DestroyClone plus the clone's WAL outside the pool.
+  Result<std::string> CreateStorage(const std::string& snapshot_id, const std::string& name);
+  Status DestroyStorage(const std::string& name);
+  // A snapshot `name` of the running clone in `storage` whose WAL is outside the pool: the data
+  // is caught at one instant, then a temporary copy of it gets the WAL written up to now (which
+  // covers every page caught: WAL goes to disk before the data it describes), and that copy
+  // becomes the snapshot. The server keeps running.
+  Status SnapshotRunningCloneWithWalOutside(const std::string& storage, const std::string& name);
   // kConflict when the clone is being snapshotted or `busy_status` (mutex_ held).
   std::optional<Error> BusyConflict(const std::string& id, const Clone& clone,
                                     bool busy_status) const;

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <utility>
 
+#include "ops/webhooks.h"
 #include "scheduler/cron.h"
 
 namespace dblab {
@@ -555,7 +556,7 @@ Status ReadPoolManager(Reader& r, Mapping& m, EngineConfig& c) {
     if (*bytes <= 0) return r.Fail("poolManager.imageSize", "must be greater than 0");
     c.pool_image_size_bytes = *bytes;
   }
-  r.FinishSection(m, {{"observerSubDir", "the CI observer is not implemented yet"},
+  r.FinishSection(m, {{"observerSubDir", "observation artifacts are kept in memory"},
                       {"preSnapshotSuffix", "dblab takes no preliminary snapshots"}});
   return OkStatus();
 }
@@ -631,6 +632,11 @@ Status ReadProvision(Reader& r, Mapping& m, EngineConfig& c) {
   }
   DBLAB_TRY(r.Int(m, "minPasswordStrength", 0, 4, &c.min_password_strength));
   DBLAB_TRY(r.Int(m, "warmPool", 0, 50, &c.warm_pool_size));
+  DBLAB_TRY(r.String(m, "cloneWalDir", &c.clone_wal_dir));
+  if (c.clone_wal_dir != "auto" && c.clone_wal_dir != "off" && !IsAbsoluteClean(c.clone_wal_dir)) {
+    return r.Fail("provision.cloneWalDir",
+                  "must be \"auto\", \"off\" or an absolute path, got '" + c.clone_wal_dir + "'");
+  }
   DBLAB_TRY(ReadCloneLimits(r, m, c));
   // Settings merged into provision (e.g. `<<: *db_configs`) are clone settings too, and more
   // specific than databaseConfigs: they win.
@@ -655,7 +661,8 @@ Status ReadCloning(Reader& r, Mapping& m, EngineConfig& c) {
                   "must be <= cloning.protectionMaxDurationMinutes (" +
                       std::to_string(c.protection_max_duration_minutes) + ") unless that is 0");
   }
-  r.FinishSection(m, {{"protectionExpiryWarningMinutes", "webhooks are not implemented yet"}});
+  r.FinishSection(m, {{"protectionExpiryWarningMinutes",
+                       "dblab sends no clone_protection_expiring webhook"}});
   return OkStatus();
 }
 
@@ -1012,6 +1019,30 @@ Status ReadMasking(Reader& r, Mapping& m, MaskingConfig& c) {
   return OkStatus();
 }
 
+// webhooks.hooks: DLE's list of {url, secret, trigger}.
+Status ReadWebhooks(Reader& r, Mapping& m, EngineConfig& c) {
+  if (const Entry* hooks = m.Take("hooks"); hooks != nullptr && !hooks->value.IsNull()) {
+    if (!hooks->value.IsSequence()) {
+      return r.Fail("webhooks.hooks", "expected a list of hooks (- url: ...)", hooks->value);
+    }
+    int index = 0;
+    for (const YAML::Node& item : hooks->value) {
+      std::string path = "webhooks.hooks[" + std::to_string(index++) + "]";
+      DBLAB_ASSIGN_OR_RETURN(Mapping hook_map, r.Map(item, path));
+      WebhookHook hook;
+      DBLAB_TRY(r.String(hook_map, "url", &hook.url));
+      DBLAB_TRY(r.String(hook_map, "secret", &hook.secret));
+      DBLAB_TRY(r.StringList(hook_map, "trigger", &hook.triggers));
+      Status valid = ValidateWebhookHook(hook, path);
+      if (!valid.ok()) return r.Fail("", valid.error().message, item);
+      r.FinishSection(hook_map);
+      c.webhooks.push_back(std::move(hook));
+    }
+  }
+  r.FinishSection(m);
+  return OkStatus();
+}
+
 Status ReadRoot(Reader& r, Mapping& root, EngineConfig& c) {
   struct Section {
     std::string_view name;
@@ -1033,6 +1064,7 @@ Status ReadRoot(Reader& r, Mapping& root, EngineConfig& c) {
       {"cloning", [&](Mapping& m) { return ReadCloning(r, m, c); }},
       {"retrieval", [&](Mapping& m) { return ReadRetrieval(r, m, c.retrieval); }},
       {"masking", [&](Mapping& m) { return ReadMasking(r, m, c.retrieval.masking); }},
+      {"webhooks", [&](Mapping& m) { return ReadWebhooks(r, m, c); }},
   };
   for (const Section& section : sections) {
     DBLAB_ASSIGN_OR_RETURN(Mapping map, r.Sub(root, section.name));
@@ -1049,9 +1081,8 @@ Status ReadRoot(Reader& r, Mapping& root, EngineConfig& c) {
       {"retention", "automatic deletion of unused snapshots and branches is not implemented yet",
        false},
       {"diagnostic", "dblab keeps no separate diagnostic logs", false},
-      {"observer", "the CI observer is not implemented yet", false},
+      {"observer", "observation sessions take their settings from each request", false},
       {"estimator", "the estimator is not implemented", false},
-      {"webhooks", "webhooks are not implemented yet", false},
       {"platform", "the Postgres.ai Platform integration is not implemented", false},
   };
   for (const Entry* entry : root.Unused()) {

@@ -19,6 +19,7 @@
 
 #include "common/result.h"
 #include "masking/rules.h"
+#include "ops/types.h"
 
 namespace dblab {
 
@@ -150,6 +151,9 @@ struct EngineConfig {
   int64_t clone_memory_limit_bytes = 0;  // own key provision.cloneMemoryLimit (0 = none)
   double clone_cpu_limit = 0;            // own key provision.cloneCpuLimit (0 = none)
   int warm_pool_size = 0;  // own key provision.warmPool: clones kept started on the latest snapshot
+  // Own key provision.cloneWalDir: where clones keep their WAL. "auto": beside the pool's image
+  // when the engine mounts one (<pool>.wal), else inside the clones; "off": inside; or a path.
+  std::string clone_wal_dir = "auto";
   std::map<std::string, std::string> clone_configs;  // databaseConfigs.configs (+ provision)
   // cloning
   std::string access_host = "127.0.0.1";
@@ -158,6 +162,9 @@ struct EngineConfig {
   int64_t protection_max_duration_minutes = 10080;
 
   RetrievalConfig retrieval;
+
+  // webhooks.hooks (DLE): validated (http(s) URL, known triggers); see docs/webhooks.md.
+  std::vector<WebhookHook> webhooks;
 
   // Human-readable lines in file order, e.g. "ignored Docker-only key
   // databaseContainer.dockerImage (dblab runs postgres directly)". Log them at start.

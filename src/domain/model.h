@@ -99,7 +99,18 @@ struct RetrievalState {
   std::optional<TimePoint> last_refresh;
   std::optional<TimePoint> next_refresh;
   std::vector<std::string> alerts;  // human-readable failures, newest last
+  std::optional<TimePoint> alerts_updated_at;  // when the newest alert was raised
   std::string progress;             // e.g. "pg_restore: 3/5 databases"
+};
+
+// Webhook deliveries since the engine started (shown in /status when hooks are configured).
+struct WebhookState {
+  int hooks = 0;
+  uint64_t delivered = 0;
+  uint64_t failed = 0;   // gave up after every retry, or dropped because the queue was full
+  uint64_t pending = 0;  // queued or being sent
+  std::string last_error;  // "clone_create to http://host/path: connection refused"
+  std::optional<TimePoint> last_error_at;
 };
 
 // The cloning settings every clone's JSON repeats (DLE's clone.metadata).
@@ -124,6 +135,7 @@ struct InstanceStatus {
   int64_t max_idle_minutes = 0;
   int warm_pool_size = 0;   // provision.warmPool
   int warm_pool_ready = 0;  // warm clones started on the latest snapshot, ready to hand out
+  WebhookState webhooks;
 };
 
 inline constexpr std::string_view kMainBranch = "main";

@@ -148,6 +148,17 @@ Status Engine::Init() {
   cloning.warm_pool_size = config_.warm_pool_size;
   cloning.limits = {.memory_bytes = config_.clone_memory_limit_bytes,
                     .cpus = config_.clone_cpu_limit};
+  // Clones' WAL outside a pool that lives in an image (cloning/clone_wal.h): on the filesystem
+  // that holds the image, commits cost what they cost on the host.
+  cloning.wal_dir = config_.clone_wal_dir == "off" ? "" : config_.clone_wal_dir;
+  if (config_.clone_wal_dir == "auto") {
+    cloning.wal_dir = fs::is_regular_file(spec.image_path, error) ? config_.PoolPath() + ".wal" : "";
+  }
+  if (!cloning.wal_dir.empty()) spdlog::info("clones keep their WAL in {}", cloning.wal_dir);
+  cloning.os_uid = os_user.uid;
+  cloning.os_gid = os_user.gid;
+  StartOperations();  // before any clone worker can publish an event
+  cloning.on_clone_event = [this](const CloneEvent& event) { OnCloneEvent(event); };
   clones_ = std::make_unique<CloneManager>(cloning, *pool_, *postgres_, *state_);
   DBLAB_TRY(clones_->Reconcile());
   RemoveCommitLeftovers(*pool_);  // unpublished snapshots of an interrupted dblab commit
@@ -206,6 +217,7 @@ Engine::~Engine() {
     clones_->StopWarmPool();  // warm servers have no user yet: nothing is lost
     clones_->WaitIdle();
   }
+  StopOperations();  // after the clone workers: they publish webhook events until idle
 }
 
 void Engine::SetRetrieval(const std::function<void(RetrievalState&)>& change) {
@@ -272,6 +284,7 @@ void Engine::SuperviseReplica() {
   if (!alert.empty()) {
     spdlog::error("physical retrieval: {}", alert);
     alerts.push_back(alert);
+    retrieval_.alerts_updated_at = std::chrono::system_clock::now();
   } else {
     spdlog::info("physical retrieval: the replica runs again");
   }
@@ -286,7 +299,9 @@ void Engine::RetrievalLoop() {
     uint64_t covered_tickets = 0;
     {
       std::unique_lock lock(mutex_);
-      auto pending = [this] { return stopping_ || refresh_requested_ || snapshot_requested_; };
+      auto pending = [this] {
+        return stopping_ || refresh_requested_ || snapshot_requested_ || schedule_changed_;
+      };
       // retrieval.refresh.timetable: a full refresh at each scheduled time;
       // physicalSnapshot's scheduler.snapshot.timetable: a new snapshot from the replica.
       auto now = std::chrono::system_clock::now();
@@ -321,6 +336,10 @@ void Engine::RetrievalLoop() {
         wake_.wait(lock, pending);
       }
       if (stopping_) return;
+      if (!refresh_requested_ && !snapshot_requested_) {
+        schedule_changed_ = false;  // POST /admin/config changed the timetable
+        continue;
+      }
       snapshot_only = !refresh_requested_;
       refresh_requested_ = false;
       snapshot_requested_ = false;
@@ -330,7 +349,12 @@ void Engine::RetrievalLoop() {
       retrieval_.progress = "starting";
     }
     spdlog::info("retrieval: {} started", snapshot_only ? "snapshot" : "full refresh");
+    auto retrieval_started = std::chrono::steady_clock::now();
     auto result = RunRetrieval(snapshot_only);
+    metrics_.RetrievalFinished(
+        result.ok(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - retrieval_started)
+            .count());
     SetRetrieval([&](RetrievalState& state) {
       state.progress.clear();
       if (result.ok()) {
@@ -341,6 +365,7 @@ void Engine::RetrievalLoop() {
       } else {
         state.status = "failed";
         state.alerts.push_back(result.error().message);
+        state.alerts_updated_at = std::chrono::system_clock::now();
         if (state.alerts.size() > 10) state.alerts.erase(state.alerts.begin());
       }
     });
@@ -483,6 +508,7 @@ InstanceStatus Engine::GetStatus() {
   for (const auto& snapshot : snapshots) usage.used_by_snapshots += snapshot.physical_size;
   for (const auto& clone : status.clones) usage.used_by_clones += clone.diff_size;
   status.pools.push_back(usage);
+  if (webhooks_) status.webhooks = webhooks_->GetState();
   double total = 0;
   int counted = 0;
   for (const auto& clone : status.clones) {

@@ -12,6 +12,9 @@
 #include "api/engine_service.h"
 #include "cloning/clone_manager.h"
 #include "config/config.h"
+#include "ops/metrics.h"
+#include "ops/observer.h"
+#include "ops/webhooks.h"
 #include "platform/posix_process.h"
 #include "postgres/server.h"
 #include "retrieval/physical_retrieval.h"
@@ -59,6 +62,21 @@ class Engine : public EngineService {
   Result<Snapshot> UpdateSnapshot(const std::string& id,
                                   const UpdateProtectionRequest& request) override;
 
+  // Operations (engine_ops.cc).
+  std::optional<RetrievalActivity> GetRetrievalActivity() override;
+  std::string OperationMetricsText() override;
+  Result<ObservationSession> StartObservation(const StartObservationRequest& request) override;
+  Result<ObservationSession> StopObservation(const std::string& clone_id,
+                                             bool overall_error) override;
+  Result<ObservationSession> GetObservation(const std::string& clone_id,
+                                            uint64_t session_id) override;
+  Result<std::string> GetObservationArtifact(const std::string& clone_id, uint64_t session_id,
+                                             const std::string& type) override;
+  Result<std::string> GetAdminConfig() override;
+  Result<std::string> GetAdminConfigYaml() override;
+  Result<std::string> SetAdminConfig(const std::string& json) override;
+  Result<SourceProbe> TestDbSource(const DbSourceCandidate& candidate) override;
+
   const EngineConfig& config() const { return config_; }
 
  private:
@@ -79,8 +97,21 @@ class Engine : public EngineService {
   void ApplyRetention();  // physicalSnapshot retention.limit: oldest unused snapshots go
   void SuperviseReplica();  // starts the physical replica if it does not run; one alert
 
+  // A clone operation ended (CloneManager's worker thread): metrics, webhooks. Quick.
+  void OnCloneEvent(const CloneEvent& event);
+  void StartOperations();  // webhooks and the observer; in Init, before clones are loaded
+  void StopOperations();   // the end of the destructor, once clone work is idle
+
   EngineConfig config_;
   EngineOptions options_;
+  OperationMetrics metrics_;  // thread-safe
+  std::unique_ptr<WebhookTransport> webhook_transport_;
+  std::unique_ptr<WebhookDispatcher> webhooks_;  // thread-safe; null until StartOperations
+  std::unique_ptr<Observer> observer_;             // thread-safe; null until StartOperations
+  // POST /admin/config's live changes (mutex_); config_ itself is read without a lock.
+  std::optional<std::string> refresh_timetable_override_;
+  std::optional<bool> debug_override_;
+  bool schedule_changed_ = false;  // mutex_; the retrieval loop recomputes its wake-up time
   PosixProcessRunner runner_;
   std::unique_ptr<PostgresControl> postgres_;
   std::unique_ptr<PoolBackend> pool_;

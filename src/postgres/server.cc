@@ -260,6 +260,7 @@ Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
                         .hidden_paths = sandbox_.hidden_paths,
                         .cgroup_procs_files = spec.cgroup_procs_files,
                         .staging_dir = sandbox_.staging_dir};
+    for (const auto& path : spec.writable_paths) sandbox.writable_paths.push_back(path);
     for (const char* setting : {"hba_file", "ident_file"}) {
       if (auto file = settings.find(setting); file != settings.end()) {
         sandbox.readable_paths.push_back(file->second);

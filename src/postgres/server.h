@@ -34,6 +34,7 @@ struct ServerSpec {
   // see ServerSocketDir), hba_file and readable_paths. Off only for servers whose SQL users
   // are all trusted.
   bool sandbox = true;
+  std::vector<std::string> writable_paths;      // extra directories (e.g. a clone's WAL outside)
   std::vector<std::string> readable_paths;      // extra read-only files (e.g. a replica's passfile)
   std::vector<std::string> cgroup_procs_files;  // cgroups to join (platform/cgroup.h)
 };

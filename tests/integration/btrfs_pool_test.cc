@@ -6,6 +6,7 @@
 #include <btrfsutil.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/fs.h>
 #include <linux/loop.h>
 #include <linux/magic.h>
 #include <sys/ioctl.h>
@@ -110,6 +111,15 @@ TEST_F(BtrfsLoopTest, CreatesFormatsAndMountsAPrivateSparseImage) {
   EXPECT_EQ(image.st_size, kImageSize);
   EXPECT_LT(image.st_blocks * 512, kImageSize / 4) << "the image should be sparse";
   EXPECT_TRUE(*HasBtrfsSignature(image_));
+
+  // Data is written in place (docs/storage.md): a new file carries the No_COW attribute.
+  ASSERT_TRUE(WriteFile(mount_ + "/relation", "page"));
+  int fd = ::open((mount_ + "/relation").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  int flags = 0;
+  EXPECT_EQ(::ioctl(fd, FS_IOC_GETFLAGS, &flags), 0);
+  ::close(fd);
+  EXPECT_NE(flags & FS_NOCOW_FL, 0) << "pool mounted without nodatacow";
 
   EXPECT_TRUE(UnmountImage(*mounted).ok());
 }

@@ -2,6 +2,10 @@
 // clones start from, without the clone user's password, while the clone keeps serving.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
 #include "engine_fixture.h"
 
 namespace dblab::testing {
@@ -58,6 +62,52 @@ TEST_F(CommitTest, AClonesDataBecomesTheLatestSnapshotWithoutItsPassword) {
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.err.find("not found"), std::string::npos) << missing.err;
   EXPECT_NE(Cli({"commit", "--clone-id", "../x"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace dblab::testing
+
+namespace dblab::testing {
+namespace {
+
+// The pool lives in an image here, so clones keep their WAL beside it (provision.cloneWalDir:
+// auto): the clone's superuser cannot use that to reach host files, and it goes with the clone.
+TEST_F(CommitTest, ClonesWalLivesBesideThePoolAndAPlantedLinkIsNotFollowed) {
+  StartEngineAndWaitForSnapshot();
+  auto dev = CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw-1", "--id",
+                      "dev"});
+  ASSERT_EQ(dev["status"]["code"], "OK") << dev.dump(2) << engine_.Log();
+  int port = std::stoi(dev["db"]["port"].get<std::string>());
+  std::string wal = dir_ + "/mnt/dblab_pool.wal/dev";
+  EXPECT_TRUE(std::filesystem::is_directory(wal));
+  EXPECT_EQ(std::filesystem::read_symlink(ClonePath("dev") + "/pg_wal"), wal);
+  auto session = ConnectClone(port, "dev", "dev-pw-1", source_.dbname);
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  ASSERT_TRUE(session->Exec("CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g").ok());
+
+  // A hostile superuser plants a link to a host file in its WAL directory.
+  ASSERT_TRUE(session
+                  ->Exec("COPY (SELECT 1) TO PROGRAM 'ln -sfn /etc/passwd pg_wal/00000009.history'")
+                  .ok());
+  auto committed = CliJson({"commit", "--clone-id", "dev", "--message", "with t"});
+  ASSERT_TRUE(committed.contains("snapshotID")) << committed.dump(2) << engine_.Log();
+  auto other = CliJson({"clone", "create", "--username", "other", "--password", "other-pw",
+                        "--id", "other"});
+  ASSERT_EQ(other["status"]["code"], "OK") << other.dump(2) << engine_.Log();
+  int other_port = std::stoi(other["db"]["port"].get<std::string>());
+  auto reader = ConnectClone(other_port, "other", "other-pw", source_.dbname);
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  EXPECT_EQ(QueryValue(*reader, "SELECT count(*) FROM t"), "1000");
+  // Only WAL the engine wrote came along: the planted link is not in the new clone's WAL.
+  EXPECT_EQ(QueryValue(*reader, "SELECT count(*) FROM pg_ls_waldir() WHERE name LIKE '%history'"),
+            "0");
+
+  ASSERT_EQ(Cli({"clone", "destroy", "dev"}).exit_code, 0);
+  for (int i = 0; i < 200 && std::filesystem::exists(wal); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(std::filesystem::exists(wal));
+  EXPECT_TRUE(std::filesystem::is_directory(dir_ + "/mnt/dblab_pool.wal/other"));
 }
 
 }  // namespace

@@ -82,6 +82,7 @@ struct ImageFormat {
   std::string fs_type;            // for mount(2): "btrfs", "xfs"
   std::vector<std::string> mkfs;  // argv, the image path is appended; never with a force flag
   std::function<Result<bool>(const std::string&)> has_signature;
+  std::string mount_options;  // data for mount(2), e.g. "nodatacow"
 };
 
 // The image part of EnsureBtrfsMount, for any filesystem: creates `image_path` if absent

@@ -1,0 +1,72 @@
+#pragma once
+
+// The write-ahead log of clones outside the pool.
+//
+// On a pool that lives in a loop-mounted image, every commit's WAL flush goes through two
+// filesystems: btrfs writes its log tree and superblock, the loop device turns each flush into an
+// fsync of the image file, and the host filesystem journals the blocks it allocates for the
+// image. That made commits in a clone about twice as slow as on the host's own filesystem. With
+// a WAL directory per clone on the host filesystem (the clone's pg_wal is a symlink to it, as
+// `initdb -X` makes), commits cost what they cost on the host, while the data files stay thin
+// copy-on-write copies of the snapshot.
+//
+// A clone's WAL directory starts with the WAL its snapshot needs (the segments whose pages are
+// valid for their position, copied up to the end of the valid pages) and goes away with the
+// clone. A snapshot of a clone gets its WAL back inside (Internalize) while the server is stopped.
+// The engine never follows a clone's pg_wal symlink: the clone's superuser can change it.
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace dblab {
+
+class CloneWal {
+ public:
+  // `root` holds one directory per clone storage name; "" keeps WAL inside the clones.
+  CloneWal(std::string root, uid_t owner_uid, gid_t owner_gid);
+
+  bool enabled() const { return !root_.empty(); }
+  const std::string& root() const { return root_; }
+
+  // The WAL directory of clone storage `name` (its sandbox binds it writable).
+  std::string Dir(const std::string& name) const;
+
+  // Moves the WAL of the stopped clone at `data_dir` out: Dir(name) is emptied, gets copies of
+  // the WAL the server needs, and `data_dir`/pg_wal becomes a symlink to it.
+  Status Externalize(const std::string& data_dir, const std::string& name) const;
+
+  // Replaces the symlink `data_dir`/pg_wal by a real directory with copies of Dir(name)'s WAL,
+  // so a snapshot of the stopped clone is whole. False when pg_wal is a directory already (a
+  // clone made with the WAL inside): nothing to do, and nothing to relink.
+  Result<bool> Internalize(const std::string& data_dir, const std::string& name) const;
+
+  // Whether the clone at `data_dir` has its WAL outside (pg_wal is a symlink).
+  bool IsOutside(const std::string& data_dir) const;
+
+  // After Internalize and the snapshot: pg_wal points at Dir(name) again (its WAL is unchanged).
+  Status Relink(const std::string& data_dir, const std::string& name) const;
+
+  Status Remove(const std::string& name) const;
+  // Follows a rename of the clone's storage (none when it has no WAL directory).
+  Status Rename(const std::string& from, const std::string& to) const;
+
+  // Removes the WAL directories of storage names not in `keep` (clones removed while the engine
+  // was down, or an interrupted create).
+  void RemoveOrphans(const std::vector<std::string>& keep) const;
+
+ private:
+  std::string root_;
+  uid_t owner_uid_;
+  gid_t owner_gid_;
+};
+
+// How much of the WAL segment in `bytes` (named `file_name`) holds pages written for its
+// position: 0 for a recycled or never-written segment, else the length of the run of valid pages
+// from its start. Pure, for tests.
+size_t ValidWalPrefix(const std::string& file_name, const char* bytes, size_t size);
+
+}  // namespace dblab

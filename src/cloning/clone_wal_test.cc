@@ -1,0 +1,173 @@
+#include "cloning/clone_wal.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace dblab {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint32_t kSegSize = 1u << 20;  // a 1 MB segment (initdb --wal-segsize=1)
+constexpr uint32_t kBlock = 8192;
+
+// A WAL segment whose first `valid` pages carry headers for the position in `name`, followed by
+// pages of an older life of the file (a recycled segment) at `stale_addr`.
+std::string Segment(const std::string& name, size_t valid, uint64_t stale_addr = 0) {
+  uint64_t log = std::stoull(name.substr(8, 8), nullptr, 16);
+  uint64_t seg = std::stoull(name.substr(16, 8), nullptr, 16);
+  uint64_t start = (log * (uint64_t{0x100000000} / kSegSize) + seg) * kSegSize;
+  std::string bytes(kSegSize, '\0');
+  for (size_t page = 0; page < kSegSize / kBlock; ++page) {
+    char* p = bytes.data() + page * kBlock;
+    uint64_t addr = page < valid ? start + page * kBlock : stale_addr + page * kBlock;
+    if (page >= valid && stale_addr == 0) break;
+    uint16_t magic = 0xD110;
+    uint16_t info = page == 0 ? 0x0002 : 0;
+    std::memcpy(p, &magic, 2);
+    std::memcpy(p + 2, &info, 2);
+    std::memcpy(p + 8, &addr, 8);
+    if (page == 0) {
+      std::memcpy(p + 32, &kSegSize, 4);
+      std::memcpy(p + 36, &kBlock, 4);
+    }
+    std::memset(p + 40, 'x', 100);  // record bytes
+  }
+  return bytes;
+}
+
+TEST(ValidWalPrefixTest, StopsAtTheFirstPageOfAnotherPosition) {
+  std::string name = "000000010000000000000003";
+  std::string bytes = Segment(name, 5, /*stale_addr=*/kSegSize);
+  EXPECT_EQ(ValidWalPrefix(name, bytes.data(), bytes.size()), 5 * kBlock);
+}
+
+TEST(ValidWalPrefixTest, WholeSegmentWhenEveryPageIsValid) {
+  std::string name = "000000020000000100000002";
+  std::string bytes = Segment(name, kSegSize / kBlock);
+  EXPECT_EQ(ValidWalPrefix(name, bytes.data(), bytes.size()), kSegSize);
+}
+
+TEST(ValidWalPrefixTest, RecycledOrEmptySegmentsHaveNothing) {
+  std::string name = "000000010000000000000007";
+  std::string recycled = Segment("000000010000000000000002", 128);  // renamed to 07
+  EXPECT_EQ(ValidWalPrefix(name, recycled.data(), recycled.size()), 0u);
+  std::string zeros(kSegSize, '\0');
+  EXPECT_EQ(ValidWalPrefix(name, zeros.data(), zeros.size()), 0u);
+  std::string valid = Segment(name, 3);
+  EXPECT_EQ(ValidWalPrefix("00000001000000000000000X", valid.data(), valid.size()), 0u);
+  EXPECT_EQ(ValidWalPrefix(name + ".partial", valid.data(), valid.size()), 0u);
+  EXPECT_EQ(ValidWalPrefix(name, valid.data(), 20), 0u);
+}
+
+class CloneWalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/dblab-clone-wal-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    data_ = dir_ + "/clone";
+    fs::create_directories(data_ + "/pg_wal/archive_status");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Write(const std::string& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary) << bytes;
+  }
+  std::string Read(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+  }
+
+  std::string dir_, data_;
+};
+
+TEST_F(CloneWalTest, MovesOnlyTheNeededWalOutAndBackForASnapshot) {
+  std::string current = "000000010000000000000004";
+  std::string recycled = "000000010000000000000005";
+  Write(data_ + "/pg_wal/" + current, Segment(current, 3, /*stale_addr=*/kSegSize));
+  Write(data_ + "/pg_wal/" + recycled, Segment("000000010000000000000001", 128));
+  Write(data_ + "/pg_wal/00000002.history", "1\t0/4000000\tno recovery target specified\n");
+  CloneWal wal(dir_ + "/wal", getuid(), getgid());
+
+  ASSERT_TRUE(wal.Externalize(data_, "c1").ok());
+  EXPECT_TRUE(fs::is_symlink(data_ + "/pg_wal"));
+  EXPECT_EQ(fs::read_symlink(data_ + "/pg_wal"), dir_ + "/wal/c1");
+  std::string copy = Read(dir_ + "/wal/c1/" + current);
+  ASSERT_EQ(copy.size(), kSegSize);  // full size, the rest a hole
+  EXPECT_EQ(copy.substr(0, 3 * kBlock), Segment(current, 3).substr(0, 3 * kBlock));
+  EXPECT_EQ(copy.substr(3 * kBlock), std::string(kSegSize - 3 * kBlock, '\0'));
+  EXPECT_FALSE(fs::exists(dir_ + "/wal/c1/" + recycled));
+  EXPECT_TRUE(fs::exists(dir_ + "/wal/c1/00000002.history"));
+  EXPECT_TRUE(fs::is_directory(dir_ + "/wal/c1/archive_status"));
+  struct stat st {};
+  ASSERT_EQ(stat((dir_ + "/wal/c1").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+
+  auto inside = wal.Internalize(data_, "c1");
+  ASSERT_TRUE(inside.ok()) << inside.error().message;
+  EXPECT_TRUE(*inside);
+  EXPECT_FALSE(fs::is_symlink(data_ + "/pg_wal"));
+  EXPECT_EQ(Read(data_ + "/pg_wal/" + current), copy);
+  ASSERT_TRUE(wal.Relink(data_, "c1").ok());
+  EXPECT_TRUE(fs::is_symlink(data_ + "/pg_wal"));
+
+  auto again = wal.Internalize(data_ + "-missing-is-error", "c1");
+  EXPECT_FALSE(again.ok());
+  ASSERT_TRUE(wal.Remove("c1").ok());
+  EXPECT_FALSE(fs::exists(dir_ + "/wal/c1"));
+}
+
+TEST_F(CloneWalTest, NeverFollowsSymlinksPlantedByTheClone) {
+  std::string current = "000000010000000000000004";
+  Write(data_ + "/pg_wal/" + current, Segment(current, 2));
+  CloneWal wal(dir_ + "/wal", getuid(), getgid());
+  ASSERT_TRUE(wal.Externalize(data_, "c1").ok());
+  // The clone's superuser replaces a segment by a link to a file of the host.
+  Write(dir_ + "/secret", "host secret");
+  std::string planted = dir_ + "/wal/c1/000000010000000000000009";
+  ASSERT_EQ(symlink((dir_ + "/secret").c_str(), planted.c_str()), 0);
+  std::string history = dir_ + "/wal/c1/00000003.history";
+  ASSERT_EQ(symlink((dir_ + "/secret").c_str(), history.c_str()), 0);
+  auto inside = wal.Internalize(data_, "c1");
+  ASSERT_TRUE(inside.ok()) << inside.error().message;
+  EXPECT_FALSE(fs::exists(data_ + "/pg_wal/000000010000000000000009"));
+  EXPECT_FALSE(fs::exists(data_ + "/pg_wal/00000003.history"));
+  EXPECT_TRUE(fs::exists(data_ + "/pg_wal/" + current));
+}
+
+TEST_F(CloneWalTest, WalInsideAlreadyAndOrphansAndOffAreLeftAlone) {
+  CloneWal wal(dir_ + "/wal", getuid(), getgid());
+  auto inside = wal.Internalize(data_, "old");  // a clone made with its WAL inside
+  ASSERT_TRUE(inside.ok());
+  EXPECT_FALSE(*inside);
+  EXPECT_TRUE(fs::is_directory(data_ + "/pg_wal/archive_status"));
+
+  fs::create_directories(dir_ + "/wal/keep");
+  fs::create_directories(dir_ + "/wal/gone");
+  wal.RemoveOrphans({"keep"});
+  EXPECT_TRUE(fs::exists(dir_ + "/wal/keep"));
+  EXPECT_FALSE(fs::exists(dir_ + "/wal/gone"));
+
+  EXPECT_FALSE(wal.Externalize(data_, "../x").ok());
+  EXPECT_FALSE(wal.Externalize(data_, "c2").ok());  // no valid segment: refused, nothing left
+  EXPECT_FALSE(fs::exists(dir_ + "/wal/c2"));
+  EXPECT_TRUE(fs::is_directory(data_ + "/pg_wal"));
+
+  CloneWal off("", getuid(), getgid());
+  EXPECT_FALSE(off.enabled());
+  EXPECT_TRUE(off.Externalize(data_, "c3").ok());
+  EXPECT_TRUE(fs::is_directory(data_ + "/pg_wal"));
+}
+
+}  // namespace
+}  // namespace dblab

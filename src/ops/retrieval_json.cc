@@ -1,0 +1,64 @@
+#include "ops/retrieval_json.h"
+
+#include <map>
+
+#include "common/time.h"
+
+namespace dblab {
+namespace {
+
+Json TimeOrNull(const std::optional<TimePoint>& time) {
+  return time ? Json(FormatRfc3339(*time)) : Json(nullptr);
+}
+
+Json EventsToJson(const std::vector<PgActivityEvent>& events) {
+  Json json = Json::array();
+  for (const auto& event : events) {
+    json.push_back(Json{{"user", event.user},
+                        {"query", event.query},
+                        {"duration", event.duration_seconds},
+                        {"waitEventType", event.wait_event_type},
+                        {"waitEvent", event.wait_event}});
+  }
+  return json;
+}
+
+}  // namespace
+
+std::string RetrievalAlertType(const std::string& message) {
+  return message.starts_with("the replica") ? "replica_down" : "refresh_failed";
+}
+
+Json RetrievalToJson(const RetrievalState& state,
+                     const std::optional<RetrievalActivity>& activity) {
+  // The newest message of each type, and how many times the type was raised.
+  Json alerts = Json::object();
+  std::map<std::string, int> counts;
+  for (const auto& message : state.alerts) ++counts[RetrievalAlertType(message)];
+  for (const auto& message : state.alerts) {
+    std::string type = RetrievalAlertType(message);
+    alerts[type] = Json{{"level", "error"},
+                        {"message", message},
+                        {"lastSeen", TimeOrNull(state.alerts_updated_at)},
+                        {"count", counts[type]}};
+  }
+  Json current_job = nullptr;
+  if (state.status == "refreshing" || state.status == "snapshotting") {
+    current_job = Json{{"kind", state.status == "refreshing" ? "fullRefresh" : "snapshot"},
+                       {"progress", state.progress}};
+  }
+  Json activity_json = nullptr;
+  if (activity) {
+    activity_json = Json{{"source", EventsToJson(activity->source)},
+                         {"target", EventsToJson(activity->target)}};
+  }
+  return Json{{"mode", state.mode},
+              {"status", state.status},
+              {"lastRefresh", TimeOrNull(state.last_refresh)},
+              {"nextRefresh", TimeOrNull(state.next_refresh)},
+              {"alerts", alerts},
+              {"activity", activity_json},
+              {"currentJob", current_job}};
+}
+
+}  // namespace dblab
