@@ -39,6 +39,27 @@ class EngineService {
   // Removes a snapshot. kNotFound if unknown; kConflict while clones use it.
   virtual Status DeleteSnapshot(const std::string& id) = 0;
 
+  // --- DLE 4 branches (branching/). Snapshots from ListSnapshots carry their branch, parent,
+  // message, protection and clones.
+  virtual std::vector<Branch> ListBranches() = 0;
+  // From the snapshot if given (the base branch then only names the parent), else from the base
+  // branch's head. kBadRequest for an invalid name or neither base; kConflict if the name
+  // exists; kNotFound for an unknown base.
+  virtual Result<Branch> CreateBranch(const CreateBranchRequest& request) = 0;
+  // Removes the branch and the snapshots only it holds. kNotFound if unknown; kBadRequest for
+  // main, a protected branch, one that clones use, or one other branches forked off.
+  virtual Status DeleteBranch(const std::string& name) = 0;
+  virtual Result<Branch> UpdateBranch(const std::string& name,
+                                      const UpdateProtectionRequest& request) = 0;
+  // A commit (DLE's POST /branch/snapshot): a snapshot of the clone's data on the clone's branch,
+  // with the message; its parent is the branch's head, which then moves to it, and the clone
+  // now stands on it. Errors as CreateSnapshotFromClone.
+  virtual Result<Snapshot> CommitClone(const std::string& clone_id, const std::string& message) = 0;
+  // Protection of a snapshot (kNotFound if unknown). Protected snapshots are kept by retention
+  // and refused by DeleteSnapshot.
+  virtual Result<Snapshot> UpdateSnapshot(const std::string& id,
+                                          const UpdateProtectionRequest& request) = 0;
+
   // --- Operating the instance (issue 14). A default means "not available here". ---
   // Sessions on the source and the restore target while a refresh runs; nullopt otherwise.
   virtual std::optional<RetrievalActivity> GetRetrievalActivity() { return std::nullopt; }

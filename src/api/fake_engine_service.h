@@ -169,6 +169,91 @@ class FakeEngineService : public EngineService {
     return OkStatus();
   }
 
+  // --- branches: a plain list; the fake records calls and keeps heads, no storage.
+  std::vector<Branch> branches;
+  std::string last_commit_message;
+  UpdateProtectionRequest last_protection;
+
+  std::vector<Branch> ListBranches() override {
+    std::lock_guard lock(mutex);
+    calls.push_back("ListBranches()");
+    return branches;
+  }
+
+  Result<Branch> CreateBranch(const CreateBranchRequest& request) override {
+    std::lock_guard lock(mutex);
+    calls.push_back("CreateBranch(" + request.name + ")");
+    if (fail_with) return *fail_with;
+    Branch branch;
+    branch.name = request.name;
+    branch.parent = request.base_branch.empty() ? "-" : request.base_branch;
+    branch.head_snapshot_id = request.snapshot_id;
+    for (const auto& base : branches) {
+      if (base.name == request.base_branch) branch.head_snapshot_id = base.head_snapshot_id;
+    }
+    branch.base_snapshot_id = branch.head_snapshot_id;
+    branches.push_back(branch);
+    return branch;
+  }
+
+  Status DeleteBranch(const std::string& name) override {
+    std::lock_guard lock(mutex);
+    calls.push_back("DeleteBranch(" + name + ")");
+    if (fail_with) return *fail_with;
+    auto erased = std::erase_if(branches, [&](const Branch& b) { return b.name == name; });
+    if (erased == 0) return NotFound("branch " + name + " not found");
+    return OkStatus();
+  }
+
+  Result<Branch> UpdateBranch(const std::string& name,
+                              const UpdateProtectionRequest& request) override {
+    std::lock_guard lock(mutex);
+    calls.push_back("UpdateBranch(" + name + ")");
+    if (fail_with) return *fail_with;
+    last_protection = request;
+    for (auto& branch : branches) {
+      if (branch.name != name) continue;
+      if (request.is_protected) branch.is_protected = *request.is_protected;
+      return branch;
+    }
+    return NotFound("branch " + name + " not found");
+  }
+
+  Result<Snapshot> CommitClone(const std::string& clone_id, const std::string& message) override {
+    std::lock_guard lock(mutex);
+    calls.push_back("CommitClone(" + clone_id + ")");
+    if (fail_with) return *fail_with;
+    auto clone = clones.find(clone_id);
+    if (clone == clones.end()) return NotFound("clone " + clone_id + " not found");
+    last_commit_message = message;
+    Snapshot snapshot;
+    snapshot.id = "dblab_pool@snapshot_" + std::to_string(snapshots.size() + 1);
+    snapshot.pool = "dblab_pool";
+    snapshot.branch = clone->second.branch.empty() ? "main" : clone->second.branch;
+    snapshot.parent_id = clone->second.snapshot_id;
+    snapshot.message = message;
+    snapshots.push_back(snapshot);
+    clone->second.snapshot_id = snapshot.id;
+    for (auto& branch : branches) {
+      if (branch.name == snapshot.branch) branch.head_snapshot_id = snapshot.id;
+    }
+    return snapshot;
+  }
+
+  Result<Snapshot> UpdateSnapshot(const std::string& id,
+                                  const UpdateProtectionRequest& request) override {
+    std::lock_guard lock(mutex);
+    calls.push_back("UpdateSnapshot(" + id + ")");
+    if (fail_with) return *fail_with;
+    last_protection = request;
+    for (auto& snapshot : snapshots) {
+      if (snapshot.id != id) continue;
+      if (request.is_protected) snapshot.is_protected = *request.is_protected;
+      return snapshot;
+    }
+    return NotFound("snapshot " + id + " not found");
+  }
+
   // True when any recorded call starts with `prefix`, e.g. "CreateClone(".
   bool Called(const std::string& prefix) {
     std::lock_guard lock(mutex);

@@ -189,13 +189,19 @@ std::string ConnectionString(const CloneDatabase& db) {
 }
 
 Json SnapshotToJson(const Snapshot& snapshot) {
-  return Json{{"id", snapshot.id},
-              {"createdAt", FormatRfc3339(snapshot.created_at)},
-              {"dataStateAt", FormatRfc3339(snapshot.data_state_at)},
-              {"physicalSize", snapshot.physical_size},
-              {"logicalSize", snapshot.logical_size},
-              {"pool", snapshot.pool},
-              {"numClones", snapshot.num_clones}};
+  Json json{{"id", snapshot.id},
+            {"createdAt", FormatRfc3339(snapshot.created_at)},
+            {"dataStateAt", FormatRfc3339(snapshot.data_state_at)},
+            {"physicalSize", snapshot.physical_size},
+            {"logicalSize", snapshot.logical_size},
+            {"pool", snapshot.pool},
+            {"numClones", snapshot.num_clones},
+            {"clones", snapshot.clones},
+            {"branch", snapshot.branch},
+            {"message", snapshot.message},
+            {"protected", snapshot.is_protected}};
+  if (snapshot.protected_till) json["protectedTill"] = FormatRfc3339(*snapshot.protected_till);
+  return json;
 }
 
 Json CloneToJson(const Clone& clone, const CloneJsonContext& context) {
@@ -410,6 +416,11 @@ Result<Snapshot> SnapshotFromJson(const Json& json) {
   snapshot.physical_size = LenientInt(json, "physicalSize");
   snapshot.logical_size = LenientInt(json, "logicalSize");
   snapshot.num_clones = static_cast<int>(LenientInt(json, "numClones"));
+  snapshot.branch = LenientString(json, "branch");
+  snapshot.message = LenientString(json, "message");
+  snapshot.is_protected =
+      json.contains("protected") && json["protected"].is_boolean() && json["protected"].get<bool>();
+  DBLAB_ASSIGN_OR_RETURN(snapshot.protected_till, LenientTime(json, "protectedTill"));
   return snapshot;
 }
 

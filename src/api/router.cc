@@ -21,10 +21,17 @@ constexpr size_t kMaxCloneIdLength = 64;
 
 // First path segments DLE uses for its API. Such paths never fall through to the web UI, so a
 // DLE client calling a route dblab lacks gets a JSON 404 rather than index.html.
-// ("instance" is left to the UI: DLE's UI routes live under /instance/.)
-constexpr std::array<std::string_view, 13> kApiFirstSegments = {
-    "healthz",  "status", "snapshots", "snapshot", "clones",      "clone",   "full-refresh",
-    "branches", "branch", "admin",     "metrics",  "observation", "webhooks"};
+// (Our web UI routes in the URL's hash, so DLE's /instance/... is an API path here.)
+constexpr std::array<std::string_view, 14> kApiFirstSegments = {
+    "healthz",  "status", "snapshots", "snapshot", "clones",      "clone",    "full-refresh",
+    "branches", "branch", "admin",     "metrics",  "observation", "webhooks", "instance"};
+
+// Auth before routing: every API path but /healthz and /metrics (DLE's: Prometheus scrapes it
+// without a token) needs the token, so that without one a client learns nothing (not even which
+// routes exist) and always gets 401, never 404 or 405.
+bool RouteNeedsToken(const std::vector<std::string_view>& segments) {
+  return !(segments.size() == 1 && (segments[0] == "healthz" || segments[0] == "metrics"));
+}
 
 constexpr std::string_view kNoUiPage =
     "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>dblab engine</title></head>\n"
@@ -301,8 +308,12 @@ ApiResponse Router::CloneResponse(int status, const Clone& clone) const {
 }
 
 ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) const {
-  if (auto response = HandleOpsApi(request, path)) return std::move(*response);
   auto segments = SplitPath(path);
+  if (RouteNeedsToken(segments)) {
+    if (auto refused = Authenticate(request)) return std::move(*refused);
+  }
+  if (auto response = HandleOpsApi(request, path)) return std::move(*response);
+  if (auto response = HandleBranchApi(request, segments)) return std::move(*response);
   std::string_view route;  // "healthz", "clone/{id}", ...
   std::string_view allow;
   std::string_view raw_id;
@@ -310,7 +321,7 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
     route = segments[0];
     if (route == "healthz") {
       allow = "GET, POST";  // DLE's UI and load balancers use either
-    } else if (route == "status" || route == "snapshots" || route == "clones") {
+    } else if (route == "status" || route == "clones") {
       allow = "GET";
     } else if (route == "clone" || route == "full-refresh" || route == "snapshot") {
       allow = "POST";
@@ -318,13 +329,6 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
   } else if (segments.size() == 2 && segments[0] == "clone") {
     route = "clone/{id}";
     allow = "GET, PATCH, DELETE";
-    raw_id = segments[1];
-  } else if (segments.size() == 2 && segments[0] == "branch" && segments[1] == "snapshot") {
-    route = "branch/snapshot";
-    allow = "POST";
-  } else if (segments.size() == 2 && segments[0] == "snapshot") {
-    route = "snapshot/{id}";
-    allow = "DELETE";
     raw_id = segments[1];
   } else if (segments.size() == 3 && segments[0] == "clone" && segments[2] == "reset") {
     route = "clone/{id}/reset";
@@ -342,18 +346,8 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
     response.allow = std::string(allow);
     return response;
   }
-  if (route != "healthz") {
-    if (auto refused = Authenticate(request)) return std::move(*refused);
-  }
   std::string id;
-  if (!raw_id.empty() && route == "snapshot/{id}") {
-    auto decoded = PercentDecode(raw_id);
-    if (!decoded || !IsValidSnapshotId(*decoded)) {
-      return ErrorResponse(BadRequest(
-          "invalid snapshot id: it must look like <pool>@<name>, e.g. dblab_pool@snapshot_1"));
-    }
-    id = std::move(*decoded);
-  } else if (!raw_id.empty()) {
+  if (!raw_id.empty()) {
     auto decoded = PercentDecode(raw_id);
     if (!decoded || !IsValidCloneId(*decoded)) {
       return ErrorResponse(BadRequest(
@@ -373,11 +367,6 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
   }
   if (route == "status") {
     return JsonResponse(200, InstanceStatusToJson(engine_.GetStatus(), engine_.ListSnapshots()));
-  }
-  if (route == "snapshots") {
-    Json json = Json::array();
-    for (const auto& snapshot : engine_.ListSnapshots()) json.push_back(SnapshotToJson(snapshot));
-    return JsonResponse(200, json);
   }
   if (route == "clones") {
     std::vector<Clone> clones = engine_.ListClones();
@@ -405,35 +394,6 @@ ApiResponse Router::HandleApi(const ApiRequest& request, std::string_view path) 
     auto snapshot = engine_.CreateSnapshot();
     if (!snapshot) return ErrorResponse(snapshot.error());
     return JsonResponse(200, SnapshotToJson(*snapshot));
-  }
-  if (route == "branch/snapshot") {
-    // DLE: {"cloneID": "...", "message": "..."} -> {"snapshotID": "..."}.
-    Json body = Json::parse(request.body, nullptr, false);
-    if (!body.is_object()) return ErrorResponse(BadRequest("the body must be a JSON object"));
-    for (const auto& [key, value] : body.items()) {
-      if (key != "cloneID" && key != "message") {
-        return ErrorResponse(BadRequest("unknown field \"" + key + "\"; expected cloneID, message"));
-      }
-    }
-    if (!body.contains("cloneID") || !body["cloneID"].is_string() ||
-        !IsValidCloneId(body["cloneID"].get<std::string>())) {
-      return ErrorResponse(BadRequest("cloneID is required: the id of the clone to snapshot"));
-    }
-    if (body.contains("message") && !body["message"].is_string()) {
-      return ErrorResponse(BadRequest("message must be a string"));
-    }
-    auto snapshot = engine_.CreateSnapshotFromClone(body["cloneID"].get<std::string>());
-    if (!snapshot) return ErrorResponse(snapshot.error());
-    return JsonResponse(200, Json{{"snapshotID", snapshot->id}});
-  }
-  if (route == "snapshot/{id}") {
-    if (request.target.find("force=true") != std::string::npos) {
-      return ErrorResponse(BadRequest(
-          "force=true is not supported: destroy the clones of snapshot " + id + " first"));
-    }
-    Status status = engine_.DeleteSnapshot(id);
-    if (!status) return ErrorResponse(status.error());
-    return JsonResponse(200, Json{{"status", "OK"}, {"message", "Deleted snapshot " + id}});
   }
   if (route == "full-refresh") {
     Status status = engine_.FullRefresh();

@@ -90,6 +90,11 @@ class Router {
                                 const CloningSettings& settings) const;
   ApiResponse CloneResponse(int status, const Clone& clone) const;
 
+  // DLE 4's branch and snapshot routes (router_branches.cc): nullopt when `segments` is none of
+  // them. Called after authentication.
+  std::optional<ApiResponse> HandleBranchApi(const ApiRequest& request,
+                                             const std::vector<std::string_view>& segments) const;
+
   // Refuses (429) or checks the Verification-Token; nullopt when the request may go on.
   std::optional<ApiResponse> Authenticate(const ApiRequest& request) const;
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "api/fake_engine_service.h"
 #include "common/time.h"
@@ -159,20 +160,248 @@ TEST_F(ApiRouterTest, SnapshotCreateAndDelete) {
     EXPECT_EQ(Body(response)["code"], "BAD_REQUEST") << bad;
   }
   EXPECT_EQ(Call("DELETE", "/snapshot/p@s?force=true").status, 400);
-  EXPECT_EQ(Call("GET", "/snapshot/p@s").status, 405);
+  EXPECT_EQ(Call("GET", "/snapshot/p@s").status, 404);  // GET /snapshot/{id}: an unknown one
+  EXPECT_EQ(Call("PUT", "/snapshot/p@s").status, 405);
 }
 
 TEST_F(ApiRouterTest, BranchSnapshotMakesASnapshotOfAClone) {
   ApiResponse made = Call("POST", "/branch/snapshot", R"({"cloneID":"jworks","message":"m"})");
   ASSERT_EQ(made.status, 200) << made.body;
   EXPECT_TRUE(Body(made)["snapshotID"].is_string());
-  EXPECT_TRUE(engine_.Called("CreateSnapshotFromClone(jworks)"));
+  EXPECT_TRUE(engine_.Called("CommitClone(jworks)"));
+  EXPECT_EQ(engine_.last_commit_message, "m");
   EXPECT_EQ(Call("POST", "/branch/snapshot", R"({"cloneID":"nobody"})").status, 404);
   for (const char* bad : {"", "[]", R"({"message":"m"})", R"({"cloneID":"../x"})",
                           R"({"cloneID":"a","extra":1})", R"({"cloneID":"a","message":5})"}) {
     EXPECT_EQ(Call("POST", "/branch/snapshot", bad).status, 400) << bad;
   }
   EXPECT_EQ(Call("GET", "/branch/snapshot").status, 405);
+}
+
+// --- auth before routing: DLE's routes, with and without a token ---
+
+struct RouteCase {
+  const char* method;
+  const char* target;
+  const char* body;
+};
+
+// Every route DLE's API reference, web UI and CLI use (ours and the ones still missing).
+const RouteCase kDleRoutes[] = {
+    {"GET", "/status", ""},
+    {"GET", "/snapshots", ""},
+    {"GET", "/snapshots?branch=main", ""},
+    {"POST", "/snapshot", "{}"},
+    {"GET", "/snapshot/dblab_pool@snapshot_1", ""},
+    {"PATCH", "/snapshot/dblab_pool@snapshot_1", R"({"protected":true})"},
+    {"DELETE", "/snapshot/dblab_pool@snapshot_1", ""},
+    {"POST", "/snapshot/clone", R"({"cloneID":"jworks"})"},
+    {"GET", "/clones", ""},
+    {"POST", "/clone", R"({"id":"c2","db":{"username":"u","password":"p"}})"},
+    {"GET", "/clone/jworks", ""},
+    {"PATCH", "/clone/jworks", R"({"protected":false})"},
+    {"POST", "/clone/jworks/reset", R"({"latest":true})"},
+    {"DELETE", "/clone/jworks", ""},
+    {"POST", "/full-refresh", ""},
+    {"GET", "/branches", ""},
+    {"POST", "/branch", R"({"branchName":"dev","baseBranch":"main"})"},
+    {"POST", "/branch/snapshot", R"({"cloneID":"jworks","message":"m"})"},
+    {"GET", "/branch/snapshot/dblab_pool@snapshot_1", ""},
+    {"PATCH", "/branch/main", R"({"protected":true})"},
+    {"GET", "/branch/main/log", ""},
+    {"DELETE", "/branch/dev", ""},
+    {"GET", "/instance/retrieval", ""},
+    {"GET", "/admin/config", ""},
+    {"POST", "/admin/config", "{}"},
+    {"GET", "/admin/config.yaml", ""},
+    {"POST", "/admin/test-db-source", "{}"},
+    {"POST", "/admin/ws-auth", ""},
+    {"POST", "/observation/start", "{}"},
+    {"POST", "/observation/stop", "{}"},
+    {"GET", "/observation/summary/jworks/1", ""},
+    {"GET", "/observation/download/x/jworks/1", ""},
+    // Unknown paths and wrong methods: 401 too, before any 404 or 405.
+    {"GET", "/clone/jworks/explode", ""},
+    {"GET", "/instance/nope", ""},
+    {"GET", "/branch/a/b/c", ""},
+    {"PUT", "/clone/jworks", ""},
+    {"POST", "/branches", ""},
+    {"PUT", "/instance/retrieval", ""},
+};
+
+TEST_F(ApiRouterTest, WithoutATokenEveryApiPathButHealthzIs401BeforeRouting) {
+  for (const auto& route : kDleRoutes) {
+    for (std::string prefix : {"", "/api"}) {
+      std::string target = prefix + route.target;
+      ApiResponse response = Call(route.method, target, route.body, nullptr);
+      EXPECT_EQ(response.status, 401) << route.method << " " << target;
+      EXPECT_EQ(response.content_type, "application/json") << target;
+      EXPECT_EQ(Body(response)["code"], "UNAUTHORIZED") << target;
+    }
+  }
+  EXPECT_TRUE(engine_.calls.empty());
+  EXPECT_EQ(Call("GET", "/healthz", "", nullptr).status, 200);
+}
+
+TEST(ApiDleRoutes, WithATokenDleRoutesAnswerJsonAndBranchRoutesExist) {
+  // Routes another part of the engine serves, or that are not there yet: a JSON 404 at most.
+  const std::set<std::string> elsewhere = {"/instance/retrieval",
+                                           "/admin/config",
+                                           "/admin/config.yaml",
+                                           "/admin/test-db-source",
+                                           "/admin/ws-auth",
+                                           "/observation/start",
+                                           "/observation/stop",
+                                           "/observation/summary/jworks/1",
+                                           "/observation/download/x/jworks/1",
+                                           "/clone/jworks/explode",
+                                           "/instance/nope",
+                                           "/branch/a/b/c",
+                                           "/snapshot"};
+  for (const auto& route : kDleRoutes) {
+    for (std::string prefix : {"", "/api"}) {
+      // Given an engine with one snapshot on main, a branch dev and a clone (fresh each call),
+      FakeEngineService engine;
+      engine.snapshots.push_back(Snapshot{.id = "dblab_pool@snapshot_1", .pool = "dblab_pool"});
+      engine.clones["jworks"] = Clone{.id = "jworks", .snapshot_id = "dblab_pool@snapshot_1"};
+      engine.branches = {Branch{.name = "main", .head_snapshot_id = "dblab_pool@snapshot_1"},
+                         Branch{.name = "dev", .head_snapshot_id = "dblab_pool@snapshot_1"}};
+      if (std::string(route.target) == "/branch") engine.branches.pop_back();
+      Router router(engine, RouterOptions{kToken, "", 1024, {}, {}});
+      std::string target = prefix + route.target;
+      ApiRequest request{route.method, target, {{"verification-token", kToken}}, route.body, ""};
+
+      // when a client with the token calls the route,
+      ApiResponse response = router.Handle(request);
+
+      // then it answers JSON, never 401, and branching's routes answer 2xx (wrong methods 405).
+      EXPECT_EQ(response.content_type, "application/json") << route.method << " " << target;
+      EXPECT_NE(response.status, 401) << route.method << " " << target;
+      std::string path = std::string(route.target).substr(0, std::string(route.target).find('?'));
+      std::string method = route.method;
+      if (elsewhere.count(path)) continue;
+      if (method == "PUT" || (path == "/branches" && method == "POST")) {
+        EXPECT_EQ(response.status, 405) << route.method << " " << target;
+      } else {
+        EXPECT_LT(response.status, 300) << method << " " << target << ": " << response.body;
+      }
+    }
+  }
+}
+
+// --- branches ---
+
+class ApiBranchTest : public ApiRouterTest {
+ protected:
+  ApiBranchTest() {
+    Snapshot commit;
+    commit.id = "dblab_pool@snapshot_2";
+    commit.pool = "dblab_pool";
+    commit.branch = "dev";
+    commit.parent_id = "dblab_pool@snapshot_1";
+    commit.message = "add a column";
+    commit.data_state_at = *ParseRfc3339("2026-11-28T09:30:00Z");
+    commit.clones = {"jworks"};
+    commit.num_clones = 1;
+    engine_.snapshots[0].branch = "main";
+    engine_.snapshots.push_back(commit);
+    engine_.branches = {
+        Branch{.name = "main", .head_snapshot_id = "dblab_pool@snapshot_1", .parent = "-"},
+        Branch{.name = "dev",
+               .head_snapshot_id = "dblab_pool@snapshot_2",
+               .base_snapshot_id = "dblab_pool@snapshot_1",
+               .parent = "main"}};
+  }
+};
+
+TEST_F(ApiBranchTest, BranchesListsDleBranchViews) {
+  ApiResponse response = Call("GET", "/branches");
+  ASSERT_EQ(response.status, 200) << response.body;
+  Json json = Body(response);
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_EQ(json[0]["name"], "main");
+  EXPECT_EQ(json[0]["parent"], "-");
+  EXPECT_EQ(json[0]["dataStateAt"], "20261127100000");
+  EXPECT_EQ(json[0]["snapshotID"], "dblab_pool@snapshot_1");
+  EXPECT_EQ(json[0]["numSnapshots"], 1);
+  EXPECT_EQ(json[1]["name"], "dev");
+  EXPECT_EQ(json[1]["parent"], "main");
+  EXPECT_EQ(json[1]["numSnapshots"], 2);
+  EXPECT_EQ(json[1]["protected"], false);
+}
+
+TEST_F(ApiBranchTest, LogAndSnapshotDetailsFollowParents) {
+  ApiResponse log = Call("GET", "/branch/dev/log");
+  ASSERT_EQ(log.status, 200) << log.body;
+  Json json = Body(log);
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_EQ(json[0]["id"], "dblab_pool@snapshot_2");
+  EXPECT_EQ(json[0]["message"], "add a column");
+  EXPECT_EQ(json[0]["parent"], "dblab_pool@snapshot_1");
+  EXPECT_EQ(json[0]["branch"], Json::array({"dev"}));
+  EXPECT_EQ(json[0]["clones"], Json::array({"jworks"}));
+  EXPECT_EQ(json[0]["dataStateAt"], "20261128093000");
+  EXPECT_EQ(json[1]["parent"], "-");
+  EXPECT_EQ(json[1]["child"], Json::array({"dblab_pool@snapshot_2"}));
+  EXPECT_EQ(json[1]["root"], Json::array({"dev"}));
+  EXPECT_EQ(json[1]["branch"], Json::array({"main"}));
+
+  ApiResponse details = Call("GET", "/branch/snapshot/dblab_pool@snapshot_2");
+  ASSERT_EQ(details.status, 200);
+  EXPECT_EQ(Body(details), json[0]);
+  EXPECT_EQ(Call("GET", "/branch/snapshot/dblab_pool@nope").status, 404);
+  EXPECT_EQ(Call("GET", "/branch/nope/log").status, 404);
+  EXPECT_EQ(Call("GET", "/branch/..%2Fx/log").status, 400);
+}
+
+TEST_F(ApiBranchTest, SnapshotsFilterByBranchAndCarryMessageAndProtection) {
+  Json all = Body(Call("GET", "/snapshots"));
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1]["branch"], "dev");
+  EXPECT_EQ(all[1]["message"], "add a column");
+  EXPECT_EQ(all[1]["clones"], Json::array({"jworks"}));
+  EXPECT_EQ(all[1]["protected"], false);
+  Json dev = Body(Call("GET", "/snapshots?branch=dev"));
+  ASSERT_EQ(dev.size(), 1u);
+  EXPECT_EQ(dev[0]["id"], "dblab_pool@snapshot_2");
+  EXPECT_EQ(Body(Call("GET", "/snapshots?branch=main")).size(), 1u);
+  EXPECT_EQ(Call("GET", "/snapshots?branch=nope").status, 404);
+
+  ApiResponse one = Call("GET", "/snapshot/dblab_pool@snapshot_2");
+  ASSERT_EQ(one.status, 200);
+  EXPECT_EQ(Body(one)["message"], "add a column");
+  ApiResponse patched = Call("PATCH", "/snapshot/dblab_pool@snapshot_2",
+                             R"({"protected":true,"protectionDurationMinutes":60})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(Body(patched)["protected"], true);
+  EXPECT_EQ(engine_.last_protection.protection_duration_minutes, 60);
+  EXPECT_EQ(Call("PATCH", "/snapshot/dblab_pool@snapshot_2", R"({"deleteAt":"x"})").status, 400);
+}
+
+TEST_F(ApiBranchTest, CreateUpdateAndDeleteBranches) {
+  ApiResponse made = Call("POST", "/branch", R"({"branchName":"feature","baseBranch":"dev"})");
+  ASSERT_EQ(made.status, 200) << made.body;
+  EXPECT_EQ(Body(made), Json({{"name", "feature"}}));
+  EXPECT_TRUE(engine_.Called("CreateBranch(feature)"));
+  for (const char* bad : {"", "[]", R"({"branchName":5})", R"({"branchName":"x","other":"y"})"}) {
+    EXPECT_EQ(Call("POST", "/branch", bad).status, 400) << bad;
+  }
+  ApiResponse patched = Call("PATCH", "/branch/feature", R"({"protected":true})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(Body(patched)["name"], "feature");
+  EXPECT_EQ(Body(patched)["protected"], true);
+  ApiResponse deleted = Call("DELETE", "/branch/feature");
+  ASSERT_EQ(deleted.status, 200);
+  EXPECT_EQ(Body(deleted)["status"], "OK");
+  EXPECT_EQ(Call("DELETE", "/branch/feature").status, 404);
+  EXPECT_EQ(Call("GET", "/branch/feature").status, 405);
+}
+
+TEST_F(ApiBranchTest, SnapshotCloneAnswersTheNewSnapshot) {
+  ApiResponse made = Call("POST", "/snapshot/clone", R"({"cloneID":"jworks","message":"x"})");
+  ASSERT_EQ(made.status, 200) << made.body;
+  EXPECT_EQ(Body(made)["message"], "x");
+  EXPECT_TRUE(Body(made)["id"].is_string());
 }
 
 // --- auth ---
@@ -315,8 +544,9 @@ TEST_F(ApiRouterTest, BodyOverTheLimitIs413) {
 // --- routing ---
 
 TEST_F(ApiRouterTest, UnknownApiRouteIs404Json) {
-  for (const char* target : {"/api/nope", "/api", "/api/", "/clone/jworks/explode", "/branches",
-                             "/admin/nope", "/clones/extra"}) {
+  for (const char* target :
+       {"/api/nope", "/api", "/api/", "/clone/jworks/explode", "/admin/nope", "/clones/extra",
+        "/instance/nope", "/api/instance/nope", "/branch/x/log/more"}) {
     ApiResponse response = Call("GET", target);
     EXPECT_EQ(response.status, 404) << target;
     EXPECT_EQ(response.content_type, "application/json") << target;
@@ -438,10 +668,18 @@ TEST_F(ApiUiTest, ServesFilesWithContentTypes) {
 
 TEST_F(ApiUiTest, ClientSideRoutesGetIndexHtmlButMissingAssetsAre404) {
   Router router(engine_, RouterOptions{kToken, (root_ / "ui").string(), 1024});
-  ApiResponse api_like = Get(router, "/branches/main");
-  EXPECT_EQ(api_like.status, 404);  // DLE API prefixes never fall through to the UI
-  EXPECT_EQ(api_like.content_type, "application/json");
-  ApiResponse page = Get(router, "/instance/clones/jworks");
+  // DLE API prefixes never fall through to the UI: without a token 401 (auth before routing),
+  // with one a JSON 404. /instance/... is DLE's API too (our UI routes in the hash).
+  for (const char* api_like : {"/branches/main", "/instance/clones/jworks", "/api/nope"}) {
+    ApiResponse response = Get(router, api_like);
+    EXPECT_EQ(response.status, 401) << api_like;
+    EXPECT_EQ(response.content_type, "application/json") << api_like;
+    ApiRequest with_token{"GET", api_like, {{"verification-token", kToken}}, "", ""};
+    ApiResponse signed_in = router.Handle(with_token);
+    EXPECT_EQ(signed_in.status, 404) << api_like;
+    EXPECT_EQ(signed_in.content_type, "application/json") << api_like;
+  }
+  ApiResponse page = Get(router, "/some/client/route");
   EXPECT_EQ(page.status, 200);
   EXPECT_EQ(page.body, "<html>app</html>");
   EXPECT_EQ(Get(router, "/assets/missing.js").status, 404);

@@ -58,6 +58,12 @@ struct Flags {
   std::vector<std::string> extra_config;
   std::string message;  // commit --message
 
+  // branch / switch / log.
+  std::string branch_name;  // positional NAME
+  std::string delete_branch;
+  std::string parent_branch;
+  CLI::Option* branch_protected_option = nullptr;
+
   // clone start-observation / summary-observation (DLE's flags; seconds).
   int64_t observation_interval = 0;
   int64_t max_lock_duration = 0;
@@ -134,6 +140,9 @@ class CliRunner {
   CommandStatus SnapshotCreate();
   CommandStatus SnapshotDelete();
   CommandStatus Commit();
+  CommandStatus Branch();
+  CommandStatus Switch();
+  CommandStatus Log();
   CommandStatus InstanceStatus();
   CommandStatus InstanceVersion();
   CommandStatus InstanceFullRefresh();
@@ -171,6 +180,13 @@ class CliRunner {
     io_.sleep(delay);
     delay = std::min(delay * 3 / 2, kMaxPollDelay);
   }
+
+  // The current branch (--current-branch, else cli.yml's, else main); after MakeClient.
+  std::string CurrentBranch() const {
+    return flags_.current_branch.empty() ? "main" : flags_.current_branch;
+  }
+  // Saves `branch` as the current environment's branching.current_branch.
+  CommandStatus SaveCurrentBranch(const std::string& branch);
 
   const CliIo& io_;
   Flags& flags_;
@@ -578,6 +594,137 @@ CommandStatus CliRunner::Commit() {
   });
 }
 
+CommandStatus CliRunner::SaveCurrentBranch(const std::string& branch) {
+  std::filesystem::path path;
+  auto config = LoadConfig(&path);
+  if (!config) return Local(config.error());
+  auto environment = config->environments.find(config->current_environment);
+  if (environment == config->environments.end()) {
+    return CommandError{kExitFailure,
+                        fmt::format("no current environment in {} to keep the branch in; run "
+                                    "`dblab init` first",
+                                    path.string())};
+  }
+  environment->second.current_branch = branch;
+  if (auto saved = SaveCliConfig(path, *config); !saved) return Local(saved.error());
+  return std::nullopt;
+}
+
+// DLE's `dblab branch`: list (the current one starred), create and switch, or delete.
+CommandStatus CliRunner::Branch() {
+  auto client = MakeClient();
+  if (!client) return Local(client.error());
+  if (!flags_.delete_branch.empty()) {
+    if (!flags_.branch_name.empty()) return Usage("give either NAME or --delete NAME, not both");
+    auto deleted = (*client)->DeleteBranch(flags_.delete_branch);
+    if (!deleted) return Remote(deleted.error());
+    if (CurrentBranch() == flags_.delete_branch) {
+      if (auto failed = SaveCurrentBranch("main")) return failed;
+    }
+    io_.out << "Deleted branch '" << flags_.delete_branch << "'\n";
+    return std::nullopt;
+  }
+  if (flags_.branch_name.empty()) {
+    auto branches = (*client)->Branches();
+    if (!branches) return Remote(branches.error());
+    std::vector<std::string> names;
+    for (const auto& branch : *branches) names.push_back(branch.value("name", ""));
+    if (names.empty()) {
+      io_.out << "No branches found\n";
+      return std::nullopt;
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      io_.out << (name == CurrentBranch() ? "* " : "  ") << name << "\n";
+    }
+    return std::nullopt;
+  }
+  auto branches = (*client)->Branches();
+  if (!branches) return Remote(branches.error());
+  bool exists = std::any_of(branches->begin(), branches->end(), [&](const json& branch) {
+    return branch.value("name", "") == flags_.branch_name;
+  });
+  if (!exists) {
+    json body = {{"branchName", flags_.branch_name}};
+    if (!flags_.snapshot_id.empty()) {
+      body["snapshotID"] = flags_.snapshot_id;
+    } else {
+      body["baseBranch"] = flags_.parent_branch.empty() ? CurrentBranch() : flags_.parent_branch;
+    }
+    auto created = (*client)->CreateBranch(body);
+    if (!created) return Remote(created.error());
+  } else if (flags_.branch_protected_option->count() == 0) {
+    return CommandError{kExitFailure,
+                        fmt::format("branch '{}' already exists; switch to it with `dblab "
+                                    "switch {}`",
+                                    flags_.branch_name, flags_.branch_name)};
+  }
+  if (flags_.branch_protected_option->count() > 0) {
+    auto protection = ParseProtection(flags_.protected_value);
+    if (!protection) return Local(protection.error());
+    json body = {{"protected", protection->is_protected}};
+    if (protection->duration_minutes) {
+      body["protectionDurationMinutes"] = *protection->duration_minutes;
+    }
+    auto updated = (*client)->UpdateBranch(flags_.branch_name, body);
+    if (!updated) return Remote(updated.error());
+    if (exists) {
+      PrintJson(*updated);
+      return std::nullopt;
+    }
+  }
+  if (auto failed = SaveCurrentBranch(flags_.branch_name)) return failed;
+  io_.out << "Switched to new branch '" << flags_.branch_name << "'\n";
+  return std::nullopt;
+}
+
+CommandStatus CliRunner::Switch() {
+  auto client = MakeClient();
+  if (!client) return Local(client.error());
+  auto branches = (*client)->Branches();
+  if (!branches) return Remote(branches.error());
+  bool exists = std::any_of(branches->begin(), branches->end(), [&](const json& branch) {
+    return branch.value("name", "") == flags_.branch_name;
+  });
+  if (!exists) {
+    return CommandError{
+        kExitFailure, fmt::format("branch '{}' not found; see `dblab branch`", flags_.branch_name)};
+  }
+  if (auto failed = SaveCurrentBranch(flags_.branch_name)) return failed;
+  io_.out << "Switched to branch '" << flags_.branch_name << "'\n";
+  return std::nullopt;
+}
+
+// DLE's `dblab log`: the branch's commits, newest first, in git's manner.
+CommandStatus CliRunner::Log() {
+  auto client = MakeClient();
+  if (!client) return Local(client.error());
+  const std::string branch = flags_.branch_name.empty() ? CurrentBranch() : flags_.branch_name;
+  auto log = (*client)->BranchLog(branch);
+  if (!log) return Remote(log.error());
+  auto joined = [](const json& list) {
+    std::string text;
+    if (!list.is_array()) return text;
+    for (const auto& item : list) {
+      if (item.is_string()) text += (text.empty() ? "" : ", ") + item.get<std::string>();
+    }
+    return text;
+  };
+  for (const auto& commit : *log) {
+    io_.out << "commit " << commit.value("id", "") << "\n";
+    if (std::string root = joined(commit.value("root", json())); !root.empty()) {
+      io_.out << "Root: " << root << "\n";
+    }
+    if (std::string heads = joined(commit.value("branch", json())); !heads.empty()) {
+      io_.out << "Branch: " << heads << "\n";
+    }
+    io_.out << "Parent: " << commit.value("parent", "-") << "\n";
+    io_.out << "DataStateAt: " << commit.value("dataStateAt", "") << "\n";
+    io_.out << "Message: " << commit.value("message", "") << "\n\n";
+  }
+  return std::nullopt;
+}
+
 CommandStatus CliRunner::CloneStartObservation() {
   if (auto invalid = ValidateCloneId(flags_.clone_id, "clone id")) return invalid;
   json tags = json::object();
@@ -647,6 +794,26 @@ void CommitFlags(CLI::App& command, Flags& flags) {
   command.add_option("--clone-id", flags.clone_id, "clone whose data becomes a snapshot")
       ->required();
   command.add_option("-m,--message", flags.message, "what the snapshot holds");
+}
+
+void BranchFlags(CLI::App& command, Flags& flags) {
+  command.add_option("NAME", flags.branch_name, "branch to create and switch to");
+  command.add_option("--delete", flags.delete_branch, "delete this branch");
+  auto* parent = command.add_option("--parent-branch", flags.parent_branch,
+                                    "branch the new one starts from (default: the current one)");
+  command.add_option("--snapshot-id", flags.snapshot_id, "snapshot the new branch starts from")
+      ->excludes(parent);
+  flags.branch_protected_option = command.add_option(
+      "--protected", flags.protected_value,
+      "protect the branch: true, false, minutes (0 = forever) or a duration (30m, 2h, 7d)");
+}
+
+void SwitchFlags(CLI::App& command, Flags& flags) {
+  command.add_option("NAME", flags.branch_name, "branch to switch to")->required();
+}
+
+void LogFlags(CLI::App& command, Flags& flags) {
+  command.add_option("BRANCH", flags.branch_name, "branch (default: the current one)");
 }
 
 void CloneCreateFlags(CLI::App& command, Flags& flags) {
@@ -766,11 +933,9 @@ const CommandSpec kCommands[] = {
      "dblab config view\n"
      "dblab config view staging"},
     {"config", "list", "list environments; * marks the current one", &NoFlags,
-     &CliRunner::ConfigList,
-     "dblab config list"},
+     &CliRunner::ConfigList, "dblab config list"},
     {"config", "switch", "make an environment current", &EnvironmentArgument,
-     &CliRunner::ConfigSwitch,
-     "dblab config switch staging"},
+     &CliRunner::ConfigSwitch, "dblab config switch staging"},
     {"config", "remove", "delete an environment", &EnvironmentArgument, &CliRunner::ConfigRemove,
      "dblab config remove staging"},
     {"clone", "list", "list all clones (JSON array)", &NoFlags, &CliRunner::CloneList,
@@ -810,22 +975,32 @@ const CommandSpec kCommands[] = {
      "dblab snapshot list"},
     {"snapshot", "create",
      "take a snapshot now (physical retrieval: of the replica, promoted and preprocessed)",
-     &NoFlags, &CliRunner::SnapshotCreate,
-     "dblab snapshot create"},
+     &NoFlags, &CliRunner::SnapshotCreate, "dblab snapshot create"},
     {"snapshot", "delete", "delete a snapshot no clone uses", &SnapshotIdArgument,
-     &CliRunner::SnapshotDelete,
-     "dblab snapshot delete SNAPSHOT_ID"},
-    {"", "commit", "snapshot a clone's current data; it becomes the latest snapshot",
+     &CliRunner::SnapshotDelete, "dblab snapshot delete SNAPSHOT_ID"},
+    {"", "commit",
+     "snapshot a clone's current data as a commit on its branch; the branch's head moves to it",
      &CommitFlags, &CliRunner::Commit,
      "dblab commit --clone-id testclone --message \"after the migration\""},
+    {"", "branch", "list branches (* = current), create one and switch to it, or delete one",
+     &BranchFlags, &CliRunner::Branch,
+     "dblab branch\n"
+     "dblab branch feature-x\n"
+     "dblab branch hotfix --parent-branch main\n"
+     "dblab branch audit --snapshot-id SNAPSHOT_ID\n"
+     "dblab branch feature-x --protected true\n"
+     "dblab branch --delete feature-x"},
+    {"", "switch", "make a branch the current one (kept in cli.yml)", &SwitchFlags,
+     &CliRunner::Switch, "dblab switch feature-x"},
+    {"", "log", "show a branch's commits, newest first", &LogFlags, &CliRunner::Log,
+     "dblab log\n"
+     "dblab log main"},
     {"instance", "status", "show the engine's status", &NoFlags, &CliRunner::InstanceStatus,
      "dblab instance status"},
     {"instance", "version", "show the engine's version (GET /healthz)", &NoFlags,
-     &CliRunner::InstanceVersion,
-     "dblab instance version"},
+     &CliRunner::InstanceVersion, "dblab instance version"},
     {"instance", "full-refresh", "start a full refresh of the data", &NoFlags,
-     &CliRunner::InstanceFullRefresh,
-     "dblab instance full-refresh"},
+     &CliRunner::InstanceFullRefresh, "dblab instance full-refresh"},
 };
 
 void DefineGlobalFlags(CLI::App& app, Flags& flags) {

@@ -345,6 +345,66 @@ TEST_F(CliTest, CloneUpdateSendsTheProtectionDuration) {
   EXPECT_EQ(json::parse(engine.requests()[1].body), (json{{"protected", false}}));
 }
 
+// ---- branches --------------------------------------------------------------------------------
+
+TEST_F(CliTest, BranchCreatesSwitchesListsAndDeletesLikeDle) {
+  FakeEngine engine;
+  json branches = json::array({{{"name", "main"}, {"snapshotID", "p@1"}}});
+  json with_dev = json::array(
+      {{{"name", "main"}, {"snapshotID", "p@1"}}, {{"name", "dev"}, {"snapshotID", "p@1"}}});
+  engine.Script("GET /branches", {Ok(branches), Ok(with_dev)});
+  engine.Script("POST /branch", {Ok({{"name", "dev"}})});
+  engine.Script("DELETE /branch/dev", {Ok({{"status", "OK"}, {"message", "Deleted branch"}})});
+  engine.Script("POST /clone", {Ok(CloneJson("c1", "OK"), 201)});
+  UseEngine(engine);
+
+  // Given only main, `dblab branch dev` creates dev from the current branch and switches to it,
+  ASSERT_EQ(Run({"branch", "dev"}), kExitOk) << err();
+  EXPECT_EQ(out(), "Switched to new branch 'dev'\n");
+  EXPECT_EQ(json::parse(engine.requests()[1].body),
+            (json{{"branchName", "dev"}, {"baseBranch", "main"}}));
+  // then the list stars it, and new clones go on it.
+  ASSERT_EQ(Run({"branch"}), kExitOk) << err();
+  EXPECT_EQ(out(), "* dev\n  main\n");
+  ASSERT_EQ(Run({"clone", "create", "--username", "u", "--password", "p", "--id", "c1"}), kExitOk)
+      << err();
+  EXPECT_EQ(json::parse(engine.requests().back().body)["branch"], "dev");
+
+  // `switch` keeps the choice in cli.yml; an unknown branch is refused.
+  ASSERT_EQ(Run({"switch", "main"}), kExitOk) << err();
+  EXPECT_EQ(out(), "Switched to branch 'main'\n");
+  EXPECT_NE(Run({"switch", "nope"}), kExitOk);
+  ASSERT_EQ(Run({"config", "view"}), kExitOk);
+  EXPECT_EQ(json::parse(out())["branching"]["current_branch"], "main");
+
+  ASSERT_EQ(Run({"branch", "--delete", "dev"}), kExitOk) << err();
+  EXPECT_EQ(out(), "Deleted branch 'dev'\n");
+  EXPECT_NE(Run({"branch", "--delete", "../x"}), kExitOk);
+}
+
+TEST_F(CliTest, LogPrintsCommitsNewestFirst) {
+  FakeEngine engine;
+  engine.Script("GET /branch/dev/log", {Ok(json::array({{{"id", "p@2"},
+                                                         {"parent", "p@1"},
+                                                         {"branch", json::array({"dev"})},
+                                                         {"root", json::array()},
+                                                         {"dataStateAt", "20261201063000"},
+                                                         {"message", "add a column"}},
+                                                        {{"id", "p@1"},
+                                                         {"parent", "-"},
+                                                         {"branch", json::array({"main"})},
+                                                         {"root", json::array({"dev"})},
+                                                         {"dataStateAt", "20261130100000"},
+                                                         {"message", ""}}}))});
+  UseEngine(engine);
+  ASSERT_EQ(Run({"log", "dev"}), kExitOk) << err();
+  EXPECT_EQ(out(),
+            "commit p@2\nBranch: dev\nParent: p@1\nDataStateAt: 20261201063000\n"
+            "Message: add a column\n\n"
+            "commit p@1\nRoot: dev\nBranch: main\nParent: -\nDataStateAt: 20261130100000\n"
+            "Message: \n\n");
+}
+
 TEST_F(CliTest, CloneResetSendsTheTargetAndWaitsWhileResetting) {
   FakeEngine engine;
   engine.Script("POST /clone/c1/reset", {Ok(CloneJson("c1", "RESETTING"))});
@@ -505,7 +565,7 @@ TEST_F(CliTest, EveryCommandsHelpShowsExamplesOfThatCommand) {
       {"clone", "status"}, {"clone", "create"},   {"clone", "update"},   {"clone", "reset"},
       {"clone", "destroy"}, {"snapshot", "list"}, {"snapshot", "create"}, {"snapshot", "delete"},
       {"commit"},         {"instance", "status"}, {"instance", "version"},
-      {"instance", "full-refresh"}, {"completion"}};
+      {"instance", "full-refresh"}, {"completion"}, {"branch"}, {"switch"}, {"log"}};
   for (const auto& command : commands) {
     std::string name = "dblab";
     for (const auto& word : command) name += " " + word;

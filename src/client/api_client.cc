@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -135,6 +136,58 @@ Result<nlohmann::json> ApiClient::CreateSnapshotFromClone(const std::string& clo
   nlohmann::json body = {{"cloneID", clone_id}};
   if (!message.empty()) body["message"] = message;
   return Send("POST", "/branch/snapshot", &body);
+}
+
+namespace {
+Status CheckBranchName(const std::string& name) {
+  bool valid =
+      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+      });
+  if (valid) return OkStatus();
+  return BadRequest(fmt::format(
+      "invalid branch name \"{}\": use letters, digits, '_' and '-'; see dblab branch", name));
+}
+Status CheckSnapshotId(const std::string& id) {
+  if (IsValidSnapshotId(id)) return OkStatus();
+  return BadRequest(fmt::format(
+      "invalid snapshot id \"{}\": it looks like <pool>@<name>; see dblab snapshot list", id));
+}
+}  // namespace
+
+Result<nlohmann::json> ApiClient::Branches() { return Send("GET", "/branches", nullptr); }
+Result<nlohmann::json> ApiClient::CreateBranch(const nlohmann::json& body) {
+  return Send("POST", "/branch", &body);
+}
+Result<nlohmann::json> ApiClient::DeleteBranch(const std::string& name) {
+  DBLAB_TRY(CheckBranchName(name));
+  return Send("DELETE", "/branch/" + name, nullptr);
+}
+Result<nlohmann::json> ApiClient::UpdateBranch(const std::string& name,
+                                               const nlohmann::json& body) {
+  DBLAB_TRY(CheckBranchName(name));
+  return Send("PATCH", "/branch/" + name, &body);
+}
+Result<nlohmann::json> ApiClient::BranchLog(const std::string& name) {
+  DBLAB_TRY(CheckBranchName(name));
+  return Send("GET", "/branch/" + name + "/log", nullptr);
+}
+Result<nlohmann::json> ApiClient::SnapshotDetails(const std::string& id) {
+  DBLAB_TRY(CheckSnapshotId(id));
+  return Send("GET", "/branch/snapshot/" + id, nullptr);
+}
+Result<nlohmann::json> ApiClient::BranchSnapshots(const std::string& name) {
+  DBLAB_TRY(CheckBranchName(name));
+  return Send("GET", "/snapshots?branch=" + name, nullptr);
+}
+Result<nlohmann::json> ApiClient::GetSnapshot(const std::string& id) {
+  DBLAB_TRY(CheckSnapshotId(id));
+  return Send("GET", "/snapshot/" + id, nullptr);
+}
+Result<nlohmann::json> ApiClient::UpdateSnapshot(const std::string& id,
+                                                 const nlohmann::json& body) {
+  DBLAB_TRY(CheckSnapshotId(id));
+  return Send("PATCH", "/snapshot/" + id, &body);
 }
 
 Result<nlohmann::json> ApiClient::CreateSnapshot() {

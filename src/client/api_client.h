@@ -53,6 +53,17 @@ class ApiClient {
   Result<nlohmann::json> SummaryObservation(const std::string& clone_id,
                                             const std::string& session_id);
 
+  // DLE 4 branches. Branch names: letters, digits, '_' and '-' (checked before sending).
+  Result<nlohmann::json> Branches();                                // GET /branches
+  Result<nlohmann::json> CreateBranch(const nlohmann::json& body);  // POST /branch
+  Result<nlohmann::json> DeleteBranch(const std::string& name);     // DELETE /branch/{name}
+  Result<nlohmann::json> UpdateBranch(const std::string& name, const nlohmann::json& body);
+  Result<nlohmann::json> BranchLog(const std::string& name);        // GET /branch/{name}/log
+  Result<nlohmann::json> SnapshotDetails(const std::string& id);    // GET /branch/snapshot/{id}
+  Result<nlohmann::json> BranchSnapshots(const std::string& name);  // GET /snapshots?branch=
+  Result<nlohmann::json> GetSnapshot(const std::string& id);        // GET /snapshot/{id}
+  Result<nlohmann::json> UpdateSnapshot(const std::string& id, const nlohmann::json& body);
+
   const ClientOptions& options() const { return options_; }
 
  private:

@@ -158,6 +158,9 @@ std::string CloneManager::SnapshotDirName(const std::string& snapshot_id) const 
 }
 
 std::string CloneManager::LatestSnapshotId() {
+  // DLE 4: the latest is main's head (commits on other branches are not); before branches
+  // existed, the newest snapshot.
+  if (std::string head = BranchHead(std::string(kMainBranch)); !head.empty()) return head;
   auto snapshots = state_.ListSnapshots();
   if (!snapshots.ok() || snapshots->empty()) return "";
   auto latest = std::max_element(
@@ -165,6 +168,26 @@ std::string CloneManager::LatestSnapshotId() {
         return std::tie(a.data_state_at, a.created_at) < std::tie(b.data_state_at, b.created_at);
       });
   return latest->id;
+}
+
+std::string CloneManager::BranchHead(const std::string& branch) {
+  auto branches = state_.ListBranches();
+  if (!branches.ok()) return "";
+  for (const auto& known : *branches) {
+    if (known.name == branch) return known.head_snapshot_id;
+  }
+  return "";
+}
+
+Status CloneManager::MoveToSnapshot(const std::string& id, const std::string& snapshot_id) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = clones_.find(id);
+    if (it == clones_.end()) return NotFound("clone \"" + id + "\" not found");
+    it->second.clone.snapshot_id = snapshot_id;
+  }
+  SaveCurrent(id);
+  return OkStatus();
 }
 
 Result<Snapshot> CloneManager::FindSnapshot(const std::string& id) {
@@ -228,22 +251,34 @@ Result<Clone> CloneManager::Create(const CreateCloneRequest& request) {
   DBLAB_TRY(ValidateUsername(req.username, options_.superuser));
   DBLAB_TRY(ValidatePassword(req.password, options_.min_password_strength));
   if (!req.db_name.empty()) DBLAB_TRY(ValidateDatabaseName(req.db_name));
-  if (!req.branch.empty() && req.branch != "main") {
-    return BadRequest("branch \"" + req.branch + "\" does not exist (only \"main\" for now)");
+  std::string snapshot_id = req.snapshot_id;
+  if (!req.branch.empty()) {
+    // DLE 4: a clone of a branch starts from its head, unless a snapshot is named.
+    std::string head = BranchHead(req.branch);
+    if (head.empty()) {
+      return NotFound("branch \"" + req.branch + "\" not found; see dblab branch");
+    }
+    if (snapshot_id.empty()) snapshot_id = head;
   }
-  std::string snapshot_id = req.snapshot_id.empty() ? LatestSnapshotId() : req.snapshot_id;
+  if (snapshot_id.empty()) snapshot_id = LatestSnapshotId();
   if (snapshot_id.empty()) {
     return Unavailable(
         "no snapshot is ready yet: data retrieval has not finished; see `dblab instance status`");
   }
-  DBLAB_TRY(FindSnapshot(snapshot_id));
+  DBLAB_ASSIGN_OR_RETURN(Snapshot source, FindSnapshot(snapshot_id));
+  if (req.branch.empty()) {
+    // Commits from this clone go to the branch of the snapshot it starts from.
+    req.branch = source.branch.empty() || BranchHead(source.branch).empty()
+                     ? std::string(kMainBranch)
+                     : source.branch;
+  }
   DBLAB_ASSIGN_OR_RETURN(std::string verifier, ScramVerifier(req.username, req.password));
 
   CloneRecord record;
   Clone& clone = record.clone;
   clone.id = req.id;
   clone.snapshot_id = snapshot_id;
-  clone.branch = req.branch.empty() ? "main" : req.branch;
+  clone.branch = req.branch;
   clone.status = CloneStatus::kCreating;
   clone.status_message = "Clone is being created";
   clone.created_at = Clock::now();
@@ -328,7 +363,14 @@ Result<Clone> CloneManager::Reset(const std::string& id, const ResetCloneRequest
   }
   std::string snapshot_id = request.snapshot_id;
   if (request.latest) {
-    snapshot_id = LatestSnapshotId();
+    // DLE 4: the latest of the clone's own branch.
+    std::string branch;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = clones_.find(id); it != clones_.end()) branch = it->second.clone.branch;
+    }
+    snapshot_id = branch.empty() ? "" : BranchHead(branch);
+    if (snapshot_id.empty()) snapshot_id = LatestSnapshotId();
     if (snapshot_id.empty()) return Unavailable("no snapshot is available");
   }
   if (!snapshot_id.empty()) DBLAB_TRY(FindSnapshot(snapshot_id));

@@ -89,8 +89,13 @@ class CloneManager {
   // Waits until no operation runs (tests, shutdown).
   void WaitIdle();
 
-  // Latest snapshot id, or "" when there is none (snapshots come from the state store).
+  // Latest snapshot id: main's head, or "" when there is none (from the state store).
   std::string LatestSnapshotId();
+  // The head snapshot of `branch`, or "" when there is no such branch.
+  std::string BranchHead(const std::string& branch);
+  // After a commit: the clone stands on the new snapshot (its data is that snapshot's), so a
+  // plain reset returns to it and the snapshot lists the clone. kNotFound for an unknown clone.
+  Status MoveToSnapshot(const std::string& id, const std::string& snapshot_id);
 
   // The warm pool: started after Reconcile, refilled in the background, rebuilt when the latest
   // snapshot changes (call SnapshotsChanged), emptied (servers stopped, storage removed) by

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dblab {
@@ -25,6 +26,14 @@ struct Snapshot {
   int64_t physical_size = 0;  // bytes exclusively used by the snapshot (0 if unknown)
   int64_t logical_size = 0;   // bytes of data it presents
   int num_clones = 0;
+  // DLE 4 branching: the branch it was made on, the snapshot before it there ("" for a root),
+  // the commit message, and protection from deletion (by hand and by retention).
+  std::string branch;
+  std::string parent_id;
+  std::string message;
+  bool is_protected = false;
+  std::optional<TimePoint> protected_till;  // empty + protected = forever
+  std::vector<std::string> clones;          // ids of the clones on it (filled by the engine)
 };
 
 struct CloneDatabase {
@@ -128,5 +137,29 @@ struct InstanceStatus {
   int warm_pool_ready = 0;  // warm clones started on the latest snapshot, ready to hand out
   WebhookState webhooks;
 };
+
+inline constexpr std::string_view kMainBranch = "main";
+
+// A named line of snapshots (DLE 4): a pointer to its head snapshot. `main` exists from the
+// first snapshot on, and retrieval's snapshots land on it.
+struct Branch {
+  std::string name;
+  std::string head_snapshot_id;
+  std::string base_snapshot_id;  // where it forked off ("" for main)
+  std::string parent;            // the branch it forked off ("-" for main)
+  bool is_protected = false;
+  std::optional<TimePoint> protected_till;  // empty + protected = forever
+  TimePoint created_at{};
+};
+
+struct CreateBranchRequest {
+  std::string name;
+  std::string base_branch;  // exactly one of base_branch and snapshot_id
+  std::string snapshot_id;
+};
+
+// Protection of a snapshot or a branch (DLE's UpdateSnapshot / UpdateBranch): the fields of
+// UpdateCloneRequest, but an omitted duration means forever (capped by the maximum).
+using UpdateProtectionRequest = UpdateCloneRequest;
 
 }  // namespace dblab

@@ -4,9 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
+#include "branching/history.h"
 #include "cloning/validation.h"
 #include "common/thread_guard.h"
 #include "common/version.h"
@@ -390,12 +393,33 @@ void Engine::ApplyRetention() {
   auto snapshots = state_->ListSnapshots();  // oldest first
   if (!snapshots.ok()) return;
   auto clones = clones_->List();
+  auto branches = state_->ListBranches();
+  if (!branches.ok()) return;
+  // Retention counts and removes main's snapshots; other branches' history and protected
+  // snapshots stay.
+  std::set<std::string> kept;
+  for (const auto& branch : *branches) {
+    if (branch.name == kMainBranch) {
+      kept.insert(branch.head_snapshot_id);
+      continue;
+    }
+    for (const auto& snapshot : BranchLog(*snapshots, branch.head_snapshot_id)) {
+      kept.insert(snapshot.id);
+    }
+  }
+  auto now = std::chrono::system_clock::now();
+  std::erase_if(*snapshots, [](const Snapshot& s) { return s.branch != kMainBranch; });
   int excess = static_cast<int>(snapshots->size()) - limit;
   for (size_t i = 0; excess > 0 && i + 1 < snapshots->size(); ++i) {
     const Snapshot& snapshot = (*snapshots)[i];
     bool used = std::any_of(clones.begin(), clones.end(),
                             [&](const Clone& c) { return c.snapshot_id == snapshot.id; });
     if (used) continue;  // a clone may still be reset to it
+    if (kept.count(snapshot.id)) continue;
+    if (ProtectionHolds(snapshot.is_protected, snapshot.protected_till, now)) {
+      spdlog::info("retention: keeping protected snapshot {}", snapshot.id);
+      continue;
+    }
     std::string name = snapshot.id.substr(snapshot.id.find('@') + 1);
     if (auto destroyed = pool_->DestroySnapshot(name);
         !destroyed.ok() && destroyed.error().code != ErrorCode::kNotFound) {
@@ -452,7 +476,7 @@ void Engine::MeasureSnapshots() {
     auto exclusive = pool_->SnapshotOwnBytes(name);
     if (exclusive.ok() && *exclusive != snapshot.physical_size) {
       snapshot.physical_size = *exclusive;
-      (void)state_->PutSnapshot(snapshot);
+      (void)state_->SetSnapshotPhysicalSize(snapshot.id, *exclusive);
     }
   }
 }
@@ -514,10 +538,11 @@ std::vector<Snapshot> Engine::ListSnapshots() {
   if (!snapshots.ok()) return {};
   auto clones = clones_->List();
   for (auto& snapshot : *snapshots) {
-    snapshot.num_clones =
-        static_cast<int>(std::count_if(clones.begin(), clones.end(), [&](const Clone& c) {
-          return c.snapshot_id == snapshot.id;
-        }));
+    snapshot.clones.clear();
+    for (const auto& clone : clones) {
+      if (clone.snapshot_id == snapshot.id) snapshot.clones.push_back(clone.id);
+    }
+    snapshot.num_clones = static_cast<int>(snapshot.clones.size());
   }
   // Newest first, as DLE lists them.
   std::reverse(snapshots->begin(), snapshots->end());
@@ -556,11 +581,26 @@ Result<Snapshot> Engine::CreateSnapshot() {
 }
 
 Result<Snapshot> Engine::CreateSnapshotFromClone(const std::string& clone_id) {
+  return CommitClone(clone_id, "");
+}
+
+Result<Snapshot> Engine::CommitClone(const std::string& clone_id, const std::string& message) {
   std::lock_guard serial(snapshot_from_clone_mutex_);  // one at a time: names are by the second
   DBLAB_ASSIGN_OR_RETURN(std::string name, NewSnapshotName(*pool_));
   std::string parent;
+  Snapshot lineage;
+  lineage.message = message;
   for (const auto& clone : clones_->List()) {
-    if (clone.id == clone_id) parent = clone.snapshot_id.substr(clone.snapshot_id.find('@') + 1);
+    if (clone.id != clone_id) continue;
+    parent = clone.snapshot_id.substr(clone.snapshot_id.find('@') + 1);
+    // DLE 4: the commit goes on the clone's branch, after its head.
+    lineage.branch = clone.branch.empty() ? std::string(kMainBranch) : clone.branch;
+    lineage.parent_id = clones_->BranchHead(lineage.branch);
+    if (lineage.parent_id.empty()) {
+      return BadRequest(
+          "branch \"" + lineage.branch + "\" of clone " + clone_id +
+          " no longer exists; create it again (dblab branch) or commit another clone");
+    }
   }
   // The clone as its user left it holds what the user's masking replaced: that snapshot is
   // never published, a scrubbed copy of it is (masking/residue_commit.h).
@@ -581,12 +621,17 @@ Result<Snapshot> Engine::CreateSnapshotFromClone(const std::string& clone_id) {
                                    : scrubber.Scrub(parent, raw, name);
   (void)pool_->DestroySnapshot(raw);
   if (!scrubbed.ok()) return scrubbed.error().Wrap("commit of clone " + clone_id);
-  auto snapshot = RecordSnapshot(*pool_, *state_, name, std::chrono::system_clock::now());
+  auto snapshot = RecordSnapshot(*pool_, *state_, name, std::chrono::system_clock::now(), lineage);
   if (!snapshot.ok()) {
     (void)pool_->DestroySnapshot(name);
     return snapshot.error();
   }
-  clones_->SnapshotsChanged();  // the newest snapshot: the warm pool moves to it
+  if (Status moved = clones_->MoveToSnapshot(clone_id, snapshot->id); !moved.ok()) {
+    spdlog::warn("clone {}: committed as {}, but {}", clone_id, snapshot->id,
+                 moved.error().message);
+  }
+  spdlog::info("clone {}: committed as {} on branch {}", clone_id, snapshot->id, snapshot->branch);
+  clones_->SnapshotsChanged();  // main's head may have moved: the warm pool follows it
   return *snapshot;
 }
 
@@ -596,6 +641,13 @@ Status Engine::DeleteSnapshot(const std::string& id) {
   bool known = std::any_of(snapshots->begin(), snapshots->end(),
                            [&](const Snapshot& s) { return s.id == id; });
   if (!known) return NotFound("snapshot " + id + " not found; see dblab snapshot list");
+  for (const auto& snapshot : *snapshots) {
+    if (snapshot.id == id && ProtectionHolds(snapshot.is_protected, snapshot.protected_till,
+                                             std::chrono::system_clock::now())) {
+      return BadRequest("snapshot " + id + " is protected; remove the protection first (PATCH " +
+                        "/snapshot/{id} with \"protected\": false)");
+    }
+  }
   std::vector<std::string> users;
   for (const auto& clone : clones_->List()) {
     if (clone.snapshot_id == id) users.push_back(clone.id);
@@ -630,6 +682,126 @@ Status Engine::FullRefresh() {
   }
   wake_.notify_all();
   return OkStatus();
+}
+
+// --- DLE 4 branches ---
+
+std::vector<Branch> Engine::ListBranches() {
+  auto branches = state_->ListBranches();
+  return branches.ok() ? *branches : std::vector<Branch>{};
+}
+
+Result<Branch> Engine::CreateBranch(const CreateBranchRequest& request) {
+  DBLAB_TRY(ValidateBranchName(request.name));
+  if (request.base_branch.empty() && request.snapshot_id.empty()) {
+    return BadRequest("either baseBranch or snapshotID must be given");
+  }
+  std::lock_guard lock(branches_mutex_);
+  DBLAB_ASSIGN_OR_RETURN(auto branches, state_->ListBranches());
+  DBLAB_ASSIGN_OR_RETURN(auto snapshots, state_->ListSnapshots());
+  if (FindBranch(branches, request.name)) {
+    return Conflict("branch \"" + request.name + "\" already exists");
+  }
+  Branch branch;
+  branch.name = request.name;
+  branch.created_at = std::chrono::system_clock::now();
+  // DLE's web UI sends both: the snapshot is where the branch starts, the base its parent.
+  if (!request.base_branch.empty()) {
+    const Branch* base = FindBranch(branches, request.base_branch);
+    if (!base) return NotFound("base branch \"" + request.base_branch + "\" not found");
+    branch.parent = base->name;
+    branch.head_snapshot_id = base->head_snapshot_id;
+  }
+  if (!request.snapshot_id.empty()) {
+    const Snapshot* base = FindSnapshotById(snapshots, request.snapshot_id);
+    if (!base) {
+      return NotFound("snapshot " + request.snapshot_id + " not found; see dblab snapshot list");
+    }
+    if (branch.parent.empty()) {
+      branch.parent = base->branch.empty() ? std::string(kMainBranch) : base->branch;
+    }
+    branch.head_snapshot_id = base->id;
+  }
+  branch.base_snapshot_id = branch.head_snapshot_id;
+  DBLAB_TRY(state_->PutBranch(branch));
+  spdlog::info("branch {}: created at {} (from {})", branch.name, branch.head_snapshot_id,
+               branch.parent);
+  return branch;
+}
+
+Status Engine::DeleteBranch(const std::string& name) {
+  DBLAB_TRY(ValidateBranchName(name));
+  std::lock_guard lock(branches_mutex_);
+  DBLAB_ASSIGN_OR_RETURN(auto branches, state_->ListBranches());
+  DBLAB_ASSIGN_OR_RETURN(auto snapshots, state_->ListSnapshots());
+  const Branch* branch = FindBranch(branches, name);
+  if (!branch) return NotFound("branch \"" + name + "\" not found; see dblab branch");
+  if (name == kMainBranch) return BadRequest("branch main cannot be deleted");
+  if (ProtectionHolds(branch->is_protected, branch->protected_till,
+                      std::chrono::system_clock::now())) {
+    return BadRequest("branch \"" + name + "\" is protected; remove the protection first " +
+                      "(PATCH /branch/" + name + " with \"protected\": false)");
+  }
+  std::vector<std::string> owned = SnapshotsOwnedBy(snapshots, branches, name);
+  std::string users;
+  for (const auto& clone : clones_->List()) {
+    bool on_owned = std::find(owned.begin(), owned.end(), clone.snapshot_id) != owned.end();
+    if (clone.branch == name || on_owned) users += (users.empty() ? "" : ", ") + clone.id;
+  }
+  if (!users.empty()) {
+    return BadRequest("cannot delete branch \"" + name + "\": clone(s) " + users +
+                      " use it; destroy them first");
+  }
+  auto forked = BranchesForkedOff(snapshots, branches, name);
+  if (!forked.empty()) {
+    std::string list;
+    for (const auto& other : forked) list += (list.empty() ? "" : ", ") + other;
+    return BadRequest("cannot delete branch \"" + name + "\": branch(es) " + list +
+                      " forked off it; delete them first");
+  }
+  for (const auto& id : owned) {
+    std::string snapshot_name = id.substr(id.find('@') + 1);
+    if (auto destroyed = pool_->DestroySnapshot(snapshot_name);
+        !destroyed.ok() && destroyed.error().code != ErrorCode::kNotFound) {
+      return destroyed.error().Wrap("delete branch " + name + ": snapshot " + id);
+    }
+  }
+  DBLAB_TRY(state_->DeleteBranch(name, owned));
+  spdlog::info("branch {}: deleted with {} snapshot(s)", name, owned.size());
+  return OkStatus();
+}
+
+Result<Branch> Engine::UpdateBranch(const std::string& name,
+                                    const UpdateProtectionRequest& request) {
+  DBLAB_TRY(ValidateBranchName(name));
+  std::lock_guard lock(branches_mutex_);
+  DBLAB_ASSIGN_OR_RETURN(auto branches, state_->ListBranches());
+  const Branch* found = FindBranch(branches, name);
+  if (!found) return NotFound("branch \"" + name + "\" not found; see dblab branch");
+  Branch branch = *found;
+  DBLAB_TRY(ApplyProtection(branch.is_protected, branch.protected_till, request,
+                            std::chrono::system_clock::now(),
+                            config_.protection_max_duration_minutes));
+  DBLAB_TRY(state_->PutBranch(branch));
+  return branch;
+}
+
+Result<Snapshot> Engine::UpdateSnapshot(const std::string& id,
+                                        const UpdateProtectionRequest& request) {
+  std::lock_guard lock(branches_mutex_);
+  DBLAB_ASSIGN_OR_RETURN(auto snapshots, state_->ListSnapshots());
+  const Snapshot* found = FindSnapshotById(snapshots, id);
+  if (!found) return NotFound("snapshot " + id + " not found; see dblab snapshot list");
+  Snapshot snapshot = *found;
+  DBLAB_TRY(ApplyProtection(snapshot.is_protected, snapshot.protected_till, request,
+                            std::chrono::system_clock::now(),
+                            config_.protection_max_duration_minutes));
+  DBLAB_TRY(state_->SetSnapshotProtection(id, snapshot.is_protected, snapshot.protected_till));
+  for (const auto& clone : clones_->List()) {
+    if (clone.snapshot_id == id) snapshot.clones.push_back(clone.id);
+  }
+  snapshot.num_clones = static_cast<int>(snapshot.clones.size());
+  return snapshot;
 }
 
 }  // namespace dblab

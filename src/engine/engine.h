@@ -53,6 +53,14 @@ class Engine : public EngineService {
   Result<Snapshot> CreateSnapshot() override;
   Status DeleteSnapshot(const std::string& id) override;
   Result<Snapshot> CreateSnapshotFromClone(const std::string& clone_id) override;
+  std::vector<Branch> ListBranches() override;
+  Result<Branch> CreateBranch(const CreateBranchRequest& request) override;
+  Status DeleteBranch(const std::string& name) override;
+  Result<Branch> UpdateBranch(const std::string& name,
+                              const UpdateProtectionRequest& request) override;
+  Result<Snapshot> CommitClone(const std::string& clone_id, const std::string& message) override;
+  Result<Snapshot> UpdateSnapshot(const std::string& id,
+                                  const UpdateProtectionRequest& request) override;
 
   // Operations (engine_ops.cc).
   std::optional<RetrievalActivity> GetRetrievalActivity() override;
@@ -135,6 +143,8 @@ class Engine : public EngineService {
   std::thread housekeeping_thread_;
   std::thread usage_thread_;
   std::optional<PoolUsage> usage_;  // mutex_
+  // Serializes changes of branches and snapshot protection (read-modify-write of the store).
+  std::mutex branches_mutex_;
 };
 
 }  // namespace dblab

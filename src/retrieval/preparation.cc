@@ -124,8 +124,11 @@ Result<std::string> NewSnapshotName(PoolBackend& pool, const std::string& prefix
 }
 
 Result<Snapshot> RecordSnapshot(PoolBackend& pool, StateStore& state, const std::string& name,
-                                TimePoint data_state_at) {
+                                TimePoint data_state_at, const Snapshot& lineage) {
   Snapshot snapshot;
+  snapshot.branch = lineage.branch;
+  snapshot.parent_id = lineage.parent_id;
+  snapshot.message = lineage.message;
   snapshot.id = pool.Name() + "@" + name;
   snapshot.pool = pool.Name();
   snapshot.created_at = std::chrono::system_clock::now();
@@ -136,6 +139,11 @@ Result<Snapshot> RecordSnapshot(PoolBackend& pool, StateStore& state, const std:
   }
   snapshot.physical_size = 0;  // measured later (housekeeping)
   DBLAB_TRY(state.PutSnapshot(snapshot));
+  // The store filled in the branch and parent.
+  DBLAB_ASSIGN_OR_RETURN(auto recorded, state.ListSnapshots());
+  for (const auto& known : recorded) {
+    if (known.id == snapshot.id) return known;
+  }
   return snapshot;
 }
 

@@ -59,9 +59,10 @@ Status RunPreprocessingScript(const PreparationServer& server, const std::string
 // A snapshot name from the current UTC time ("snapshot_YYYYMMDDHHMMSS", suffixed if taken).
 Result<std::string> NewSnapshotName(PoolBackend& pool, const std::string& prefix = "snapshot_");
 
-// Measures snapshot `name` (logical size) and records it in the state store.
+// Measures snapshot `name` (logical size) and records it in the state store. `lineage` gives
+// its branch, parent and message (a commit); by default it lands on main (StateStore).
 Result<Snapshot> RecordSnapshot(PoolBackend& pool, StateStore& state, const std::string& name,
-                                TimePoint data_state_at);
+                                TimePoint data_state_at, const Snapshot& lineage = {});
 
 // Where PostgreSQL programs are looked for under this environment (provision.pgBinDir first).
 PostgresSearchPath SearchPathOf(const RetrievalEnvironment& environment);

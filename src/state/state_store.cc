@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <tuple>
+#include <utility>
 
 #include "common/numbers.h"
 
@@ -17,13 +18,18 @@ namespace dblab {
 
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (
   id TEXT PRIMARY KEY, pool TEXT NOT NULL, created_at INTEGER NOT NULL,
-  data_state_at INTEGER NOT NULL, physical_size INTEGER NOT NULL, logical_size INTEGER NOT NULL);
+  data_state_at INTEGER NOT NULL, physical_size INTEGER NOT NULL, logical_size INTEGER NOT NULL,
+  branch TEXT NOT NULL DEFAULT 'main', parent_id TEXT NOT NULL DEFAULT '',
+  message TEXT NOT NULL DEFAULT '', protected INTEGER NOT NULL DEFAULT 0, protected_till INTEGER);
+CREATE TABLE IF NOT EXISTS branches (
+  name TEXT PRIMARY KEY, head TEXT NOT NULL, base TEXT NOT NULL, parent TEXT NOT NULL,
+  protected INTEGER NOT NULL, protected_till INTEGER, created_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS clones (
   id TEXT PRIMARY KEY, snapshot_id TEXT NOT NULL, branch TEXT NOT NULL, status TEXT NOT NULL,
   status_message TEXT NOT NULL, protected INTEGER NOT NULL, protected_till INTEGER,
@@ -34,6 +40,22 @@ CREATE TABLE IF NOT EXISTS clones (
 
 // Version 1 had no storage_name: its clones' storage is named like the clone.
 const char* kMigrateToV2 = "ALTER TABLE clones ADD COLUMN storage_name TEXT NOT NULL DEFAULT ''";
+
+// Version 2 had no branches: every snapshot lands on main, each the child of the one before it
+// (oldest first), and main's head is the newest (see MigrateToV3).
+const char* kMigrateToV3 = R"sql(
+ALTER TABLE snapshots ADD COLUMN branch TEXT NOT NULL DEFAULT 'main';
+ALTER TABLE snapshots ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE snapshots ADD COLUMN message TEXT NOT NULL DEFAULT '';
+ALTER TABLE snapshots ADD COLUMN protected INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE snapshots ADD COLUMN protected_till INTEGER;
+UPDATE snapshots SET parent_id = COALESCE((SELECT p.id FROM snapshots p
+  WHERE (p.created_at, p.id) < (snapshots.created_at, snapshots.id)
+  ORDER BY p.created_at DESC, p.id DESC LIMIT 1), '');
+INSERT INTO branches (name, head, base, parent, protected, protected_till, created_at)
+  SELECT 'main', id, '', '-', 0, NULL, created_at FROM snapshots
+  ORDER BY created_at DESC, id DESC LIMIT 1;
+)sql";
 
 // Statement with automatic finalize; binds by 1-based index.
 class Statement {
@@ -108,7 +130,6 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
   sqlite3_busy_timeout(db, 5000);
   DBLAB_TRY(store->ExecLocked("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
   DBLAB_TRY(store->ExecLocked(kSchema));
-  DBLAB_ASSIGN_OR_RETURN(store->snapshots_, store->LoadSnapshots());
   auto version = store->GetMeta("schema_version");
   if (!version.ok()) return version.error();
   std::optional<int64_t> number = *version ? ParseInt64(**version) : std::nullopt;
@@ -121,10 +142,23 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
     return Internal("state database " + path + " has schema version " + **version +
                     ", newer than this engine supports (" + std::to_string(kSchemaVersion) +
                     "); upgrade dblab-engine");
-  } else if (*number < 2) {
-    DBLAB_TRY(store->ExecLocked(std::string("BEGIN; ") + kMigrateToV2 +
-                                "; UPDATE meta SET value = '2' WHERE key = 'schema_version'; "
-                                "COMMIT;"));
+  } else {
+    // Each step is one transaction; a crash between two leaves a version the next start goes on
+    // from.
+    if (*number < 2) {
+      DBLAB_TRY(store->ExecLocked(std::string("BEGIN; ") + kMigrateToV2 +
+                                  "; UPDATE meta SET value = '2' WHERE key = 'schema_version'; "
+                                  "COMMIT;"));
+    }
+    if (*number < 3) {
+      DBLAB_TRY(store->ExecLocked(std::string("BEGIN; ") + kMigrateToV3 +
+                                  "UPDATE meta SET value = '3' WHERE key = 'schema_version'; "
+                                  "COMMIT;"));
+    }
+  }
+  {
+    std::lock_guard lock(store->mutex_);
+    DBLAB_ASSIGN_OR_RETURN(store->snapshots_, store->LoadSnapshotsLocked());
   }
   return store;
 }
@@ -207,40 +241,150 @@ Result<std::vector<CloneRecord>> StateStore::ListClones() {
   return records;
 }
 
-Status StateStore::PutSnapshot(const Snapshot& snapshot) {
-  std::lock_guard lock(mutex_);
-  Statement statement(db_,
-                      "INSERT OR REPLACE INTO snapshots (id, pool, created_at, data_state_at, "
-                      "physical_size, logical_size) VALUES (?,?,?,?,?,?)");
+namespace {
+
+constexpr const char* kSnapshotColumns =
+    "id, pool, created_at, data_state_at, physical_size, logical_size, branch, parent_id, "
+    "message, protected, protected_till";
+
+void BindOptionalTime(Statement& statement, int index, const std::optional<TimePoint>& time) {
+  if (time) {
+    statement.Bind(index, ToMillis(*time));
+  } else {
+    statement.BindNull(index);
+  }
+}
+
+}  // namespace
+
+Status StateStore::InTransactionLocked(const std::function<Status()>& work) {
+  DBLAB_TRY(ExecLocked("BEGIN IMMEDIATE"));
+  Status status = work();
+  if (status.ok()) status = ExecLocked("COMMIT");
+  if (!status.ok()) (void)ExecLocked("ROLLBACK");
+  return status;
+}
+
+Status StateStore::WriteSnapshotLocked(const Snapshot& snapshot) {
+  Statement statement(db_, (std::string("INSERT OR REPLACE INTO snapshots (") + kSnapshotColumns +
+                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+                               .c_str());
   statement.Bind(1, snapshot.id);
   statement.Bind(2, snapshot.pool);
   statement.Bind(3, ToMillis(snapshot.created_at));
   statement.Bind(4, ToMillis(snapshot.data_state_at));
   statement.Bind(5, snapshot.physical_size);
   statement.Bind(6, snapshot.logical_size);
-  DBLAB_TRY(StepDone(statement, "save snapshot " + snapshot.id));
+  statement.Bind(7, snapshot.branch);
+  statement.Bind(8, snapshot.parent_id);
+  statement.Bind(9, snapshot.message);
+  statement.Bind(10, static_cast<int64_t>(snapshot.is_protected));
+  BindOptionalTime(statement, 11, snapshot.protected_till);
+  return StepDone(statement, "save snapshot " + snapshot.id);
+}
+
+Status StateStore::WriteBranchLocked(const Branch& branch) {
+  Statement statement(db_,
+                      "INSERT OR REPLACE INTO branches (name, head, base, parent, protected, "
+                      "protected_till, created_at) VALUES (?,?,?,?,?,?,?)");
+  statement.Bind(1, branch.name);
+  statement.Bind(2, branch.head_snapshot_id);
+  statement.Bind(3, branch.base_snapshot_id);
+  statement.Bind(4, branch.parent);
+  statement.Bind(5, static_cast<int64_t>(branch.is_protected));
+  BindOptionalTime(statement, 6, branch.protected_till);
+  statement.Bind(7, ToMillis(branch.created_at));
+  return StepDone(statement, "save branch " + branch.name);
+}
+
+Status StateStore::ReloadSnapshotsLocked() {
+  DBLAB_ASSIGN_OR_RETURN(auto snapshots, LoadSnapshotsLocked());
   std::lock_guard cache(snapshots_mutex_);
-  auto it = std::find_if(snapshots_.begin(), snapshots_.end(),
-                         [&](const Snapshot& s) { return s.id == snapshot.id; });
-  if (it != snapshots_.end()) {
-    *it = snapshot;
-  } else {
-    snapshots_.push_back(snapshot);
-    std::stable_sort(snapshots_.begin(), snapshots_.end(), [](const Snapshot& a, const Snapshot& b) {
-      return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
-    });
-  }
+  snapshots_ = std::move(snapshots);
   return OkStatus();
+}
+
+Status StateStore::PutSnapshot(const Snapshot& input) {
+  std::lock_guard lock(mutex_);
+  Snapshot snapshot = input;
+  bool is_new;
+  {
+    std::lock_guard cache(snapshots_mutex_);
+    is_new = std::none_of(snapshots_.begin(), snapshots_.end(),
+                          [&](const Snapshot& s) { return s.id == snapshot.id; });
+  }
+  std::optional<Branch> moved;
+  if (is_new) {
+    if (snapshot.branch.empty()) snapshot.branch = kMainBranch;
+    DBLAB_ASSIGN_OR_RETURN(auto branches, ListBranchesLocked());
+    auto it = std::find_if(branches.begin(), branches.end(),
+                           [&](const Branch& b) { return b.name == snapshot.branch; });
+    if (it != branches.end()) {
+      moved = *it;
+      if (snapshot.parent_id.empty()) snapshot.parent_id = it->head_snapshot_id;
+    } else if (snapshot.branch == kMainBranch) {
+      moved = Branch{
+          .name = std::string(kMainBranch), .parent = "-", .created_at = snapshot.created_at};
+    } else {
+      return NotFound("branch \"" + snapshot.branch + "\" not found; see dblab branch");
+    }
+    moved->head_snapshot_id = snapshot.id;
+  }
+  DBLAB_TRY(InTransactionLocked([&]() -> Status {
+    DBLAB_TRY(WriteSnapshotLocked(snapshot));
+    if (moved) DBLAB_TRY(WriteBranchLocked(*moved));
+    return OkStatus();
+  }));
+  return ReloadSnapshotsLocked();
 }
 
 Status StateStore::DeleteSnapshot(const std::string& id) {
   std::lock_guard lock(mutex_);
-  Statement statement(db_, "DELETE FROM snapshots WHERE id = ?");
-  statement.Bind(1, id);
-  DBLAB_TRY(StepDone(statement, "delete snapshot " + id));
-  std::lock_guard cache(snapshots_mutex_);
-  std::erase_if(snapshots_, [&](const Snapshot& s) { return s.id == id; });
-  return OkStatus();
+  std::string parent;
+  {
+    std::lock_guard cache(snapshots_mutex_);
+    for (const auto& s : snapshots_) {
+      if (s.id == id) parent = s.parent_id;
+    }
+  }
+  DBLAB_TRY(InTransactionLocked([&]() -> Status {
+    // Its children and the branches pointing at it move to its parent; a branch left with no
+    // snapshot at all is gone.
+    for (const char* sql :
+         {"UPDATE snapshots SET parent_id = ?1 WHERE parent_id = ?2",
+          "UPDATE branches SET head = ?1 WHERE head = ?2",
+          "UPDATE branches SET base = ?1 WHERE base = ?2", "DELETE FROM branches WHERE head = ''",
+          "DELETE FROM snapshots WHERE id = ?2"}) {
+      // (An index the statement lacks is not bound: SQLITE_RANGE, harmless.)
+      Statement statement(db_, sql);
+      statement.Bind(1, parent);
+      statement.Bind(2, id);
+      DBLAB_TRY(StepDone(statement, "delete snapshot " + id));
+    }
+    return OkStatus();
+  }));
+  return ReloadSnapshotsLocked();
+}
+
+Status StateStore::SetSnapshotProtection(const std::string& id, bool is_protected,
+                                         const std::optional<TimePoint>& till) {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_, "UPDATE snapshots SET protected = ?, protected_till = ? WHERE id = ?");
+  statement.Bind(1, static_cast<int64_t>(is_protected));
+  BindOptionalTime(statement, 2, till);
+  statement.Bind(3, id);
+  DBLAB_TRY(StepDone(statement, "protect snapshot " + id));
+  if (sqlite3_changes(db_) == 0) return NotFound("snapshot " + id + " not found");
+  return ReloadSnapshotsLocked();
+}
+
+Status StateStore::SetSnapshotPhysicalSize(const std::string& id, int64_t bytes) {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_, "UPDATE snapshots SET physical_size = ? WHERE id = ?");
+  statement.Bind(1, bytes);
+  statement.Bind(2, id);
+  DBLAB_TRY(StepDone(statement, "save the size of snapshot " + id));
+  return ReloadSnapshotsLocked();
 }
 
 Result<std::vector<Snapshot>> StateStore::ListSnapshots() {
@@ -248,11 +392,10 @@ Result<std::vector<Snapshot>> StateStore::ListSnapshots() {
   return snapshots_;
 }
 
-Result<std::vector<Snapshot>> StateStore::LoadSnapshots() {
-  std::lock_guard lock(mutex_);
-  Statement statement(db_,
-                      "SELECT id, pool, created_at, data_state_at, physical_size, logical_size "
-                      "FROM snapshots ORDER BY created_at, id");
+Result<std::vector<Snapshot>> StateStore::LoadSnapshotsLocked() {
+  Statement statement(
+      db_, (std::string("SELECT ") + kSnapshotColumns + " FROM snapshots ORDER BY created_at, id")
+               .c_str());
   if (!statement.ok()) return Internal("state store: " + statement.Error());
   std::vector<Snapshot> snapshots;
   int rc;
@@ -264,10 +407,63 @@ Result<std::vector<Snapshot>> StateStore::LoadSnapshots() {
     snapshot.data_state_at = FromMillis(statement.Int(3));
     snapshot.physical_size = statement.Int(4);
     snapshot.logical_size = statement.Int(5);
+    snapshot.branch = statement.Text(6);
+    snapshot.parent_id = statement.Text(7);
+    snapshot.message = statement.Text(8);
+    snapshot.is_protected = statement.Int(9) != 0;
+    if (!statement.IsNull(10)) snapshot.protected_till = FromMillis(statement.Int(10));
     snapshots.push_back(std::move(snapshot));
   }
   if (rc != SQLITE_DONE) return Internal("state store: list snapshots: " + statement.Error());
   return snapshots;
+}
+
+Result<std::vector<Branch>> StateStore::ListBranchesLocked() {
+  Statement statement(db_,
+                      "SELECT name, head, base, parent, protected, protected_till, created_at "
+                      "FROM branches ORDER BY created_at, name");
+  if (!statement.ok()) return Internal("state store: " + statement.Error());
+  std::vector<Branch> branches;
+  int rc;
+  while ((rc = statement.Step()) == SQLITE_ROW) {
+    Branch branch;
+    branch.name = statement.Text(0);
+    branch.head_snapshot_id = statement.Text(1);
+    branch.base_snapshot_id = statement.Text(2);
+    branch.parent = statement.Text(3);
+    branch.is_protected = statement.Int(4) != 0;
+    if (!statement.IsNull(5)) branch.protected_till = FromMillis(statement.Int(5));
+    branch.created_at = FromMillis(statement.Int(6));
+    branches.push_back(std::move(branch));
+  }
+  if (rc != SQLITE_DONE) return Internal("state store: list branches: " + statement.Error());
+  return branches;
+}
+
+Result<std::vector<Branch>> StateStore::ListBranches() {
+  std::lock_guard lock(mutex_);
+  return ListBranchesLocked();
+}
+
+Status StateStore::PutBranch(const Branch& branch) {
+  std::lock_guard lock(mutex_);
+  return WriteBranchLocked(branch);
+}
+
+Status StateStore::DeleteBranch(const std::string& name,
+                                const std::vector<std::string>& snapshot_ids) {
+  std::lock_guard lock(mutex_);
+  DBLAB_TRY(InTransactionLocked([&]() -> Status {
+    for (const auto& id : snapshot_ids) {
+      Statement statement(db_, "DELETE FROM snapshots WHERE id = ?");
+      statement.Bind(1, id);
+      DBLAB_TRY(StepDone(statement, "delete snapshot " + id));
+    }
+    Statement statement(db_, "DELETE FROM branches WHERE name = ?");
+    statement.Bind(1, name);
+    return StepDone(statement, "delete branch " + name);
+  }));
+  return ReloadSnapshotsLocked();
 }
 
 Result<std::optional<std::string>> StateStore::GetMeta(const std::string& key) {

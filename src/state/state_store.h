@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,9 +44,27 @@ class StateStore {
   Status DeleteClone(const std::string& id);
   Result<std::vector<CloneRecord>> ListClones();
 
+  // Saves a snapshot. A new one moves its branch's head to it in the same transaction: its
+  // branch defaults to main (created with the first snapshot), its parent to the branch's head.
+  // kNotFound for a new snapshot on a branch that does not exist.
   Status PutSnapshot(const Snapshot& snapshot);
+  // Its children and the branches pointing at it move to its parent; a branch left without any
+  // snapshot is removed.
   Status DeleteSnapshot(const std::string& id);
   Result<std::vector<Snapshot>> ListSnapshots();  // oldest first
+
+  // Changes only the protection of a known snapshot (kNotFound otherwise), so that a concurrent
+  // PutSnapshot of measured sizes cannot undo it.
+  Status SetSnapshotProtection(const std::string& id, bool is_protected,
+                               const std::optional<TimePoint>& till);
+
+  // Records a measured size; a snapshot deleted meanwhile stays deleted (no error).
+  Status SetSnapshotPhysicalSize(const std::string& id, int64_t bytes);
+
+  Result<std::vector<Branch>> ListBranches();  // oldest first
+  Status PutBranch(const Branch& branch);
+  // Removes the branch and the given snapshots (its own, whose storage is gone) at once.
+  Status DeleteBranch(const std::string& name, const std::vector<std::string>& snapshot_ids);
 
   Result<std::optional<std::string>> GetMeta(const std::string& key);
   Status PutMeta(const std::string& key, const std::string& value);
@@ -53,7 +72,13 @@ class StateStore {
  private:
   explicit StateStore(sqlite3* db) : db_(db) {}
   Status ExecLocked(const std::string& sql);
-  Result<std::vector<Snapshot>> LoadSnapshots();
+  // The *Locked methods expect mutex_ held.
+  Status InTransactionLocked(const std::function<Status()>& work);
+  Status WriteSnapshotLocked(const Snapshot& snapshot);
+  Status WriteBranchLocked(const Branch& branch);
+  Status ReloadSnapshotsLocked();
+  Result<std::vector<Snapshot>> LoadSnapshotsLocked();
+  Result<std::vector<Branch>> ListBranchesLocked();
   std::mutex mutex_;
   sqlite3* db_;
   // Snapshots change rarely and are read on every API request: readers use this copy and never

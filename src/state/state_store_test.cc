@@ -112,7 +112,7 @@ TEST_F(StateStoreTest, AVersionOneDatabaseIsMigratedAndKeepsItsClones) {
   ASSERT_EQ(clones->size(), 1u);
   EXPECT_EQ(clones->front().clone.db.port, 6001);
   EXPECT_EQ(clones->front().StorageName(), "old");
-  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "2");
+  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "3");
   CloneRecord renamed = clones->front();
   renamed.storage_name = "warm-x";
   ASSERT_TRUE((*store)->PutClone(renamed).ok());
@@ -133,6 +133,113 @@ TEST_F(StateStoreTest, SnapshotsListOldestFirstAndMetaRoundTrips) {
   ASSERT_TRUE((*store)->PutMeta("instance_id", "abc").ok());
   EXPECT_EQ(*(*store)->GetMeta("instance_id").value(), "abc");
   EXPECT_FALSE((*store)->GetMeta("missing").value().has_value());
+}
+
+TEST_F(StateStoreTest, AVersionTwoDatabaseGetsMainWithItsSnapshotsInOrder) {
+  // Given the schema of version 2 with two snapshots and no branches,
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const char* v2 = R"sql(
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE snapshots (id TEXT PRIMARY KEY, pool TEXT NOT NULL, created_at INTEGER NOT NULL,
+      data_state_at INTEGER NOT NULL, physical_size INTEGER NOT NULL,
+      logical_size INTEGER NOT NULL);
+    INSERT INTO meta VALUES ('schema_version', '2');
+    INSERT INTO snapshots VALUES ('p@new', 'p', 2000, 2000, 0, 10);
+    INSERT INTO snapshots VALUES ('p@old', 'p', 1000, 1000, 0, 10);
+  )sql";
+  ASSERT_EQ(sqlite3_exec(db, v2, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  // when the engine opens it,
+  auto store = StateStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+
+  // then main points at the newest snapshot, whose parent is the older one.
+  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "3");
+  auto branches = (*store)->ListBranches();
+  ASSERT_TRUE(branches.ok()) << branches.error().message;
+  ASSERT_EQ(branches->size(), 1u);
+  EXPECT_EQ((*branches)[0].name, "main");
+  EXPECT_EQ((*branches)[0].head_snapshot_id, "p@new");
+  EXPECT_EQ((*branches)[0].parent, "-");
+  auto snapshots = (*store)->ListSnapshots();
+  ASSERT_EQ(snapshots->size(), 2u);
+  EXPECT_EQ((*snapshots)[0].parent_id, "");
+  EXPECT_EQ((*snapshots)[1].parent_id, "p@old");
+  EXPECT_EQ((*snapshots)[1].branch, "main");
+}
+
+TEST_F(StateStoreTest, NewSnapshotsLandOnMainAndCommitsMoveTheirBranchHead) {
+  auto store = StateStore::Open(path_);
+  ASSERT_TRUE(store.ok());
+  EXPECT_TRUE((*store)->ListBranches()->empty());  // no main before the first snapshot
+
+  ASSERT_TRUE((*store)->PutSnapshot({.id = "p@1", .pool = "p", .created_at = FromMillis(1)}).ok());
+  ASSERT_TRUE((*store)->PutSnapshot({.id = "p@2", .pool = "p", .created_at = FromMillis(2)}).ok());
+  ASSERT_TRUE((*store)
+                  ->PutBranch({.name = "dev",
+                               .head_snapshot_id = "p@2",
+                               .base_snapshot_id = "p@2",
+                               .parent = "main",
+                               .created_at = FromMillis(3)})
+                  .ok());
+  Snapshot commit{.id = "p@3", .pool = "p", .created_at = FromMillis(4)};
+  commit.branch = "dev";
+  commit.message = "add index";
+  ASSERT_TRUE((*store)->PutSnapshot(commit).ok());
+  Snapshot lost{.id = "p@4", .pool = "p", .created_at = FromMillis(5)};
+  lost.branch = "nope";
+  EXPECT_EQ((*store)->PutSnapshot(lost).error().code, ErrorCode::kNotFound);
+
+  auto branches = *(*store)->ListBranches();
+  ASSERT_EQ(branches.size(), 2u);
+  EXPECT_EQ(branches[0].head_snapshot_id, "p@2");  // main
+  EXPECT_EQ(branches[1].head_snapshot_id, "p@3");  // dev
+  auto snapshots = *(*store)->ListSnapshots();
+  ASSERT_EQ(snapshots.size(), 3u);
+  EXPECT_EQ(snapshots[1].parent_id, "p@1");
+  EXPECT_EQ(snapshots[2].parent_id, "p@2");
+  EXPECT_EQ(snapshots[2].message, "add index");
+
+  // Saving a known snapshot again (sizes measured) moves no head.
+  snapshots[0].physical_size = 7;
+  ASSERT_TRUE((*store)->PutSnapshot(snapshots[0]).ok());
+  EXPECT_EQ((*store)->ListBranches()->at(0).head_snapshot_id, "p@2");
+
+  // Deleting dev's head moves dev back to its parent; deleting a middle snapshot re-parents.
+  ASSERT_TRUE((*store)->DeleteSnapshot("p@3").ok());
+  EXPECT_EQ((*store)->ListBranches()->at(1).head_snapshot_id, "p@2");
+  // A size measured before the delete does not bring it back.
+  ASSERT_TRUE((*store)->SetSnapshotPhysicalSize("p@3", 5).ok());
+  EXPECT_EQ((*store)->ListSnapshots()->size(), 2u);
+  ASSERT_TRUE((*store)->DeleteSnapshot("p@1").ok());
+  EXPECT_EQ((*store)->ListSnapshots()->at(0).parent_id, "");
+  ASSERT_TRUE((*store)->DeleteBranch("dev", {}).ok());
+  EXPECT_EQ((*store)->ListBranches()->size(), 1u);
+}
+
+TEST_F(StateStoreTest, SnapshotAndBranchProtectionSurviveReopen) {
+  {
+    auto store = StateStore::Open(path_);
+    ASSERT_TRUE(store.ok());
+    Snapshot snapshot{.id = "p@1", .pool = "p", .created_at = FromMillis(1)};
+    ASSERT_TRUE((*store)->PutSnapshot(snapshot).ok());
+    ASSERT_TRUE((*store)->SetSnapshotProtection("p@1", true, FromMillis(9000)).ok());
+    EXPECT_EQ((*store)->SetSnapshotProtection("p@9", true, {}).error().code, ErrorCode::kNotFound);
+    Branch main = (*store)->ListBranches()->at(0);
+    main.is_protected = true;
+    ASSERT_TRUE((*store)->PutBranch(main).ok());
+  }
+  auto store = StateStore::Open(path_);
+  ASSERT_TRUE(store.ok());
+  Snapshot snapshot = (*store)->ListSnapshots()->at(0);
+  EXPECT_TRUE(snapshot.is_protected);
+  EXPECT_EQ(ToMillis(snapshot.protected_till.value()), 9000);
+  EXPECT_EQ(snapshot.branch, "main");
+  Branch main = (*store)->ListBranches()->at(0);
+  EXPECT_TRUE(main.is_protected);
+  EXPECT_FALSE(main.protected_till.has_value());
 }
 
 }  // namespace
