@@ -65,7 +65,7 @@ Result<Json> ParseObject(std::string_view body) {
   Json json;
   try {
     json = Json::parse(body);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number overflow
     std::string what = e.what();
     // Drop nlohmann's "[json.exception.parse_error.101] " prefix; keep "parse error at ...".
     if (auto end = what.find("] "); what.rfind("[json.exception", 0) == 0 && end != what.npos) {
