@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "api/router.h"
+#include "api/router_ops.h"
 #include "branching/history.h"
 #include "common/time.h"
 
@@ -26,24 +27,6 @@ std::string CompactTime(TimePoint time) {
 
 ApiResponse Reply(int status, const Json& json) {
   return ApiResponse{status, "application/json", json.dump(), ""};
-}
-
-std::optional<std::string> QueryValue(std::string_view target, std::string_view key) {
-  size_t question = target.find('?');
-  if (question == std::string_view::npos) return std::nullopt;
-  std::string_view query = target.substr(question + 1);
-  query = query.substr(0, query.find('#'));
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == key) {
-      return PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
 }
 
 Json BranchToJson(const Branch& branch, const std::vector<Snapshot>& snapshots) {
@@ -200,7 +183,7 @@ std::optional<ApiResponse> Router::HandleBranchApi(
   }
   if (route == "snapshots") {
     std::vector<Snapshot> snapshots = engine_.ListSnapshots();
-    auto filter = QueryValue(request.target, "branch");
+    auto filter = QueryParam(request.target, "branch");
     const Branch* branch = nullptr;
     std::vector<Branch> branches;
     if (filter && !filter->empty()) {
@@ -276,7 +259,7 @@ std::optional<ApiResponse> Router::HandleBranchApi(
     if (!snapshot) return ErrorResponse(snapshot.error());
     return Reply(200, SnapshotToJson(*snapshot));
   }
-  if (QueryValue(request.target, "force").value_or("") == "true") {
+  if (QueryParam(request.target, "force").value_or("") == "true") {
     return ErrorResponse(
         BadRequest("force=true is not supported: destroy the clones of snapshot " + id + " first"));
   }

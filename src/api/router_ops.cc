@@ -72,28 +72,6 @@ const OpsRoute* FindOpsRoute(std::string_view path, std::vector<std::string_view
   return nullptr;
 }
 
-// Value of `name` in the query string of `target` (percent-decoded, '+' as a space); nullopt
-// when absent or malformed.
-std::optional<std::string> QueryParam(std::string_view target, std::string_view name) {
-  size_t question = target.find('?');
-  if (question == std::string_view::npos) return std::nullopt;
-  std::string_view query = target.substr(question + 1);
-  query = query.substr(0, query.find('#'));
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    size_t equals = pair.find('=');
-    if (pair.substr(0, equals) == name) {
-      std::string value(equals == std::string_view::npos ? "" : pair.substr(equals + 1));
-      std::replace(value.begin(), value.end(), '+', ' ');
-      return PercentDecode(value);
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
-}
-
 std::optional<uint64_t> ParseSessionId(std::string_view text) {
   if (text.empty() || text.size() > 20) return std::nullopt;
   uint64_t value = 0;
@@ -127,6 +105,28 @@ bool Allows(std::string_view allow, std::string_view method) {
 ApiResponse Json200(const Json& json) { return ApiResponse{200, "application/json", json.dump()}; }
 
 }  // namespace
+
+// Value of `name` in the query string of `target` (percent-decoded, '+' as a space); nullopt
+// when absent or malformed.
+std::optional<std::string> QueryParam(std::string_view target, std::string_view name) {
+  size_t question = target.find('?');
+  if (question == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(question + 1);
+  query = query.substr(0, query.find('#'));
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    size_t equals = pair.find('=');
+    if (pair.substr(0, equals) == name) {
+      std::string value(equals == std::string_view::npos ? "" : pair.substr(equals + 1));
+      std::replace(value.begin(), value.end(), '+', ' ');
+      return PercentDecode(value);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
 
 bool IsOpsApiPath(std::string_view path) {
   path = Trim(path);
