@@ -113,6 +113,8 @@ std::string_view HeaderValue(const ApiRequest& request, const std::string& lower
   return it == request.headers.end() ? std::string_view() : std::string_view(it->second);
 }
 
+}  // namespace
+
 bool MethodAllowed(std::string_view allow, std::string_view method) {
   size_t start = 0;
   while (start <= allow.size()) {
@@ -125,8 +127,6 @@ bool MethodAllowed(std::string_view allow, std::string_view method) {
   }
   return false;
 }
-
-}  // namespace
 
 int HttpStatusFor(ErrorCode code) {
   switch (code) {

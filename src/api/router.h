@@ -60,6 +60,9 @@ bool IsValidCloneId(std::string_view id);
 // "<pool>@<name>", both parts like clone ids.
 bool IsValidSnapshotId(std::string_view id);
 
+// Whether `method` is in an Allow header value such as "GET, PATCH, DELETE".
+bool MethodAllowed(std::string_view allow, std::string_view method);
+
 // Decodes %XX escapes; nullopt for a malformed escape or a decoded NUL byte.
 std::optional<std::string> PercentDecode(std::string_view text);
 

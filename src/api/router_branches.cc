@@ -101,18 +101,6 @@ Result<CreateBranchRequest> ParseCreateBranchRequest(const std::string& body) {
   return request;
 }
 
-bool Allows(std::string_view allow, std::string_view method) {
-  while (!allow.empty()) {
-    size_t comma = allow.find(',');
-    std::string_view item = allow.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    if (item == method) return true;
-    if (comma == std::string_view::npos) break;
-    allow.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 }  // namespace
 
 std::optional<ApiResponse> Router::HandleBranchApi(
@@ -142,7 +130,7 @@ std::optional<ApiResponse> Router::HandleBranchApi(
     return std::nullopt;
   }
   const std::string& method = request.method;
-  if (!Allows(allow, method)) {
+  if (!MethodAllowed(allow, method)) {
     ApiResponse response = Reply(
         405,
         Json{{"code", "METHOD_NOT_ALLOWED"},

@@ -90,18 +90,6 @@ ApiResponse BadCloneId() {
                  "characters"));
 }
 
-bool Allows(std::string_view allow, std::string_view method) {
-  while (!allow.empty()) {
-    size_t comma = allow.find(',');
-    std::string_view item = allow.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    if (item == method) return true;
-    if (comma == std::string_view::npos) break;
-    allow.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 ApiResponse Json200(const Json& json) { return ApiResponse{200, "application/json", json.dump()}; }
 
 }  // namespace
@@ -138,7 +126,7 @@ std::optional<ApiResponse> Router::HandleOpsApi(const ApiRequest& request,
   std::vector<std::string_view> params;
   const OpsRoute* route = FindOpsRoute(path, &params);
   if (!route) return std::nullopt;
-  if (!Allows(route->allow, request.method)) {
+  if (!MethodAllowed(route->allow, request.method)) {
     ApiResponse response{405, "application/json",
                          Json{{"code", "METHOD_NOT_ALLOWED"},
                               {"message", fmt::format("{} does not accept {}; use {}", path,
