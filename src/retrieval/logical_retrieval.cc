@@ -14,6 +14,7 @@
 
 #include "masking/residue.h"
 #include "masking/rules_apply.h"
+#include "platform/files.h"
 #include "platform/posix_process.h"
 #include "postgres/pq.h"
 
@@ -224,7 +225,32 @@ Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bi
     // dblab reads anon's labels from the source instead (masking.anonymizerLabels).
     argv.push_back("--no-security-labels");
     for (const auto& option : restore.custom_options) argv.push_back(option);
-    argv.push_back(options_.dump_dir + "/" + std::to_string(index));
+    std::string dump = options_.dump_dir + "/" + std::to_string(index);
+    bool own_list = std::any_of(restore.custom_options.begin(), restore.custom_options.end(),
+                                [](const std::string& option) {
+                                  return option == "-L" || option.rfind("--use-list", 0) == 0 ||
+                                         (option.size() > 2 && option.rfind("-L", 0) == 0);
+                                });
+    if (!own_list) {
+      DBLAB_ASSIGN_OR_RETURN(RunResult listed,
+                             runner_.Run({bin_dir + "/pg_restore", "--list", dump},
+                                         {.cancel = options_.cancel}));
+      if (listed.exit_code != 0) {
+        return Internal("restore of database " + name + ": pg_restore --list failed (exit " +
+                        std::to_string(listed.exit_code) + "): " + listed.err.substr(0, 1500));
+      }
+      int removed = 0;
+      std::string toc = WithoutAnonymizerExtension(listed.out, &removed);
+      if (removed > 0) {
+        std::string list = dump + ".list";
+        DBLAB_TRY(WriteFileAtomically(list, toc, 0600));
+        argv.push_back("--use-list=" + list);
+        spdlog::info("restore of database {}: skipping PostgreSQL Anonymizer's extension anon "
+                     "({} entries); dblab applies its masking labels itself",
+                     name, removed);
+      }
+    }
+    argv.push_back(dump);
     DBLAB_ASSIGN_OR_RETURN(RunResult result, runner_.Run(argv, {.cancel = options_.cancel}));
     if (result.exit_code != 0 && !OnlyNewerSettingsFailed(result)) {
       return Internal("restore of database " + name + ": pg_restore failed (exit " +
@@ -378,6 +404,60 @@ Result<Snapshot> LogicalRetrieval::Run() {
   progress_("snapshot " + name);
   DBLAB_TRY(pool_.CreateSnapshot(name));
   return RecordSnapshot(pool_, state_, name, data_state_at);
+}
+
+std::string WithoutAnonymizerExtension(const std::string& toc, int* removed) {
+  // An entry: "<dump id>; <catalog oid> <oid> <description> <namespace> <name> <owner>", the
+  // namespace "-" where there is none; "; " starts a comment line.
+  std::string kept;
+  int count = 0;
+  size_t start = 0;
+  while (start < toc.size()) {
+    size_t end = toc.find('\n', start);
+    if (end == std::string::npos) end = toc.size();
+    std::string line = toc.substr(start, end - start);
+    start = end + 1;
+    std::vector<std::string> words;
+    std::istringstream in(line);
+    for (std::string word; in >> word;) words.push_back(word);
+    bool entry = !words.empty() && words[0].size() > 1 && words[0].back() == ';' &&
+                 std::isdigit(static_cast<unsigned char>(words[0][0]));
+    bool anon = false;
+    if (entry && words.size() >= 6) {
+      // The description is one word or one of pg_dump's multi-word ones; the namespace follows.
+      static const std::vector<std::vector<std::string>> kLong = {
+          {"MATERIALIZED", "VIEW", "DATA"}, {"SEQUENCE", "OWNED", "BY"}, {"TABLE", "DATA"},
+          {"SEQUENCE", "SET"},  {"MATERIALIZED", "VIEW"},   {"FOREIGN", "TABLE"},
+          {"DEFAULT", "ACL"},   {"TEXT", "SEARCH", "CONFIGURATION"}, {"TEXT", "SEARCH", "DICTIONARY"},
+          {"EVENT", "TRIGGER"}, {"FK", "CONSTRAINT"},       {"OPERATOR", "CLASS"},
+          {"OPERATOR", "FAMILY"}};
+      size_t length = 1;
+      for (const auto& description : kLong) {
+        if (words.size() >= 3 + description.size() + 2 &&
+            std::equal(description.begin(), description.end(), words.begin() + 3)) {
+          length = description.size();
+          break;
+        }
+      }
+      const std::string& namespace_name = words[3 + length];
+      if (words[3] == "EXTENSION") {
+        anon = namespace_name == "-" && words[5] == "anon";
+      } else if (words[3] == "COMMENT") {
+        anon = (words.size() >= 7 && words[5] == "EXTENSION" && words[6] == "anon") ||
+               namespace_name == "anon";
+      } else {
+        anon = namespace_name == "anon";
+      }
+    }
+    if (anon) {
+      ++count;
+      continue;
+    }
+    kept += line;
+    kept += '\n';
+  }
+  if (removed != nullptr) *removed = count;
+  return kept;
 }
 
 }  // namespace dblab

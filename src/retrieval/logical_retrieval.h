@@ -74,4 +74,11 @@ class LogicalRetrieval {
 // 16 or older does not know: it reports the error and goes on. True when that is all that failed.
 bool OnlyNewerSettingsFailed(const RunResult& result);
 
+// The restore list (`pg_restore -l`) without PostgreSQL Anonymizer's extension: its
+// `CREATE EXTENSION anon`, the comment on it and whatever the dump holds in its schema `anon`
+// (e.g. its configuration tables' data). dblab installs no `anon` in main data or clones, where
+// those entries would fail the restore; it reads anon's masking labels from the source and
+// applies them itself. `removed` counts the entries taken out.
+std::string WithoutAnonymizerExtension(const std::string& toc, int* removed);
+
 }  // namespace dblab

@@ -245,3 +245,66 @@ INSTANTIATE_TEST_SUITE_P(Majors, WarmPoolMajorsTest, ::testing::Values(17, 18),
 
 }  // namespace
 }  // namespace dblab::testing
+
+namespace dblab::testing {
+namespace {
+
+// A source with PostgreSQL Anonymizer installed dumps `CREATE EXTENSION anon` (and its config
+// tables' data), which main data and clones do not have. A stand-in extension named anon, found
+// through PostgreSQL 18's extension_control_path, makes such a source: the restore leaves the
+// extension out and the masking label on the source is applied by dblab.
+TEST_F(MajorsTest, AnAnonymizerSourcesExtensionIsLeftOutAndItsLabelsApplied) {
+  if (!SetUpSource(18, /*physical=*/false)) GTEST_SKIP() << skip_reason_;
+  // Inside the source's data directory: the source runs in a sandbox that shows it little else.
+  std::string share = dir_ + "/source/data/anon-share";
+  std::filesystem::create_directories(share + "/extension");
+  std::ofstream(share + "/extension/anon.control")
+      << "default_version = '1.0'\nschema = anon\nrelocatable = false\nsuperuser = true\n";
+  std::ofstream(share + "/extension/anon--1.0.sql")
+      << "CREATE TABLE anon.config (param text PRIMARY KEY, value text);\n"
+         "SELECT pg_catalog.pg_extension_config_dump('anon.config', '');\n"
+         "INSERT INTO anon.config VALUES ('salt', 'source-salt');\n"
+         "CREATE FUNCTION anon.fake_email() RETURNS text LANGUAGE sql AS "
+         "$$ SELECT 'fake@anon.example' $$;\n";
+  auto postgres_user = LookupOsUser("postgres");
+  ASSERT_TRUE(postgres_user.ok());
+  for (const char* path : {"", "/extension", "/extension/anon.control", "/extension/anon--1.0.sql"}) {
+    ASSERT_EQ(chown((share + path).c_str(), postgres_user->uid, postgres_user->gid), 0);
+  }
+  auto app = PgConnection::Connect(BuildConninfo({{"host", dir_ + "/source/run"},
+                                                  {"port", std::to_string(source_.port)},
+                                                  {"user", "postgres"},
+                                                  {"dbname", source_.dbname}}));
+  ASSERT_TRUE(app.ok()) << app.error().message;
+  auto installed = app->Exec("SET extension_control_path = " +
+                             app->QuoteLiteral(share + ":$system") + "; CREATE EXTENSION anon");
+  ASSERT_TRUE(installed.ok()) << installed.error().message;
+  // What `SECURITY LABEL FOR anon ON COLUMN users.email IS '...'` stores.
+  auto labelled = app->Exec(
+      "INSERT INTO pg_seclabel (objoid, classoid, objsubid, provider, label) SELECT c.oid, "
+      "'pg_class'::regclass, a.attnum, 'anon', 'MASKED WITH FUNCTION anon.fake_email()' "
+      "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+      "WHERE c.relname = 'users' AND a.attname = 'email'");
+  ASSERT_TRUE(labelled.ok()) << labelled.error().message;
+
+  UseLogicalRetrieval();
+  StartEngineAndWaitForSnapshot();
+  EXPECT_NE(engine_.Log().find("skipping PostgreSQL Anonymizer's extension anon"),
+            std::string::npos)
+      << engine_.Log();
+  auto clone =
+      CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw-1", "--id", "anon"});
+  ASSERT_EQ(clone["status"]["code"], "OK") << clone.dump(2) << engine_.Log();
+  auto connection = ConnectClone(std::stoi(clone["db"]["port"].get<std::string>()), "dev",
+                                 "dev-pw-1", source_.dbname);
+  ASSERT_TRUE(connection.ok()) << connection.error().message;
+  EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM pg_extension WHERE extname = 'anon'"),
+            "0");
+  EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users"), std::to_string(users_));
+  EXPECT_EQ(QueryValue(*connection,
+                       "SELECT count(*) FROM users WHERE email LIKE 'person%@mail.example'"),
+            "0");
+}
+
+}  // namespace
+}  // namespace dblab::testing
