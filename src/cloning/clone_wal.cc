@@ -3,11 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -305,6 +307,69 @@ void CloneWal::RemoveOrphans(const std::vector<std::string>& keep) const {
     std::error_code ignored;
     fs::remove_all(entry.path(), ignored);
   }
+}
+
+int64_t CloneWal::Bytes(const std::string& name) const {
+  if (!enabled() || !IsPlainName(name)) return 0;
+  int64_t total = 0;
+  std::error_code error;
+  // No symlink is followed: what the clone links to is not its space.
+  for (fs::recursive_directory_iterator it(Dir(name), error), end; !error && it != end;
+       it.increment(error)) {
+    struct stat st {};
+    if (lstat(it->path().c_str(), &st) == 0) total += int64_t{st.st_blocks} * 512;
+  }
+  return total;
+}
+
+Result<std::pair<int64_t, int64_t>> CloneWal::FilesystemSpace() const {
+  struct statvfs vfs {};
+  if (!enabled()) return NotFound("clones keep their WAL inside the pool");
+  if (statvfs(root_.c_str(), &vfs) != 0) {
+    return Internal("cannot measure the filesystem of " + root_ + ": " + ErrnoText(errno));
+  }
+  auto size = static_cast<int64_t>(vfs.f_blocks) * static_cast<int64_t>(vfs.f_frsize);
+  auto free = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
+  return std::make_pair(size, free);
+}
+
+std::vector<WalStop> DecideWalStops(const std::vector<WalHolder>& holders,
+                                    const WalGuardLimits& limits) {
+  constexpr int64_t kMiB = int64_t{1} << 20, kGiB = int64_t{1} << 30;
+  auto gib = [](int64_t bytes) {
+    char text[32];
+    if (bytes < kGiB) {
+      std::snprintf(text, sizeof text, "%lld MiB", static_cast<long long>(bytes / kMiB));
+    } else {
+      std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / kGiB);
+    }
+    return std::string(text);
+  };
+  std::vector<WalStop> stops;
+  std::set<std::string> stopped;
+  for (const auto& holder : holders) {
+    if (limits.max_per_clone > 0 && holder.bytes > limits.max_per_clone) {
+      stops.push_back({holder.clone_id, "its WAL directory holds " + gib(holder.bytes) +
+                                            ", more than provision.cloneWalMaxSize (" +
+                                            gib(limits.max_per_clone) + ")"});
+      stopped.insert(holder.clone_id);
+    }
+  }
+  int64_t reserve = std::min<int64_t>(2 * kGiB, limits.fs_size / 20);
+  if (limits.fs_size > 0 && limits.fs_free < reserve) {
+    const WalHolder* largest = nullptr;
+    for (const auto& holder : holders) {
+      if (stopped.count(holder.clone_id) != 0 || holder.bytes <= 64 * kMiB) continue;
+      if (largest == nullptr || holder.bytes > largest->bytes) largest = &holder;
+    }
+    if (largest != nullptr) {
+      stops.push_back({largest->clone_id,
+                       "the filesystem holding the clones' WAL has " + gib(limits.fs_free) +
+                           " free (under its reserve of " + gib(reserve) +
+                           ") and this clone's WAL is the largest, " + gib(largest->bytes)});
+    }
+  }
+  return stops;
 }
 
 }  // namespace dblab

@@ -17,7 +17,9 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -58,6 +60,11 @@ class CloneWal {
   // was down, or an interrupted create).
   void RemoveOrphans(const std::vector<std::string>& keep) const;
 
+  // Bytes allocated to Dir(name) and what is in it (symlinks not followed); 0 when absent.
+  int64_t Bytes(const std::string& name) const;
+  // Size and free bytes of the filesystem holding root().
+  Result<std::pair<int64_t, int64_t>> FilesystemSpace() const;
+
  private:
   std::string root_;
   uid_t owner_uid_;
@@ -68,5 +75,27 @@ class CloneWal {
 // position: 0 for a recycled or never-written segment, else the length of the run of valid pages
 // from its start. Pure, for tests.
 size_t ValidWalPrefix(const std::string& file_name, const char* bytes, size_t size);
+
+// A clone's superuser decides how much WAL its server keeps (max_wal_size, wal_keep_size, a
+// replication slot, or files written into pg_wal), and with the WAL outside the pool that is
+// space on the host's filesystem. The guard stops the servers that hold too much.
+struct WalGuardLimits {
+  int64_t max_per_clone = 0;  // bytes; 0 = no per-clone limit
+  int64_t fs_size = 0;        // the filesystem holding the WAL directories
+  int64_t fs_free = 0;
+};
+struct WalHolder {
+  std::string clone_id;
+  int64_t bytes = 0;
+};
+struct WalStop {
+  std::string clone_id;
+  std::string reason;
+};
+// Clones to stop: each over the per-clone limit; and when the filesystem's free space is under
+// its reserve (2 GiB or 5% of it, whichever is less), the largest holder of more than 64 MiB not
+// already stopped. Pure, for tests.
+std::vector<WalStop> DecideWalStops(const std::vector<WalHolder>& holders,
+                                    const WalGuardLimits& limits);
 
 }  // namespace dblab

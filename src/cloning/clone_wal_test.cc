@@ -182,5 +182,65 @@ TEST_F(CloneWalTest, WalInsideAlreadyAndOrphansAndOffAreLeftAlone) {
   EXPECT_TRUE(fs::is_directory(data_ + "/pg_wal"));
 }
 
+TEST_F(CloneWalTest, BytesCountWhatIsInTheDirectoryButNotWhatALinkPointsTo) {
+  CloneWal wal(dir_ + "/wal", getuid(), getgid());
+  EXPECT_EQ(wal.Bytes("none"), 0);
+  fs::create_directories(dir_ + "/wal/c1/archive_status");
+  {
+    std::ofstream out(dir_ + "/wal/c1/archive_status/big", std::ios::binary);
+    out << std::string(1 << 20, 'x');
+  }
+  {
+    std::ofstream out(dir_ + "/elsewhere", std::ios::binary);
+    out << std::string(4 << 20, 'y');
+  }
+  fs::create_symlink(dir_ + "/elsewhere", dir_ + "/wal/c1/link");
+  int64_t bytes = wal.Bytes("c1");
+  EXPECT_GE(bytes, 1 << 20);
+  EXPECT_LT(bytes, 2 << 20);
+  EXPECT_EQ(wal.Bytes("../wal/c1"), 0);
+  auto space = wal.FilesystemSpace();
+  ASSERT_TRUE(space.ok());
+  EXPECT_GT(space->first, 0);
+  EXPECT_FALSE(CloneWal("", getuid(), getgid()).FilesystemSpace().ok());
+}
+
+constexpr int64_t kMiB = int64_t{1} << 20, kGiB = int64_t{1} << 30;
+
+TEST(WalGuardTest, StopsEveryCloneOverItsLimitAndNothingElseWhenSpaceIsPlenty) {
+  WalGuardLimits limits{.max_per_clone = 4 * kGiB, .fs_size = 100 * kGiB, .fs_free = 50 * kGiB};
+  auto stops = DecideWalStops(
+      {{"a", 1 * kGiB}, {"b", 5 * kGiB}, {"c", 4 * kGiB}, {"d", 9 * kGiB}}, limits);
+  ASSERT_EQ(stops.size(), 2u);
+  EXPECT_EQ(stops[0].clone_id, "b");
+  EXPECT_EQ(stops[1].clone_id, "d");
+  EXPECT_NE(stops[0].reason.find("5.0 GiB, more than provision.cloneWalMaxSize (4.0 GiB)"),
+            std::string::npos)
+      << stops[0].reason;
+  limits.max_per_clone = 0;  // no limit
+  EXPECT_TRUE(DecideWalStops({{"d", 90 * kGiB}}, limits).empty());
+}
+
+TEST(WalGuardTest, LowSpaceStopsTheLargestHolderOnlyWhenItHoldsSomething) {
+  // Reserve: 5% of 20 GiB = 1 GiB (less than 2 GiB).
+  WalGuardLimits limits{.max_per_clone = 0, .fs_size = 20 * kGiB, .fs_free = kGiB - 1};
+  auto stops = DecideWalStops({{"a", 100 * kMiB}, {"b", 3 * kGiB}, {"c", 2 * kGiB}}, limits);
+  ASSERT_EQ(stops.size(), 1u);
+  EXPECT_EQ(stops[0].clone_id, "b");
+  EXPECT_NE(stops[0].reason.find("under its reserve of 1.0 GiB"), std::string::npos)
+      << stops[0].reason;
+  // Nobody holds more than 64 MiB: the space went elsewhere, no clone is to blame.
+  EXPECT_TRUE(DecideWalStops({{"a", 64 * kMiB}, {"b", 16 * kMiB}}, limits).empty());
+  // Enough free: nothing.
+  limits.fs_free = kGiB;
+  EXPECT_TRUE(DecideWalStops({{"b", 3 * kGiB}}, limits).empty());
+  // A large filesystem: the reserve is 2 GiB.
+  limits = {.max_per_clone = 2 * kGiB, .fs_size = 1000 * kGiB, .fs_free = kGiB};
+  stops = DecideWalStops({{"a", 3 * kGiB}, {"b", kGiB}}, limits);
+  ASSERT_EQ(stops.size(), 2u);  // a over the limit, then b as the largest of the rest
+  EXPECT_EQ(stops[0].clone_id, "a");
+  EXPECT_EQ(stops[1].clone_id, "b");
+}
+
 }  // namespace
 }  // namespace dblab

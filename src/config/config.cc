@@ -657,6 +657,17 @@ Status ReadProvision(Reader& r, Mapping& m, EngineConfig& c) {
     return r.Fail("provision.cloneWalDir",
                   "must be \"auto\", \"off\" or an absolute path, got '" + c.clone_wal_dir + "'");
   }
+  DBLAB_ASSIGN_OR_RETURN(std::optional<std::string> wal_max, r.Scalar(m, "cloneWalMaxSize"));
+  if (wal_max) {
+    Result<int64_t> bytes = ParseByteSize(*wal_max);
+    if (!bytes.ok()) return r.Fail("provision.cloneWalMaxSize", bytes.error().message);
+    if (*bytes != 0 && *bytes < (int64_t{256} << 20)) {
+      return r.Fail("provision.cloneWalMaxSize",
+                    "must be 0 (no limit) or at least 256MiB (a busy clone keeps up to "
+                    "max_wal_size of WAL, 1GB by default)");
+    }
+    c.clone_wal_max_bytes = *bytes;
+  }
   DBLAB_TRY(ReadCloneLimits(r, m, c));
   // Settings merged into provision (e.g. `<<: *db_configs`) are clone settings too, and more
   // specific than databaseConfigs: they win.

@@ -157,6 +157,7 @@ struct EngineConfig {
   // Own key provision.cloneWalDir: where clones keep their WAL. "auto": beside the pool's image
   // when the engine mounts one (<pool>.wal), else inside the clones; "off": inside; or a path.
   std::string clone_wal_dir = "auto";
+  int64_t clone_wal_max_bytes = int64_t{8} << 30;  // provision.cloneWalMaxSize; 0 = no limit
   std::map<std::string, std::string> clone_configs;  // databaseConfigs.configs (+ provision)
   // cloning
   std::string access_host = "127.0.0.1";

@@ -610,6 +610,20 @@ databaseConfigs:
                                    Pair("pg_stat_statements.track", "all")));
 }
 
+TEST(ConfigClones, WalMaxSizeDefaultsTo8GiBAndZeroTurnsItOff) {
+  EXPECT_EQ(ParseOk("server: {verificationToken: t}\n").clone_wal_max_bytes, int64_t{8} << 30);
+  EXPECT_EQ(ParseOk("server: {verificationToken: t}\nprovision: {cloneWalMaxSize: 20GB}\n")
+                .clone_wal_max_bytes,
+            int64_t{20} << 30);
+  EXPECT_EQ(ParseOk("server: {verificationToken: t}\nprovision: {cloneWalMaxSize: 0}\n")
+                .clone_wal_max_bytes,
+            0);
+  EXPECT_THAT(ParseError("server: {verificationToken: t}\nprovision: {cloneWalMaxSize: 1MiB}\n"),
+              HasSubstr("provision.cloneWalMaxSize: must be 0 (no limit) or at least 256MiB"));
+  EXPECT_THAT(ParseError("server: {verificationToken: t}\nprovision: {cloneWalMaxSize: lots}\n"),
+              HasSubstr("provision.cloneWalMaxSize: 'lots' is not a byte size"));
+}
+
 TEST(ConfigClones, MemoryAndCpuLimitsFromOurKeysOrDockersContainerConfig) {
   EngineConfig own = ParseOk(R"(
 server: {verificationToken: t}
