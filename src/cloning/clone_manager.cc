@@ -68,11 +68,12 @@ bool IsBusy(CloneStatus status) {
 
 }  // namespace
 
-CloneManager::CloneManager(CloningOptions options, PoolBackend& pool, PostgresControl& postgres,
-                           StateStore& state)
+CloneManager::CloneManager(CloningOptions options, PoolBackend& pool, ServerControl& servers,
+                           StateStore& state, SqlConnector& sql)
     : options_(std::move(options)),
       pool_(pool),
-      postgres_(postgres),
+      postgres_(servers),
+      sql_(sql),
       state_(state),
       wal_(options_.wal_dir, options_.os_uid, options_.os_gid) {}
 
@@ -202,7 +203,9 @@ Result<int> CloneManager::AllocatePort() {
   // Caller holds mutex_.
   for (int port = options_.port_from; port <= options_.port_to; ++port) {
     if (reserved_ports_.count(port)) continue;
-    if (PortIsFree(port, options_.listen_addresses)) return port;
+    bool free = options_.port_is_free ? options_.port_is_free(port)
+                                      : PortIsFree(port, options_.listen_addresses);
+    if (free) return port;
   }
   return Unavailable("port pool " + std::to_string(options_.port_from) + "-" +
                      std::to_string(options_.port_to) + " exhausted (" +
@@ -281,7 +284,7 @@ Result<Clone> CloneManager::Create(const CreateCloneRequest& request) {
   clone.branch = req.branch;
   clone.status = CloneStatus::kCreating;
   clone.status_message = "Clone is being created";
-  clone.created_at = Clock::now();
+  clone.created_at = Now();
   clone.db.username = req.username;
   clone.db.db_name = req.db_name.empty() ? options_.default_db_name : req.db_name;
   clone.db.restricted = req.restricted;
@@ -347,8 +350,8 @@ Result<Clone> CloneManager::Update(const std::string& id, const UpdateCloneReque
       return Conflict("clone \"" + id + "\" is being deleted");
     }
     Clone updated = it->second.clone;
-    DBLAB_TRY(ApplyProtection(updated, request.is_protected, request.protection_duration_minutes,
-                              Clock::now()));
+    DBLAB_TRY(
+        ApplyProtection(updated, request.is_protected, request.protection_duration_minutes, Now()));
     it->second.clone = updated;
     record = it->second;
   }
@@ -454,11 +457,11 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
       AdminConninfo(ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port,
                     options_.superuser, clone.db.db_name, {{"application_name", "dblab-engine"}});
   auto work = [&]() -> Status {
-    std::optional<PgConnection> admin;
+    std::unique_ptr<SqlSession> admin;
     {
-      auto connected = PgConnection::Connect(admin_conninfo);
+      auto connected = sql_.Connect(admin_conninfo);
       if (!connected.ok()) return connected.error();
-      admin.emplace(std::move(*connected));
+      admin = std::move(*connected);
     }
     std::string role = admin->QuoteIdentifier(clone.db.username);
     // The clone user's password stays out of the snapshot; the user is back in right after.
@@ -492,9 +495,9 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
         Fail(id, "postgres did not start again after a snapshot: " + started.error().message);
         return taken.ok() ? started : taken;
       }
-      auto again = PgConnection::Connect(admin_conninfo);
+      auto again = sql_.Connect(admin_conninfo);
       if (!again.ok()) return again.error();
-      admin.emplace(std::move(*again));
+      admin = std::move(*again);
     }
     Status restored = restore();
     return taken.ok() ? restored : taken;
@@ -586,15 +589,15 @@ Status CloneManager::StartServer(const CloneRecord& record) {
   return OkStatus();
 }
 
-Status CloneManager::SetUpRole(const CloneRecord& record, PgConnection* admin) {
+Status CloneManager::SetUpRole(const CloneRecord& record, SqlSession* admin) {
   const Clone& clone = record.clone;
-  std::shared_ptr<PgConnection> own;
+  std::shared_ptr<SqlSession> own;
   if (admin == nullptr || clone.db.db_name != options_.default_db_name) {
     // Connect to the clone's own database: the first connection to a database after a start
     // builds its relation cache files, so the user's first query then finds them ready.
-    auto connected = PgConnection::Connect(AdminConninfo(
-        ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port, options_.superuser,
-        clone.db.db_name, {{"application_name", "dblab-engine"}}));
+    auto connected = sql_.Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, clone.db.port),
+                                                clone.db.port, options_.superuser, clone.db.db_name,
+                                                {{"application_name", "dblab-engine"}}));
     if (!connected.ok()) {
       if (connected.error().message.find("does not exist") != std::string::npos) {
         return BadRequest("database \"" + clone.db.db_name + "\" does not exist in snapshot " +
@@ -602,7 +605,7 @@ Status CloneManager::SetUpRole(const CloneRecord& record, PgConnection* admin) {
       }
       return connected.error();
     }
-    own = std::make_shared<PgConnection>(std::move(*connected));
+    own = std::shared_ptr<SqlSession>(std::move(*connected));
     admin = own.get();
   }
   std::string role = admin->QuoteIdentifier(clone.db.username);
@@ -668,6 +671,7 @@ void CloneManager::DoCreate(const std::string& id, bool restart_only) {
   }
   std::string data_dir = pool_.ClonePath(record.StorageName());
   if (!restart_only) {
+    WaitReleased(id);  // a destroyed clone of the same id may still be freeing its storage
     // Anything left by an interrupted earlier attempt goes first.
     (void)postgres_.Stop(data_dir, std::chrono::seconds(10));
     if (auto status = DestroyStorage(record.StorageName()); !status.ok()) {
@@ -704,7 +708,7 @@ void CloneManager::DoCreate(const std::string& id, bool restart_only) {
     it->second.clone.status = CloneStatus::kOk;
     it->second.clone.status_message = "Clone is ready to accept Postgres connections.";
     if (!restart_only) it->second.clone.cloning_time_seconds = seconds;
-    it->second.clone.last_activity_at = Clock::now();
+    it->second.clone.last_activity_at = Now();
     record = it->second;
   }
   SaveCurrent(record.clone.id);
@@ -752,6 +756,7 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
     }
   };
   // The new storage is named like the clone (a warm pool clone's first reset ends its name).
+  std::string old_storage = record.StorageName();
   record.clone.snapshot_id = snapshot_id;
   record.storage_name.clear();
   {
@@ -762,7 +767,7 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
     }
   }
   SaveCurrent(record.clone.id);
-  std::string old_storage = record.StorageName();
+  if (old_storage != id) WaitReleased(id);  // a warm clone's first reset takes the id's name
   auto path = CreateStorage(snapshot_id, id);
   if (old_storage != id) (void)wal_.Remove(old_storage);  // a warm clone's first reset
   if (!path.ok()) {
@@ -789,7 +794,7 @@ void CloneManager::DoReset(const std::string& id, const std::string& snapshot_id
     auto& clone = it->second.clone;
     clone.status = CloneStatus::kOk;
     clone.status_message = "Clone is ready to accept Postgres connections.";
-    clone.last_activity_at = Clock::now();
+    clone.last_activity_at = Now();
     record = it->second;
   }
   SaveCurrent(record.clone.id);
@@ -813,23 +818,13 @@ void CloneManager::DoDestroy(const std::string& id) {
   }
   auto stopped = std::chrono::steady_clock::now();
   RemoveServerLink(record.clone.db.port, record.StorageName());
-  // The clone is gone for its user once its files are moved aside: freeing their space takes
-  // longer the more the clone holds, and happens after (an orphan at the next start if the
-  // engine dies first).
-  std::string trash = "trash-" + GenerateId(12);
-  if (auto status = pool_.RenameClone(record.StorageName(), trash); !status.ok()) {
-    trash.clear();
-    if (status.error().code != ErrorCode::kNotFound) {
-      return Fail(id, "cannot remove clone data: " + status.error().message);
-    }
-  }
-  if (!trash.empty()) {
-    if (auto status = wal_.Rename(record.StorageName(), trash); !status.ok()) {
-      spdlog::error("clone {}: {}", id, status.error().message);
-    }
-  }
   cgroups_.Remove("port-" + std::to_string(record.clone.db.port));
   unlink((options_.log_dir + "/" + id + ".log").c_str());
+  // The clone is gone for its user once its server is stopped and its record deleted: freeing
+  // its space takes longer the more it holds (on btrfs even a rename waits for the transaction
+  // that drops an earlier subvolume), so it happens after. Should the engine die first, its
+  // storage has no record and the next start removes it as an orphan.
+  std::string storage = record.StorageName();
   {
     std::lock_guard persist(persist_mutex_);
     if (auto status = state_.DeleteClone(id); !status.ok()) {
@@ -842,6 +837,7 @@ void CloneManager::DoDestroy(const std::string& id) {
       reserved_ports_.erase(it->second.clone.db.port);
       clones_.erase(it);
     }
+    releasing_.insert(storage);
   }
   auto ms = [](auto duration) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
@@ -849,10 +845,22 @@ void CloneManager::DoDestroy(const std::string& id) {
   spdlog::info("clone {}: destroyed in {} ms (server stop {} ms)", id,
                ms(std::chrono::steady_clock::now() - started), ms(stopped - started));
   Notify("clone_delete", record.clone, true, 0);
-  if (trash.empty()) return;
-  if (auto status = DestroyStorage(trash); !status.ok()) {
-    spdlog::error("clone {}: cannot remove its old data {}: {}", id, trash, status.error().message);
+  auto freeing = std::chrono::steady_clock::now();
+  if (auto status = DestroyStorage(storage);
+      !status.ok() && status.error().code != ErrorCode::kNotFound) {
+    spdlog::error("clone {}: cannot remove its data {}: {}", id, storage, status.error().message);
+  } else {
+    spdlog::debug("clone {}: data removed in {} ms", id,
+                  ms(std::chrono::steady_clock::now() - freeing));
   }
+  std::lock_guard lock(mutex_);
+  releasing_.erase(storage);
+  released_.notify_all();
+}
+
+void CloneManager::WaitReleased(const std::string& name) {
+  std::unique_lock lock(mutex_);
+  released_.wait(lock, [&] { return releasing_.count(name) == 0; });
 }
 
 Status CloneManager::Reconcile() {
@@ -906,7 +914,7 @@ Status CloneManager::Reconcile() {
       }
       case CloneStatus::kOk:
       case CloneStatus::kWarning:
-        if (PostgresControl::RunningPid(data_dir)) {
+        if (postgres_.Pid(data_dir)) {
           spdlog::info("clone {}: adopted running server on port {}", id, record.clone.db.port);
         } else if (has_storage) {
           spdlog::warn("clone {}: server was not running; restarting it", id);
@@ -970,7 +978,7 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
     clone.status = CloneStatus::kOk;
     clone.status_message = "Clone is ready to accept Postgres connections.";
     clone.cloning_time_seconds = seconds;
-    clone.last_activity_at = Clock::now();
+    clone.last_activity_at = Now();
     record = it->second;
   }
   SaveCurrent(record.clone.id);
@@ -992,7 +1000,7 @@ Result<Clone> CloneManager::AssignWarm(CloneRecord record, WarmClone warm,
 // (The wait ends early on a notify; the loop then checks again.)
 constexpr auto kWarmRefillDelay = std::chrono::milliseconds(300);
 
-void CloneManager::CloseSessionLater(std::shared_ptr<PgConnection> session) {
+void CloneManager::CloseSessionLater(std::shared_ptr<SqlSession> session) {
   if (!session) return;
   {
     std::lock_guard lock(mutex_);
@@ -1050,7 +1058,7 @@ void CloneManager::WarmLoop() {
   while (true) {
     std::string latest = LatestSnapshotId();
     std::vector<WarmClone> stale;
-    std::vector<std::shared_ptr<PgConnection>> to_close;  // closed when this iteration ends
+    std::vector<std::shared_ptr<SqlSession>> to_close;  // closed when this iteration ends
     bool need_more = false;
     WarmClone next;
     {
@@ -1112,11 +1120,11 @@ void CloneManager::WarmLoop() {
     }
     // Connecting builds the default database's relation cache files now, not on the user's
     // first query; the connection stays open so that taking the clone needs no new backend.
-    auto admin = PgConnection::Connect(AdminConninfo(
-        ServerSocketDir(options_.socket_dir, next.port), next.port, options_.superuser,
-        options_.default_db_name, {{"application_name", "dblab-engine"}}));
+    auto admin = sql_.Connect(AdminConninfo(ServerSocketDir(options_.socket_dir, next.port),
+                                            next.port, options_.superuser, options_.default_db_name,
+                                            {{"application_name", "dblab-engine"}}));
     if (admin.ok()) {
-      next.admin = std::make_shared<PgConnection>(std::move(*admin));
+      next.admin = std::shared_ptr<SqlSession>(std::move(*admin));
       // Rehearse the role setup: it loads the role catalogs into this session and makes the
       // first durable commit of the clone, which pays for copying the WAL and catalog blocks
       // shared with the snapshot, so the user's create commits quicker.
@@ -1157,10 +1165,11 @@ bool CloneManager::IsIdle(const CloneRecord& record, TimePoint now, TimePoint* a
   auto conninfo = AdminConninfo(ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port,
                                 options_.superuser, "postgres",
                                 {{"application_name", "dblab-engine"}, {"connect_timeout", "5"}});
-  auto connection = PgConnection::Connect(conninfo);
+  auto connection = sql_.Connect(conninfo);
   if (!connection.ok()) return false;  // cannot tell: never delete on doubt
   // Activity: a non-idle session, or a session that started since we last looked.
-  auto rows = connection->Query(
+  SqlSession& session = **connection;
+  auto rows = session.Query(
       "SELECT count(*) FILTER (WHERE state IS DISTINCT FROM 'idle'), "
       "COALESCE(EXTRACT(EPOCH FROM max(backend_start)) * 1000, 0)::bigint "
       "FROM pg_stat_activity WHERE backend_type = 'client backend' "
@@ -1195,7 +1204,7 @@ void CloneManager::Housekeep(TimePoint now) {
       clone.is_protected = false;
     }
     if (clone.status != CloneStatus::kOk) continue;
-    if (!PostgresControl::RunningPid(pool_.ClonePath(record.StorageName()))) {
+    if (!postgres_.Pid(pool_.ClonePath(record.StorageName()))) {
       Revive(record);
       continue;
     }
@@ -1228,6 +1237,47 @@ void CloneManager::Housekeep(TimePoint now) {
   }
 }
 
+void CloneManager::GuardWal() {
+  if (!wal_.enabled()) return;
+  std::vector<WalHolder> holders;
+  std::map<std::string, std::string> storage;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, record] : clones_) {
+      if (record.clone.status != CloneStatus::kOk || snapshotting_.count(id) != 0) continue;
+      storage[id] = record.StorageName();
+    }
+  }
+  for (const auto& [id, name] : storage) holders.push_back({id, wal_.Bytes(name)});
+  WalGuardLimits limits;
+  limits.max_per_clone = options_.wal_max_bytes;
+  if (auto space = wal_.FilesystemSpace(); space.ok()) {
+    limits.fs_size = space->first;
+    limits.fs_free = space->second;
+  }
+  for (const auto& stop : DecideWalStops(holders, limits)) {
+    {
+      std::lock_guard lock(mutex_);
+      auto it = clones_.find(stop.clone_id);
+      // Only a clone still running as measured: a reset or destroy since then frees it anyway.
+      if (it == clones_.end() || it->second.clone.status != CloneStatus::kOk ||
+          it->second.StorageName() != storage[stop.clone_id] || reviving_.count(stop.clone_id)) {
+        continue;
+      }
+      reviving_.insert(stop.clone_id);  // busy: a reset or destroy waits for the stop
+    }
+    // FATAL first, so the liveness check does not restart the server stopped next.
+    Fail(stop.clone_id, "stopped: " + stop.reason + "; reset or destroy the clone");
+    Status stopped =
+        postgres_.Stop(pool_.ClonePath(storage[stop.clone_id]), std::chrono::milliseconds(0));
+    if (!stopped.ok()) {
+      spdlog::error("clone {}: cannot stop its server: {}", stop.clone_id, stopped.error().message);
+    }
+    std::lock_guard lock(mutex_);
+    reviving_.erase(stop.clone_id);
+  }
+}
+
 void CloneManager::Revive(const CloneRecord& seen) {
   const std::string& id = seen.clone.id;
   CloneRecord record;
@@ -1242,7 +1292,7 @@ void CloneManager::Revive(const CloneRecord& seen) {
     record = it->second;
   }
   // Checked again under the busy mark: a stop by a reset or destroy would have changed the status.
-  if (PostgresControl::RunningPid(pool_.ClonePath(record.StorageName()))) {
+  if (postgres_.Pid(pool_.ClonePath(record.StorageName()))) {
     std::lock_guard lock(mutex_);
     reviving_.erase(id);
     return;

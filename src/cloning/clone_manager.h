@@ -58,17 +58,24 @@ struct CloningOptions {
   ResourceLimits limits;
   // Where clones keep their WAL, outside the pool (cloning/clone_wal.h); "" = inside.
   std::string wal_dir;
+  // A running clone whose WAL directory holds more is stopped (GuardWal); 0 = no limit.
+  int64_t wal_max_bytes = int64_t{8} << 30;
   uid_t os_uid = 0;  // owner of the WAL directories: the OS user postgres runs as
   gid_t os_gid = 0;
   // Called on the worker thread when a create, reset or destroy ends (ok or not): webhooks and
   // metrics. Must return quickly (queue the work); empty: nobody listens.
   std::function<void(const CloneEvent&)> on_clone_event;
+  // Seams for tests: the wall clock (created_at, protection) and whether a port can be bound
+  // (empty: the system clock, and a bind probe on listen_addresses).
+  std::function<TimePoint()> now;
+  std::function<bool(int port)> port_is_free;
 };
 
 class CloneManager {
  public:
-  CloneManager(CloningOptions options, PoolBackend& pool, PostgresControl& postgres,
-               StateStore& state);
+  // `servers` starts and stops the clones' servers, `sql` opens the engine's sessions on them.
+  CloneManager(CloningOptions options, PoolBackend& pool, ServerControl& servers, StateStore& state,
+               SqlConnector& sql);
   ~CloneManager();  // waits for running operations
 
   // Loads the state store and makes it true again: adopts running clones, restarts dead ones,
@@ -81,6 +88,11 @@ class CloneManager {
   Result<Clone> Update(const std::string& id, const UpdateCloneRequest& request);
   Result<Clone> Get(const std::string& id);
   std::vector<Clone> List();
+
+  // Stops the clones whose WAL outside the pool grows too large, or the largest one when the
+  // filesystem holding it runs low (DecideWalStops in clone_wal.h): FATAL, with the reason, until
+  // reset or destroyed. Cheap (a few stat calls per clone); the engine calls it every 5 s.
+  void GuardWal();
 
   // Periodic housekeeping: expired protection, dead servers (restarted), idle clones. Called by
   // the engine's timer.
@@ -134,7 +146,7 @@ class CloneManager {
   // superuser connection to the clone's default database (the warm pool keeps one); otherwise
   // the engine connects, and its session ends later (CloseSessionLater), not during the user's
   // first login.
-  Status SetUpRole(const CloneRecord& record, PgConnection* admin = nullptr);
+  Status SetUpRole(const CloneRecord& record, SqlSession* admin = nullptr);
   void Fail(const std::string& id, const std::string& message);
   void Notify(const char* type, const Clone& clone, bool ok, double seconds);
   std::string SnapshotDirName(const std::string& snapshot_id) const;
@@ -148,7 +160,9 @@ class CloneManager {
 
   CloningOptions options_;
   PoolBackend& pool_;
-  PostgresControl& postgres_;
+  ServerControl& postgres_;
+  SqlConnector& sql_;
+  TimePoint Now() const { return options_.now ? options_.now() : std::chrono::system_clock::now(); }
   StateStore& state_;
 
   std::mutex persist_mutex_;  // taken before mutex_, never inside it
@@ -159,6 +173,11 @@ class CloneManager {
   int running_ops_ = 0;
   std::set<std::string> snapshotting_;  // clones being snapshotted (SnapshotClone)
   std::set<std::string> reviving_;      // clones whose dead server is being restarted
+  // Storage of destroyed clones still being deleted: gone from the API, the name not yet free.
+  std::set<std::string> releasing_;
+  std::condition_variable released_;
+  // Waits until a destroyed clone's storage called `name` is deleted (a new clone of that id).
+  void WaitReleased(const std::string& name);
   Cgroups cgroups_;
   CloneWal wal_;
   // The pool's CreateClone/DestroyClone plus the clone's WAL outside the pool.
@@ -178,7 +197,7 @@ class CloneManager {
     std::string snapshot_id;
     int port = 0;
     // Kept open from the warm-up on: the role is made on it without a new backend.
-    std::shared_ptr<PgConnection> admin;
+    std::shared_ptr<SqlSession> admin;
   };
   void WarmLoop();
   void DestroyWarm(const WarmClone& warm);
@@ -193,8 +212,8 @@ class CloneManager {
   std::chrono::steady_clock::time_point last_warm_take_{};
   // The engine's sessions on clones just handed to a user, closed by the warm loop once their
   // time has come: a backend's exit costs about as much CPU as the user's first login.
-  void CloseSessionLater(std::shared_ptr<PgConnection> session);
-  std::vector<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<PgConnection>>>
+  void CloseSessionLater(std::shared_ptr<SqlSession> session);
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<SqlSession>>>
       closing_sessions_;
   std::thread warm_thread_;
 };

@@ -155,11 +155,12 @@ Status Engine::Init() {
     cloning.wal_dir = fs::is_regular_file(spec.image_path, error) ? config_.PoolPath() + ".wal" : "";
   }
   if (!cloning.wal_dir.empty()) spdlog::info("clones keep their WAL in {}", cloning.wal_dir);
+  cloning.wal_max_bytes = config_.clone_wal_max_bytes;
   cloning.os_uid = os_user.uid;
   cloning.os_gid = os_user.gid;
   StartOperations();  // before any clone worker can publish an event
   cloning.on_clone_event = [this](const CloneEvent& event) { OnCloneEvent(event); };
-  clones_ = std::make_unique<CloneManager>(cloning, *pool_, *postgres_, *state_);
+  clones_ = std::make_unique<CloneManager>(cloning, *pool_, *postgres_, *state_, sql_);
   DBLAB_TRY(clones_->Reconcile());
   RemoveCommitLeftovers(*pool_);  // unpublished snapshots of an interrupted dblab commit
   clones_->StartWarmPool();
@@ -453,6 +454,7 @@ void Engine::UsageLoop() {
     if (stopping_) return;
     lock.unlock();
     MeasureUsage();
+    RunCatchingExceptions("WAL guard", [this] { clones_->GuardWal(); });
     lock.lock();
   }
 }

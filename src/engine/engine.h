@@ -114,6 +114,7 @@ class Engine : public EngineService {
   bool schedule_changed_ = false;  // mutex_; the retrieval loop recomputes its wake-up time
   PosixProcessRunner runner_;
   std::unique_ptr<PostgresControl> postgres_;
+  PgConnector sql_;  // the engine's management sessions (libpq)
   std::unique_ptr<PoolBackend> pool_;
   std::unique_ptr<StateStore> state_;
   std::unique_ptr<CloneManager> clones_;

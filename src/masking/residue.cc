@@ -16,15 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class PgSession : public SqlSession {
- public:
-  explicit PgSession(PgConnection connection) : connection_(std::move(connection)) {}
-  Result<PgRows> Query(const std::string& sql) override { return connection_.Query(sql); }
-
- private:
-  PgConnection connection_;
-};
-
 std::string QualifiedTable(const SampledColumn& column) {
   return QuoteSqlIdentifier(column.schema) + "." + QuoteSqlIdentifier(column.table);
 }
@@ -43,7 +34,7 @@ SqlConnect ConnectToPreparationServer(const std::string& socket_dir, int port,
     auto connection = PgConnection::Connect(
         AdminConninfo(socket_dir, port, superuser, db, {{"application_name", "dblab-residue"}}));
     if (!connection.ok()) return connection.error().Wrap("connect to database " + db);
-    return std::unique_ptr<SqlSession>(new PgSession(std::move(*connection)));
+    return std::unique_ptr<SqlSession>(std::make_unique<PgConnection>(std::move(*connection)));
   };
 }
 

@@ -33,12 +33,8 @@
 
 namespace dblab {
 
-// SQL on one database of the preparation server (a seam: unit tests use a scripted fake).
-class SqlSession {
- public:
-  virtual ~SqlSession() = default;
-  virtual Result<PgRows> Query(const std::string& sql) = 0;
-};
+// SQL on one database of the preparation server (SqlSession, postgres/pq.h: unit tests use a
+// scripted fake).
 using SqlConnect = std::function<Result<std::unique_ptr<SqlSession>>(const std::string& db)>;
 
 // A SqlConnect to a server's unix socket as `superuser`.

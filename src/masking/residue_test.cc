@@ -23,8 +23,12 @@ class ScriptedSession : public SqlSession {
     }
     return PgRows{};
   }
+  const std::string& last_sqlstate() const override { return sqlstate_; }
+  std::string QuoteIdentifier(const std::string& name) override { return '"' + name + '"'; }
+  std::string QuoteLiteral(const std::string& value) override { return "'" + value + "'"; }
 
  private:
+  std::string sqlstate_;
   std::vector<std::pair<std::string, PgRows>> rules_;
   std::vector<std::string>* log_;
 };

@@ -15,22 +15,41 @@ namespace dblab {
 
 using PgRows = std::vector<std::vector<std::string>>;
 
-class PgConnection {
+// A management session on a server: the seam the clone logic uses for its SQL (role, password,
+// checkpoint, activity), so it runs on a fake in unit tests (postgres/fake_sql.h).
+class SqlSession {
  public:
-  // conninfo in libpq keyword=value form; values must come from BuildConninfo.
-  static Result<PgConnection> Connect(const std::string& conninfo);
-
+  virtual ~SqlSession() = default;
   // Runs one or more statements; rows of the last statement (NULL -> "").
-  Result<PgRows> Query(const std::string& sql);
+  virtual Result<PgRows> Query(const std::string& sql) = 0;
   Status Exec(const std::string& sql) {
     auto result = Query(sql);
     if (!result.ok()) return result.error();
     return OkStatus();
   }
   // SQLSTATE of the last Query's error ("" after success), e.g. "42710" duplicate_object.
-  const std::string& last_sqlstate() const { return last_sqlstate_; }
-  std::string QuoteIdentifier(const std::string& name);
-  std::string QuoteLiteral(const std::string& value);
+  virtual const std::string& last_sqlstate() const = 0;
+  virtual std::string QuoteIdentifier(const std::string& name) = 0;
+  virtual std::string QuoteLiteral(const std::string& value) = 0;
+};
+
+// Opens management sessions; PgConnector with libpq, FakeSqlConnector in tests.
+class SqlConnector {
+ public:
+  virtual ~SqlConnector() = default;
+  // conninfo in libpq keyword=value form (BuildConninfo / AdminConninfo).
+  virtual Result<std::unique_ptr<SqlSession>> Connect(const std::string& conninfo) = 0;
+};
+
+class PgConnection : public SqlSession {
+ public:
+  // conninfo in libpq keyword=value form; values must come from BuildConninfo.
+  static Result<PgConnection> Connect(const std::string& conninfo);
+
+  Result<PgRows> Query(const std::string& sql) override;
+  const std::string& last_sqlstate() const override { return last_sqlstate_; }
+  std::string QuoteIdentifier(const std::string& name) override;
+  std::string QuoteLiteral(const std::string& value) override;
   PGconn* raw() { return conn_.get(); }
 
  private:
@@ -40,6 +59,15 @@ class PgConnection {
   explicit PgConnection(PGconn* conn) : conn_(conn) {}
   std::unique_ptr<PGconn, Closer> conn_;
   std::string last_sqlstate_;
+};
+
+class PgConnector : public SqlConnector {
+ public:
+  Result<std::unique_ptr<SqlSession>> Connect(const std::string& conninfo) override {
+    auto connected = PgConnection::Connect(conninfo);
+    if (!connected.ok()) return connected.error();
+    return std::unique_ptr<SqlSession>(std::make_unique<PgConnection>(std::move(*connected)));
+  }
 };
 
 // Builds a conninfo string with values quoted as libpq requires.

@@ -52,21 +52,35 @@ struct SandboxDefaults {
 // sandboxed server cannot reach the socket of another.
 std::string ServerSocketDir(const std::string& socket_root, int port);
 
-class PostgresControl {
+// The seam between the engine's logic and server processes: start, stop, find. The real one
+// is PostgresControl (processes in a sandbox); FakeServerControl (postgres/fake_server_control.h)
+// serves unit tests.
+class ServerControl {
+ public:
+  virtual ~ServerControl() = default;
+  // Starts the server and returns once it accepts connections. On failure the server is
+  // stopped and the error carries the tail of its log.
+  virtual Result<pid_t> Start(const ServerSpec& spec) = 0;
+  // Fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL after `timeout`.
+  // Succeeds when no server runs on data_dir; with `require_clean`, a stop that had to escalate
+  // is an error (the data then needs crash recovery and must not become a snapshot).
+  virtual Status Stop(const std::string& data_dir,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(60),
+                      bool require_clean = false) = 0;
+  // PID of the server serving data_dir, if one runs.
+  virtual std::optional<pid_t> Pid(const std::string& data_dir) = 0;
+};
+
+class PostgresControl : public ServerControl {
  public:
   explicit PostgresControl(ProcessRunner& runner, SandboxDefaults sandbox = {})
       : runner_(runner), sandbox_(std::move(sandbox)) {}
 
-  // Starts the server and returns once it accepts connections. On failure the server is
-  // stopped and the error carries the tail of its log.
-  Result<pid_t> Start(const ServerSpec& spec);
-
-  // Fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL after `timeout`.
-  // Succeeds when no server runs on data_dir; with `require_clean`, a stop that had to escalate
-  // is an error (the data then needs crash recovery and must not become a snapshot).
+  Result<pid_t> Start(const ServerSpec& spec) override;
   Status Stop(const std::string& data_dir,
               std::chrono::milliseconds timeout = std::chrono::seconds(60),
-              bool require_clean = false);
+              bool require_clean = false) override;
+  std::optional<pid_t> Pid(const std::string& data_dir) override { return RunningPid(data_dir); }
 
   // PID (in the engine's pid namespace) of the postmaster serving data_dir, if one runs:
   // postmaster.pid holds the PID in the server's own namespace (2 in a sandbox), so the process

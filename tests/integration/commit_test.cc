@@ -112,3 +112,56 @@ TEST_F(CommitTest, ClonesWalLivesBesideThePoolAndAPlantedLinkIsNotFollowed) {
 
 }  // namespace
 }  // namespace dblab::testing
+
+namespace dblab::testing {
+namespace {
+
+// That WAL directory is on the host's filesystem: a clone's superuser who fills it (here by
+// writing a file into pg_wal; max_wal_size, wal_keep_size or a replication slot do the same) is
+// stopped at provision.cloneWalMaxSize, and the other clones keep serving.
+TEST_F(CommitTest, ACloneWhoseWalPassesItsLimitIsStoppedAndOthersKeepServing) {
+  provision_extra_ = "  cloneWalMaxSize: 256MiB\n";
+  StartEngineAndWaitForSnapshot();
+  auto hog =
+      CliJson({"clone", "create", "--username", "hog", "--password", "hog-pw-1", "--id", "hog"});
+  ASSERT_EQ(hog["status"]["code"], "OK") << hog.dump(2) << engine_.Log();
+  auto calm =
+      CliJson({"clone", "create", "--username", "calm", "--password", "calm-pw-1", "--id", "calm"});
+  ASSERT_EQ(calm["status"]["code"], "OK") << calm.dump(2) << engine_.Log();
+  int hog_port = std::stoi(hog["db"]["port"].get<std::string>());
+  int calm_port = std::stoi(calm["db"]["port"].get<std::string>());
+  auto session = ConnectClone(hog_port, "hog", "hog-pw-1", source_.dbname);
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  ASSERT_TRUE(session
+                  ->Exec("COPY (SELECT repeat(md5(g::text), 32768) FROM generate_series(1, 300) g)"
+                         " TO '" +
+                         QueryValue(*session, "SHOW data_directory") + "/pg_wal/fill'")
+                  .ok());
+  nlohmann::json status;
+  for (int i = 0; i < 300; ++i) {  // the engine looks every 5 s
+    status = CliJson({"clone", "status", "hog"});
+    if (status["status"]["code"] == "FATAL") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(status["status"]["code"], "FATAL") << status.dump(2) << engine_.Log();
+  std::string message = status["status"]["message"];
+  EXPECT_NE(message.find("more than provision.cloneWalMaxSize (256 MiB)"), std::string::npos)
+      << message;
+  EXPECT_FALSE(PortListening(hog_port));
+  // Not restarted by the liveness check; the other clone answers.
+  std::this_thread::sleep_for(std::chrono::seconds(6));
+  EXPECT_EQ(CliJson({"clone", "status", "hog"})["status"]["code"], "FATAL");
+  auto reader = ConnectClone(calm_port, "calm", "calm-pw-1", source_.dbname);
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  EXPECT_EQ(QueryValue(*reader, "SELECT count(*) FROM users"), std::to_string(users_));
+
+  // A reset gives the clone a fresh WAL directory, and it serves again.
+  ASSERT_EQ(CliJson({"clone", "reset", "hog"})["status"]["code"], "OK") << engine_.Log();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/mnt/dblab_pool.wal/hog/fill"));
+  auto again = ConnectClone(hog_port, "hog", "hog-pw-1", source_.dbname);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(QueryValue(*again, "SELECT count(*) FROM users"), std::to_string(users_));
+}
+
+}  // namespace
+}  // namespace dblab::testing

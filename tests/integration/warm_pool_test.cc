@@ -14,11 +14,13 @@ constexpr int kWarmPool = 2;
 class WarmPoolTest : public EngineFixture {
  protected:
   // Subvolumes in the pool's clones directory: the warm servers' and the clones'.
-  int CloneDirs() {
+  int CloneDirs() { return Dirs(dir_ + "/mnt/dblab_pool/clones"); }
+  // Clones' WAL directories beside the pool image (provision.cloneWalDir: auto).
+  int WalDirs() { return Dirs(dir_ + "/mnt/dblab_pool.wal"); }
+  static int Dirs(const std::string& path) {
     int count = 0;
     std::error_code error;
-    for (const auto& entry :
-         std::filesystem::directory_iterator(dir_ + "/mnt/dblab_pool/clones", error)) {
+    for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
       count += entry.is_directory();
     }
     return count;
@@ -93,6 +95,8 @@ TEST_F(WarmPoolTest, CreateTakesAWarmServerAndThePoolRefills) {
   EXPECT_EQ(QueryValue(*after, "SELECT count(*) FROM users"), std::to_string(users_));
   EXPECT_TRUE(std::filesystem::exists(ClonePath("quick")));
   ASSERT_TRUE(WaitWarm(kWarmPool, 2));
+  // The warm storage's WAL went with it: one WAL directory per clone and warm server.
+  EXPECT_EQ(WalDirs(), CloneDirs());
 
   // Destroying a taken clone removes the storage it ran on.
   ASSERT_EQ(Cli({"clone", "destroy", "owned"}).exit_code, 0);
@@ -100,6 +104,23 @@ TEST_F(WarmPoolTest, CreateTakesAWarmServerAndThePoolRefills) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(CloneDirs(), kWarmPool + 1);
+  EXPECT_EQ(WalDirs(), CloneDirs());
+
+  // A destroyed clone's id can be used again at once, while its data may still be freed.
+  ASSERT_EQ(Cli({"clone", "destroy", "quick"}).exit_code, 0);
+  auto again = CliJson(
+      {"clone", "create", "--username", "fast", "--password", "pw2", "--id", "quick", "--async"});
+  ASSERT_EQ(again["status"]["code"], "OK") << again.dump(2) << engine_.Log();
+  port = std::stoi(again["db"]["port"].get<std::string>());
+  auto renewed = ConnectClone(port, "fast", "pw2", source_.dbname);
+  ASSERT_TRUE(renewed.ok()) << renewed.error().message;
+  ASSERT_TRUE(renewed->Exec("CREATE TABLE scratch AS SELECT 1 AS x").ok());
+  ASSERT_EQ(CliJson({"clone", "reset", "quick"})["status"]["code"], "OK");
+  renewed = ConnectClone(port, "fast", "pw2", source_.dbname);
+  ASSERT_TRUE(renewed.ok()) << renewed.error().message;
+  EXPECT_EQ(QueryValue(*renewed, "SELECT to_regclass('scratch') IS NULL"), "t");
+  ASSERT_TRUE(WaitWarm(kWarmPool, 1));
+  EXPECT_EQ(WalDirs(), CloneDirs());
 
   // Stopping the engine removes the warm servers (they hold no user data); clones stay.
   engine_.Terminate();
