@@ -75,8 +75,11 @@ TEST_F(BranchTest, DleBranchFlowFromMainToACommitSharedOnItsBranch) {
   EXPECT_EQ((*log)[1]["root"], nlohmann::json::array({"feature"}));
   auto printed = Cli({"log"});
   ASSERT_EQ(printed.exit_code, 0) << printed.err;
-  EXPECT_NE(printed.out.find("commit " + commit_id + "\n"), std::string::npos) << printed.out;
-  EXPECT_NE(printed.out.find("Message: tier column\n"), std::string::npos) << printed.out;
+  EXPECT_TRUE(printed.out.starts_with("snapshot " + commit_id + " (HEAD -> feature)\n"))
+      << printed.out;
+  EXPECT_NE(printed.out.find("\n    tier column\n\nsnapshot " + main_head + " (HEAD -> main)\n"),
+            std::string::npos)
+      << printed.out;
   auto details = client.SnapshotDetails(commit_id);
   ASSERT_TRUE(details.ok()) << details.error().message;
   EXPECT_EQ((*details)["clones"], nlohmann::json::array({"dev", "reader"}));
