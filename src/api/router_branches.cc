@@ -98,6 +98,11 @@ Result<CreateBranchRequest> ParseCreateBranchRequest(const std::string& body) {
     if (!value.is_string()) return BadRequest("field \"" + key + "\" must be a string");
     *field = value.get<std::string>();
   }
+  if (request.name.empty()) return BadRequest("branchName is required: the new branch's name");
+  if (auto invalid = ValidateBranchName(request.name); !invalid.ok()) return invalid.error();
+  if (!request.base_branch.empty() && !IsValidBranchName(request.base_branch)) {
+    return BadRequest("baseBranch: " + ValidateBranchName(request.base_branch).error().message);
+  }
   return request;
 }
 

@@ -397,6 +397,31 @@ TEST_F(ApiBranchTest, CreateUpdateAndDeleteBranches) {
   EXPECT_EQ(Call("GET", "/branch/feature").status, 405);
 }
 
+TEST_F(ApiBranchTest, BranchNamesInAnyScriptButNoSeparatorsOrControls) {
+  ApiResponse made = Call("POST", "/branch", R"({"branchName":"функция-1","baseBranch":"dev"})");
+  ASSERT_EQ(made.status, 200) << made.body;
+  EXPECT_EQ(Body(made)["name"], "функция-1");
+  // In a path, percent-encoded UTF-8: "функция-1".
+  ApiResponse log = Call("GET", "/branch/%D1%84%D1%83%D0%BD%D0%BA%D1%86%D0%B8%D1%8F-1/log");
+  EXPECT_EQ(log.status, 200) << log.body;
+  EXPECT_EQ(Call("GET", "/branch/%D1%84%D1%83/log").status, 404);
+  for (const char* bad : {R"({"branchName":"a/b","baseBranch":"dev"})",
+                          R"({"branchName":"a\u0007b","baseBranch":"dev"})",
+                          R"({"branchName":"a\u202eb","baseBranch":"dev"})",
+                          R"({"branchName":"-x","baseBranch":"dev"})", R"({"baseBranch":"dev"})"}) {
+    ApiResponse refused = Call("POST", "/branch", bad);
+    EXPECT_EQ(refused.status, 400) << bad;
+    EXPECT_NE(Body(refused)["message"].get<std::string>().find("branch"), std::string::npos);
+  }
+  ApiResponse refused = Call("POST", "/branch", R"({"branchName":"a/b","baseBranch":"dev"})");
+  EXPECT_NE(Body(refused)["message"].get<std::string>().find("'/'"), std::string::npos)
+      << refused.body;
+  for (const char* bad : {"/branch/a%2Fb/log", "/branch/a%00b/log", "/branch/a%E2%80%AEb/log",
+                          "/branch/%FF/log", "/branch/a%5Cb"}) {
+    EXPECT_EQ(Call(std::string(bad).ends_with("log") ? "GET" : "DELETE", bad).status, 400) << bad;
+  }
+}
+
 TEST_F(ApiBranchTest, SnapshotCloneAnswersTheNewSnapshot) {
   ApiResponse made = Call("POST", "/snapshot/clone", R"({"cloneID":"jworks","message":"x"})");
   ASSERT_EQ(made.status, 200) << made.body;

@@ -13,8 +13,10 @@
 
 namespace dblab {
 
-// DLE's rule, in ASCII: letters, digits, '_' and '-', at most 64 characters; "snapshot" is a
-// route (/branch/snapshot), not a name.
+// DLE's rule (^[a-zA-Z0-9_][a-zA-Z0-9_-]*$), widened to letters and digits of any script: valid
+// UTF-8, 1 to 64 characters, no '-' first, nothing that hides or separates (spaces, controls,
+// zero-width and direction marks, '/', '\\', '.', slash look-alikes); "snapshot" is a route
+// (/branch/snapshot), not a name. Names are compared byte for byte (no normalization).
 bool IsValidBranchName(std::string_view name);
 Status ValidateBranchName(std::string_view name);
 

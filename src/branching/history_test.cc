@@ -42,14 +42,51 @@ TEST_F(BranchHistoryTest, ABranchOwnsOnlySnapshotsNoOtherBranchHolds) {
   EXPECT_TRUE(BranchesForkedOff(snapshots_, branches_, "fix").empty());
 }
 
-TEST(BranchNames, FollowDleRulesInAscii) {
-  for (const char* good : {"main", "feature-x", "JIRA_123", "a"}) {
+TEST(BranchNames, FollowDleRulesWidenedToEveryScript) {
+  for (const char* good : {"main", "feature-x", "JIRA_123", "a", "_x", "é", "функция-1",
+                           "機能_ブランチ", "ветка2", "数据"}) {
     EXPECT_TRUE(IsValidBranchName(good)) << good;
   }
-  for (const char* bad : {"", "a b", "a/b", "..", "snapshot", "é", "x.y"}) {
+  for (const char* bad : {"",
+                          "a b",
+                          "a/b",
+                          "a\\b",
+                          "..",
+                          "x.y",
+                          "snapshot",
+                          "-x",
+                          "a\tb",
+                          "a\nb",
+                          "a\x7f",
+                          "a\xc2\x85"
+                          "b",  // NEL, a C1 control
+                          "a\xc2\xa0"
+                          "b",  // no-break space
+                          "a\xe2\x80\x8b"
+                          "b",  // zero-width space
+                          "a\xe2\x80\xae"
+                          "b",  // right-to-left override
+                          "a\xe2\x88\x95"
+                          "b",  // division slash
+                          "a\xef\xbc\x8f"
+                          "b",              // fullwidth solidus
+                          "a\xee\x80\x80",  // private use
+                          "\xff",
+                          "a\xc3",
+                          "\xc0\xaf",         // invalid, truncated, overlong '/'
+                          "\xed\xa0\x80"}) {  // a UTF-16 surrogate
     EXPECT_FALSE(IsValidBranchName(bad)) << bad;
   }
+  EXPECT_TRUE(IsValidBranchName(std::string(64, 'a')));
   EXPECT_FALSE(IsValidBranchName(std::string(65, 'a')));
+  std::string cyrillic;
+  for (int i = 0; i < 64; ++i) cyrillic += "ж";  // 64 characters, 128 bytes
+  EXPECT_TRUE(IsValidBranchName(cyrillic));
+  EXPECT_FALSE(IsValidBranchName(cyrillic + "ж"));
+  auto refused = ValidateBranchName("a/b");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kBadRequest);
+  EXPECT_NE(refused.error().message.find("'/'"), std::string::npos);
 }
 
 TEST(SnapshotProtection, DurationsAreForeverUnlessCapped) {

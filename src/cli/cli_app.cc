@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -695,33 +696,18 @@ CommandStatus CliRunner::Switch() {
   return std::nullopt;
 }
 
-// DLE's `dblab log`: the branch's commits, newest first, in git's manner.
+// DLE's `dblab log`, byte for byte (its snapshotTemplate): per commit, newest first,
+//   snapshot ID (HEAD -> b1, b2)
+//   DataStateAt: Tue, 01 Dec 2026 10:00:00 +0000
+//       message
+// and an empty line; "(HEAD -> ...)" only for branch heads, the message only when there is one.
 CommandStatus CliRunner::Log() {
   auto client = MakeClient();
   if (!client) return Local(client.error());
   const std::string branch = flags_.branch_name.empty() ? CurrentBranch() : flags_.branch_name;
   auto log = (*client)->BranchLog(branch);
   if (!log) return Remote(log.error());
-  auto joined = [](const json& list) {
-    std::string text;
-    if (!list.is_array()) return text;
-    for (const auto& item : list) {
-      if (item.is_string()) text += (text.empty() ? "" : ", ") + item.get<std::string>();
-    }
-    return text;
-  };
-  for (const auto& commit : *log) {
-    io_.out << "commit " << commit.value("id", "") << "\n";
-    if (std::string root = joined(commit.value("root", json())); !root.empty()) {
-      io_.out << "Root: " << root << "\n";
-    }
-    if (std::string heads = joined(commit.value("branch", json())); !heads.empty()) {
-      io_.out << "Branch: " << heads << "\n";
-    }
-    io_.out << "Parent: " << commit.value("parent", "-") << "\n";
-    io_.out << "DataStateAt: " << commit.value("dataStateAt", "") << "\n";
-    io_.out << "Message: " << commit.value("message", "") << "\n\n";
-  }
+  io_.out << FormatBranchLog(*log);
   return std::nullopt;
 }
 
@@ -1095,6 +1081,55 @@ std::string OneLine(std::string text) {
 }
 
 }  // namespace
+
+std::string FormatBranchLog(const json& log) {
+  // DLE's formatDSA: dataStateAt (YYYYMMDDHHMMSS, UTC) in Go's RFC1123Z, "" when unparsable.
+  auto format_data_state_at = [](const std::string& compact) -> std::string {
+    std::tm time{};
+    if (compact.size() != 14 ||
+        !std::all_of(compact.begin(), compact.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return "";
+    }
+    auto number = [&](size_t at, size_t length) { return std::stoi(compact.substr(at, length)); };
+    time.tm_year = number(0, 4) - 1900;
+    time.tm_mon = number(4, 2) - 1;
+    time.tm_mday = number(6, 2);
+    time.tm_hour = number(8, 2);
+    time.tm_min = number(10, 2);
+    time.tm_sec = number(12, 2);
+    const std::tm parsed = time;  // timegm normalizes its argument: 13/32 become next month
+    std::time_t seconds = timegm(&time);
+    std::tm normalized{};
+    gmtime_r(&seconds, &normalized);
+    if (normalized.tm_mday != parsed.tm_mday || normalized.tm_mon != parsed.tm_mon ||
+        normalized.tm_hour != parsed.tm_hour || normalized.tm_min != parsed.tm_min ||
+        normalized.tm_sec != parsed.tm_sec) {
+      return "";
+    }
+    static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    return fmt::format("{}, {:02} {} {} {:02}:{:02}:{:02} +0000", kDays[normalized.tm_wday],
+                       normalized.tm_mday, kMonths[normalized.tm_mon], normalized.tm_year + 1900,
+                       normalized.tm_hour, normalized.tm_min, normalized.tm_sec);
+  };
+  std::string out;
+  if (!log.is_array()) return out;
+  for (const auto& commit : log) {
+    if (!commit.is_object()) continue;
+    std::string heads;
+    for (const auto& name : commit.value("branch", json::array())) {
+      if (name.is_string()) heads += (heads.empty() ? "" : ", ") + name.get<std::string>();
+    }
+    std::string message = commit.value("message", "");
+    out += "snapshot " + commit.value("id", "") + " " +
+           (heads.empty() ? "" : "(HEAD -> " + heads + ")") + "\n";
+    out += "DataStateAt: " + format_data_state_at(commit.value("dataStateAt", ""));
+    if (!message.empty() && message != "-") out += "\n    " + message;
+    out += "\n\n";
+  }
+  return out;
+}
 
 int RunCli(const std::vector<std::string>& args, const CliIo& io) {
   Flags flags;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ struct CliIo {
   EnvLookup env;      // environment variables (std::getenv in production)
   std::function<void(std::chrono::milliseconds)> sleep;  // between status polls
 };
+
+// `dblab log`'s text for GET /branch/{name}/log's answer, exactly as DLE's CLI prints it.
+std::string FormatBranchLog(const nlohmann::json& log);
 
 // Runs one command; `args` excludes the program name. Returns the exit code.
 int RunCli(const std::vector<std::string>& args, const CliIo& io);

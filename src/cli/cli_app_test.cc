@@ -398,11 +398,29 @@ TEST_F(CliTest, LogPrintsCommitsNewestFirst) {
                                                          {"message", ""}}}))});
   UseEngine(engine);
   ASSERT_EQ(Run({"log", "dev"}), kExitOk) << err();
+  // DLE's snapshotTemplate: the heads after the id, the date in Go's RFC1123Z, the message
+  // indented on its own line (none for an empty one).
   EXPECT_EQ(out(),
-            "commit p@2\nBranch: dev\nParent: p@1\nDataStateAt: 20261201063000\n"
-            "Message: add a column\n\n"
-            "commit p@1\nRoot: dev\nBranch: main\nParent: -\nDataStateAt: 20261130100000\n"
-            "Message: \n\n");
+            "snapshot p@2 (HEAD -> dev)\nDataStateAt: Tue, 01 Dec 2026 06:30:00 +0000\n"
+            "    add a column\n\n"
+            "snapshot p@1 (HEAD -> main)\nDataStateAt: Mon, 30 Nov 2026 10:00:00 +0000\n\n");
+}
+
+TEST(FormatBranchLogTest, FollowsDleTemplateForPlainAndOddCommits) {
+  // A commit no branch points at keeps the space after its id, as DLE's template prints it;
+  // "-" is DLE's empty message; an unparsable date prints empty.
+  json log = json::array({{{"id", "p@3"},
+                           {"branch", json::array()},
+                           {"dataStateAt", "20240229235959"},
+                           {"message", "-"}},
+                          {{"id", "p@4"},
+                           {"branch", json::array({"a", "b"})},
+                           {"dataStateAt", "20241341000000"},
+                           {"message", "two heads"}}});
+  EXPECT_EQ(FormatBranchLog(log),
+            "snapshot p@3 \nDataStateAt: Thu, 29 Feb 2024 23:59:59 +0000\n\n"
+            "snapshot p@4 (HEAD -> a, b)\nDataStateAt: \n    two heads\n\n");
+  EXPECT_EQ(FormatBranchLog(json::object()), "");
 }
 
 TEST_F(CliTest, CloneResetSendsTheTargetAndWaitsWhileResetting) {

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <utility>
 
+#include "branching/history.h"
+
 namespace dblab {
 namespace {
 
@@ -139,14 +141,19 @@ Result<nlohmann::json> ApiClient::CreateSnapshotFromClone(const std::string& clo
 }
 
 namespace {
-Status CheckBranchName(const std::string& name) {
-  bool valid =
-      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-      });
-  if (valid) return OkStatus();
-  return BadRequest(fmt::format(
-      "invalid branch name \"{}\": use letters, digits, '_' and '-'; see dblab branch", name));
+// The engine's rule (branching/history.h), so that a refused name never reaches it.
+Status CheckBranchName(const std::string& name) { return ValidateBranchName(name); }
+// A valid branch name may hold UTF-8 outside ASCII: percent-encoded in a path.
+std::string BranchPath(const std::string& name) {
+  std::string path;
+  for (unsigned char c : name) {
+    if (std::isalnum(c) || c == '_' || c == '-') {
+      path.push_back(static_cast<char>(c));
+    } else {
+      path += fmt::format("%{:02X}", c);
+    }
+  }
+  return path;
 }
 Status CheckSnapshotId(const std::string& id) {
   if (IsValidSnapshotId(id)) return OkStatus();
@@ -161,16 +168,16 @@ Result<nlohmann::json> ApiClient::CreateBranch(const nlohmann::json& body) {
 }
 Result<nlohmann::json> ApiClient::DeleteBranch(const std::string& name) {
   DBLAB_TRY(CheckBranchName(name));
-  return Send("DELETE", "/branch/" + name, nullptr);
+  return Send("DELETE", "/branch/" + BranchPath(name), nullptr);
 }
 Result<nlohmann::json> ApiClient::UpdateBranch(const std::string& name,
                                                const nlohmann::json& body) {
   DBLAB_TRY(CheckBranchName(name));
-  return Send("PATCH", "/branch/" + name, &body);
+  return Send("PATCH", "/branch/" + BranchPath(name), &body);
 }
 Result<nlohmann::json> ApiClient::BranchLog(const std::string& name) {
   DBLAB_TRY(CheckBranchName(name));
-  return Send("GET", "/branch/" + name + "/log", nullptr);
+  return Send("GET", "/branch/" + BranchPath(name) + "/log", nullptr);
 }
 Result<nlohmann::json> ApiClient::SnapshotDetails(const std::string& id) {
   DBLAB_TRY(CheckSnapshotId(id));
@@ -178,7 +185,7 @@ Result<nlohmann::json> ApiClient::SnapshotDetails(const std::string& id) {
 }
 Result<nlohmann::json> ApiClient::BranchSnapshots(const std::string& name) {
   DBLAB_TRY(CheckBranchName(name));
-  return Send("GET", "/snapshots?branch=" + name, nullptr);
+  return Send("GET", "/snapshots?branch=" + BranchPath(name), nullptr);
 }
 Result<nlohmann::json> ApiClient::GetSnapshot(const std::string& id) {
   DBLAB_TRY(CheckSnapshotId(id));

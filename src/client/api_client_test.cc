@@ -122,6 +122,20 @@ TEST(ClientApi, UnreachableEngineIsUnavailableWithAHint) {
   EXPECT_NE(answer.error().message.find("is it running? (check --url)"), std::string::npos);
 }
 
+TEST(ClientApi, BranchNamesInAnyScriptArePercentEncodedAndBadOnesNeverSent) {
+  FakeHttpServer server([](const RecordedRequest&) { return CannedResponse{200, "[]"}; });
+  ApiClient client(OptionsFor(server));
+  ASSERT_TRUE(client.BranchLog("ф-1").ok());
+  ASSERT_TRUE(client.DeleteBranch("dev_2").ok());
+  ASSERT_EQ(server.requests().size(), 2u);
+  EXPECT_EQ(server.requests()[0].path, "/branch/%D1%84-1/log");
+  EXPECT_EQ(server.requests()[1].path, "/branch/dev_2");
+  for (const char* bad : {"", "a/b", "../x", "a b", "x?y=1", "snapshot"}) {
+    EXPECT_FALSE(client.BranchLog(bad).ok()) << bad;
+  }
+  EXPECT_EQ(server.requests().size(), 2u);
+}
+
 TEST(ClientApi, InvalidCloneIdsAreRejectedBeforeAnyRequest) {
   FakeHttpServer server([](const RecordedRequest&) { return CannedResponse{200, "{}"}; });
   ApiClient client(OptionsFor(server));

@@ -318,8 +318,10 @@ std::string ObservationSessionToJson(const ObservationSession& session) {
   OJson json{
       {"session_id", session.session_id},
       {"started_at", FormatRfc3339(session.started_at)},
+      // DLE's Session: finished_at is a time.Time (its zero value while running), result a
+      // pointer with omitempty (absent while running); DLE's Postman schema expects exactly that.
       {"finished_at",
-       session.finished_at ? OJson(FormatRfc3339(*session.finished_at)) : OJson(nullptr)},
+       session.finished_at ? FormatRfc3339(*session.finished_at) : "0001-01-01T00:00:00Z"},
       {"config", OJson{{"observation_interval", session.config.observation_interval},
                        {"max_lock_duration", session.config.max_lock_duration},
                        {"max_duration", session.config.max_duration}}},
@@ -340,8 +342,6 @@ std::string ObservationSessionToJson(const ObservationSession& session) {
                             {"no_long_dangerous_locks", session.no_long_dangerous_locks}}}}},
               {"long_locks", locks},
               {"errors", session.errors}};
-  } else {
-    json["result"] = nullptr;
   }
   return json.dump();
 }

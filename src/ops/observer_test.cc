@@ -45,6 +45,16 @@ TEST(ObservationRequestTest, RefusesBadFieldsByName) {
   EXPECT_TRUE(stop->overall_error);
 }
 
+TEST(ObservationJsonTest, RunningSessionHasDleZeroFinishTimeAndNoResult) {
+  // DLE's Session: finished_at is a time.Time, result a pointer with omitempty.
+  ObservationSession session;
+  session.session_id = 8;
+  session.started_at = *ParseRfc3339("2026-12-01T10:00:00Z");
+  auto json = nlohmann::json::parse(ObservationSessionToJson(session));
+  EXPECT_EQ(json["finished_at"], "0001-01-01T00:00:00Z");
+  EXPECT_FALSE(json.contains("result"));
+}
+
 TEST(ObservationJsonTest, FinishedSessionHasDleResultWithChecklist) {
   ObservationSession session;
   session.session_id = 7;

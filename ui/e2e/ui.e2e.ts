@@ -176,6 +176,52 @@ describe('web UI against a real engine', () => {
     expect(psql("SELECT to_regclass('e2e_marker') IS NULL")).toBe('t');
   });
 
+  it('commits the clone with a message, branches off it, reads the log and protects the commit', async () => {
+    psql("CREATE TABLE e2e_commit (note text); INSERT INTO e2e_commit VALUES ('committed from the UI')");
+    const form = page.getByRole('form', { name: 'Commit' });
+    await form.getByLabel('Commit message').fill('e2e: add e2e_commit');
+    await form.getByRole('button', { name: 'Commit' }).click();
+    const made = form.getByRole('link', { name: /@/ });
+    await made.waitFor({ timeout: 120_000 });
+    const commitId = (await made.textContent()) ?? '';
+    const main = await api<{ name: string; snapshotID: string }[]>('/branches');
+    expect(main.body.find((b) => b.name === 'main')?.snapshotID).toBe(commitId);
+
+    const branch = 'e2e-ветка';
+    await page.getByRole('link', { name: 'Branches' }).click();
+    await page.getByRole('table', { name: 'Branches' }).getByRole('link', { name: 'main' }).waitFor();
+    await page.getByLabel('Branch name').fill(branch);
+    await page.getByRole('button', { name: 'Create branch' }).click();
+    await page.getByRole('heading', { name: `Branch ${branch}` }).waitFor();
+    const log = page.getByRole('list', { name: `Log of ${branch}` });
+    await log.getByText('e2e: add e2e_commit').waitFor();
+    await log.getByText(`branched here: ${branch}`).waitFor();
+    await screenshot('branch.png');
+    await noHorizontalScroll(390);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const created = await api<{ name: string; parent: string; snapshotID: string }[]>('/branches');
+    expect(created.body.find((b) => b.name === branch)).toMatchObject({ parent: 'main', snapshotID: commitId });
+
+    await log.getByRole('link', { name: commitId }).click();
+    await page.getByTestId('snapshot-message').waitFor();
+    expect(await page.getByTestId('snapshot-message').textContent()).toBe('e2e: add e2e_commit');
+    const protection = page.getByRole('form', { name: 'Snapshot protection' });
+    await protection.getByLabel('Protect from deletion').check();
+    await protection.getByRole('button', { name: 'Save protection' }).click();
+    await expect.poll(() => page.getByTestId('snapshot-protection-state').textContent()).toMatch(/^Protected/);
+    const snapshot = await api<{ protected: boolean; message: string; branch: string }>(`/snapshot/${encodeURIComponent(commitId)}`);
+    expect(snapshot.body).toMatchObject({ protected: true, message: 'e2e: add e2e_commit', branch: 'main' });
+    expect(await page.getByRole('button', { name: 'Delete snapshot…' }).isDisabled()).toBe(true);
+    await protection.getByLabel('Protect from deletion').uncheck();
+    await protection.getByRole('button', { name: 'Save protection' }).click();
+    await expect.poll(() => page.getByTestId('snapshot-protection-state').textContent()).toBe('Not protected');
+
+    // Back to the clone: it stands on the commit, and its data is the committed data.
+    await page.goto(`${engine!.url}/#/clones/${CLONE}`);
+    await page.getByTestId('status-message').waitFor();
+    expect(psql('SELECT note FROM e2e_commit')).toBe('committed from the UI');
+  });
+
   it('protects the clone, explains the refused destroy, removes protection and destroys', async () => {
     await page.getByLabel('Protect from deletion').check();
     await page.getByLabel('Protection duration').selectOption('60');

@@ -1,6 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { DblabClient, loadToken, saveToken, setUnauthorizedHandler } from './api';
 import { AppContext, type AppContextValue, type Notice } from './context';
+import { BranchPage } from './pages/BranchPage';
+import { BranchesPage } from './pages/Branches';
 import { ClonePage } from './pages/ClonePage';
 import { CreateClonePage } from './pages/CreateClone';
 import { Dashboard } from './pages/Dashboard';
@@ -69,7 +71,13 @@ export function App() {
       page = <Dashboard />;
       break;
     case 'create':
-      page = <CreateClonePage key={route.snapshot ?? ''} initialSnapshot={route.snapshot} />;
+      page = <CreateClonePage key={`${route.snapshot ?? ''}@${route.branch ?? ''}`} initialSnapshot={route.snapshot} branch={route.branch} />;
+      break;
+    case 'branches':
+      page = <BranchesPage />;
+      break;
+    case 'branch':
+      page = <BranchPage key={route.id} id={route.id} />;
       break;
     case 'clone':
       page = <ClonePage key={route.id} id={route.id} />;
@@ -103,6 +111,9 @@ export function App() {
           </a>
           <a href={href({ name: 'create' })} aria-current={route.name === 'create' ? 'page' : undefined}>
             Create clone
+          </a>
+          <a href={href({ name: 'branches' })} aria-current={route.name === 'branches' || route.name === 'branch' ? 'page' : undefined}>
+            Branches
           </a>
           <button type="button" className="btn btn-link topbar-signout" onClick={() => logout('You signed out.')}>
             Sign out

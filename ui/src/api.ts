@@ -11,6 +11,50 @@ export interface Snapshot {
   logicalSize: number;
   pool: string;
   numClones: number;
+  /** DLE 4: the branch it was made on, its commit message, the clones on it, its protection. */
+  branch?: string;
+  message?: string;
+  clones?: string[];
+  protected?: boolean;
+  protectedTill?: string;
+}
+
+/** GET /branches (DLE's BranchView); dataStateAt is DLE's compact YYYYMMDDHHMMSS (UTC). */
+export interface Branch {
+  name: string;
+  parent: string; // '-' for main
+  dataStateAt: string;
+  snapshotID: string;
+  dataset: string;
+  numSnapshots: number;
+  protected: boolean;
+  protectedTill?: string;
+}
+
+/** GET /branch/{name}/log items and GET /branch/snapshot/{id} (DLE's SnapshotDetails). */
+export interface SnapshotDetails {
+  id: string;
+  parent: string; // '-' for a root
+  child: string[];
+  branch: string[]; // branches whose head it is
+  root: string[]; // branches forked off it
+  dataStateAt: string;
+  message: string;
+  dataset: string;
+  clones: string[];
+}
+
+/** POST /branch: from a base branch's head, or from a snapshot (with both, the snapshot is where it starts). */
+export interface CreateBranchRequest {
+  branchName: string;
+  baseBranch?: string;
+  snapshotID?: string;
+}
+
+/** PATCH /snapshot/{id} and /branch/{name}, like a clone's protection. */
+export interface ProtectionRequest {
+  protected: boolean;
+  protectionDurationMinutes?: number;
 }
 
 export interface CloneDb {
@@ -85,6 +129,8 @@ export interface InstanceStatus {
 export interface CreateCloneRequest {
   id?: string;
   snapshot?: { id: string };
+  /** DLE 4: the clone starts from this branch's head (unless snapshot is given) and belongs to it. */
+  branch?: string;
   protected?: boolean;
   protectionDurationMinutes?: number;
   db: { username: string; password: string; db_name?: string; restricted?: boolean };
@@ -272,9 +318,33 @@ export class DblabClient {
   createSnapshot(): Promise<Snapshot> {
     return this.request('POST', '/snapshot');
   }
-  /** Refused (409) while clones use the snapshot. */
+  /** Refused (409) while clones use the snapshot, 400 while it is protected. */
   deleteSnapshot(id: string): Promise<StatusResponse> {
     return this.request('DELETE', `/snapshot/${encodeURIComponent(id)}`);
+  }
+  snapshot(id: string): Promise<Snapshot> {
+    return this.request('GET', `/snapshot/${encodeURIComponent(id)}`);
+  }
+  updateSnapshot(id: string, request: ProtectionRequest): Promise<Snapshot> {
+    return this.request('PATCH', `/snapshot/${encodeURIComponent(id)}`, request);
+  }
+  branches(): Promise<Branch[]> {
+    return this.request('GET', '/branches');
+  }
+  createBranch(request: CreateBranchRequest): Promise<{ name: string }> {
+    return this.request('POST', '/branch', request);
+  }
+  /** Refused (400) for main, a protected branch, one clones use or one other branches forked off. */
+  deleteBranch(name: string): Promise<StatusResponse> {
+    return this.request('DELETE', `/branch/${encodeURIComponent(name)}`);
+  }
+  /** The branch's commits, head first. */
+  branchLog(name: string): Promise<SnapshotDetails[]> {
+    return this.request('GET', `/branch/${encodeURIComponent(name)}/log`);
+  }
+  /** A commit: a snapshot of the clone on its branch, with a message; the clone then stands on it. */
+  commit(cloneID: string, message: string): Promise<{ snapshotID: string }> {
+    return this.request('POST', '/branch/snapshot', { cloneID, message });
   }
 }
 

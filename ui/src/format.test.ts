@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cliCreateCommand, formatBytes, formatSeconds, generatePassword, jdbcUrl, psqlCommand, validateCloneId } from './format';
+import { cliCreateCommand, compactToIso, formatBytes, formatSeconds, generatePassword, jdbcUrl, psqlCommand, validateBranchName, validateCloneId } from './format';
+import { href, parseHash } from './router';
 import { pollInterval, statusInfo } from './status';
 import { makeClone } from './test/fakeApi';
 
@@ -64,5 +65,28 @@ describe('format', () => {
     expect(a).toMatch(/[0-9]/);
     expect(a).toMatch(/[a-z]/);
     expect(a).toMatch(/[A-Z]/);
+  });
+});
+
+describe('branches', () => {
+  it("reads DLE's compact data state time", () => {
+    expect(compactToIso('20261201063000')).toBe('2026-12-01T06:30:00Z');
+    expect(compactToIso('')).toBeNull();
+    expect(compactToIso('2026-12-01')).toBeNull();
+  });
+
+  it('checks branch names as the engine does, in any script', () => {
+    for (const good of ['main', 'feature-x', '_x', 'функция-1', '機能_ブランチ', 'é']) expect(validateBranchName(good)).toBeNull();
+    for (const bad of ['', 'a b', 'a/b', 'a\\b', 'x.y', '-x', 'snapshot', 'a\u202eb', 'a\u0007', 'x'.repeat(65)]) {
+      expect(validateBranchName(bad)).not.toBeNull();
+    }
+    expect(validateBranchName('ж'.repeat(64))).toBeNull();
+  });
+
+  it('routes to the branch list, a branch and a clone on a branch', () => {
+    expect(parseHash('#/branches')).toEqual({ name: 'branches' });
+    expect(parseHash(href({ name: 'branch', id: 'функция/1' }))).toEqual({ name: 'branch', id: 'функция/1' });
+    expect(parseHash(href({ name: 'create', branch: 'dev', snapshot: 'p@1' }))).toEqual({ name: 'create', branch: 'dev', snapshot: 'p@1' });
+    expect(cliCreateCommand({ branch: 'dev', db: { username: 'u', password: '' } })).toContain('--branch dev');
   });
 });

@@ -86,6 +86,7 @@ export function cliCreateCommand(request: CreateCloneRequest, showPassword = fal
   parts.push(`--username ${request.db.username ? shellQuote(request.db.username) : '<username>'}`);
   parts.push(`--password ${request.db.password ? (showPassword ? shellQuote(request.db.password) : "'********'") : '<password>'}`);
   if (request.snapshot?.id) parts.push(`--snapshot-id ${shellQuote(request.snapshot.id)}`);
+  if (request.branch) parts.push(`--branch ${shellQuote(request.branch)}`);
   if (request.db.db_name) parts.push(`--db-name ${shellQuote(request.db.db_name)}`);
   if (request.db.restricted) parts.push('--restricted');
   if (request.protected) {
@@ -119,6 +120,30 @@ export function validateCloneId(id: string): string | null {
   if (id.length > 64) return 'At most 64 characters.';
   if (!CLONE_ID_PATTERN.test(id)) {
     return 'Start with a letter or digit; then letters, digits, "_", "." or "-" only.';
+  }
+  return null;
+}
+
+/** DLE's compact data state time (YYYYMMDDHHMMSS, UTC, as in branches and logs) as ISO 8601, or null. */
+export function compactToIso(value: string | null | undefined): string | null {
+  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(value ?? '');
+  if (!match) return null;
+  const [, year, month, day, hour, minute, second] = match;
+  return `${year}-${month}-${day}T${hour}:${minute}:${second}Z`;
+}
+
+/**
+ * A branch name as the engine accepts it: letters and digits of any script, "_" and "-" (not
+ * first), at most 64 characters, no spaces, separators or invisible characters; not "snapshot".
+ * Returns the problem, or null. The engine checks again and answers 400 with its rule.
+ */
+export function validateBranchName(name: string): string | null {
+  if (!name) return 'Enter a branch name.';
+  if ([...name].length > 64) return 'At most 64 characters.';
+  if (name === 'snapshot') return '"snapshot" is reserved.';
+  if (name.startsWith('-')) return 'A branch name cannot start with "-".';
+  if (!/^[\p{L}\p{M}\p{N}_-]+$/u.test(name)) {
+    return 'Use letters, digits, "_" and "-" only (no spaces, "/", "." or other symbols).';
   }
   return null;
 }

@@ -3,9 +3,11 @@ import { useEffect, useState } from 'react';
 
 export type Route =
   | { name: 'dashboard' }
-  | { name: 'create'; snapshot?: string }
+  | { name: 'create'; snapshot?: string; branch?: string }
   | { name: 'clone'; id: string }
   | { name: 'snapshot'; id: string }
+  | { name: 'branches' }
+  | { name: 'branch'; id: string }
   | { name: 'notfound'; path: string };
 
 export function parseHash(hash: string): Route {
@@ -21,8 +23,10 @@ export function parseHash(hash: string): Route {
   const params = new URLSearchParams(query);
   if (parts.length === 0) return { name: 'dashboard' };
   if (parts[0] === 'clones' && parts.length === 2 && parts[1] === 'new') {
-    return { name: 'create', snapshot: params.get('snapshot') ?? undefined };
+    return { name: 'create', snapshot: params.get('snapshot') ?? undefined, branch: params.get('branch') ?? undefined };
   }
+  if (parts[0] === 'branches' && parts.length === 1) return { name: 'branches' };
+  if (parts[0] === 'branches' && parts.length === 2) return { name: 'branch', id: parts[1] };
   if (parts[0] === 'clones' && parts.length === 2) return { name: 'clone', id: parts[1] };
   if (parts[0] === 'snapshots' && parts.length === 2) return { name: 'snapshot', id: parts[1] };
   return { name: 'notfound', path };
@@ -32,12 +36,21 @@ export function href(route: Route): string {
   switch (route.name) {
     case 'dashboard':
       return '#/';
-    case 'create':
-      return route.snapshot ? `#/clones/new?snapshot=${encodeURIComponent(route.snapshot)}` : '#/clones/new';
+    case 'create': {
+      const params = new URLSearchParams();
+      if (route.snapshot) params.set('snapshot', route.snapshot);
+      if (route.branch) params.set('branch', route.branch);
+      const query = params.toString();
+      return query ? `#/clones/new?${query}` : '#/clones/new';
+    }
     case 'clone':
       return `#/clones/${encodeURIComponent(route.id)}`;
     case 'snapshot':
       return `#/snapshots/${encodeURIComponent(route.id)}`;
+    case 'branches':
+      return '#/branches';
+    case 'branch':
+      return `#/branches/${encodeURIComponent(route.id)}`;
     case 'notfound':
       return `#${route.path}`;
   }

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { ApiError, type Clone, type Snapshot } from '../api';
 import { DestroyDialog, ResetDialog } from '../components/CloneDialogs';
 import { BusyButton, ErrorMessage, Spinner, StatusBadge } from '../components/common';
+import { CommitForm } from '../components/CommitForm';
 import { ConnectionDetails } from '../components/ConnectionDetails';
 import { ProtectionForm } from '../components/Protection';
 import { useApp } from '../context';
@@ -122,7 +123,9 @@ export function ClonePage({ id }: { id: string }) {
           {clone.branch ? (
             <>
               <dt>Branch</dt>
-              <dd>{clone.branch}</dd>
+              <dd>
+                <a href={href({ name: 'branch', id: clone.branch })}>{clone.branch}</a>
+              </dd>
             </>
           ) : null}
         </dl>
@@ -141,6 +144,10 @@ export function ClonePage({ id }: { id: string }) {
           <p className="muted">The clone does not accept connections while its status is {info.label.toLowerCase()}.</p>
         )}
         {clone.db.port ? <ConnectionDetails clone={clone} /> : null}
+      </section>
+      <section className="card" aria-labelledby="commit-title">
+        <h2 id="commit-title">Commit</h2>
+        <CommitForm clone={clone} disabled={busy || !info.usable} onCommitted={() => polled.refresh()} />
       </section>
       <section className="card" aria-labelledby="protection-title">
         <h2 id="protection-title">Protection</h2>

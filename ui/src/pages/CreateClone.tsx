@@ -11,7 +11,8 @@ import { statusInfo } from '../status';
 
 export interface CreateForm {
   id: string;
-  snapshotId: string; // '' = latest
+  snapshotId: string; // '' = latest (the branch's head when a branch is given)
+  branch?: string; // DLE 4: the clone belongs to this branch
   username: string;
   password: string;
   dbName: string;
@@ -24,6 +25,7 @@ export function buildCreateRequest(form: CreateForm, max: number): CreateCloneRe
   const request: CreateCloneRequest = { db: { username: form.username.trim(), password: form.password } };
   if (form.id.trim()) request.id = form.id.trim();
   if (form.snapshotId) request.snapshot = { id: form.snapshotId };
+  if (form.branch) request.branch = form.branch;
   if (form.dbName.trim()) request.db.db_name = form.dbName.trim();
   if (form.restricted) request.db.restricted = true;
   if (form.protect) {
@@ -110,7 +112,7 @@ function Progress({ clone, startedAt, password }: { clone: Clone; startedAt: num
   );
 }
 
-export function CreateClonePage({ initialSnapshot }: { initialSnapshot?: string }) {
+export function CreateClonePage({ initialSnapshot, branch }: { initialSnapshot?: string; branch?: string }) {
   const { client, notify } = useApp();
   const uid = useId();
   const [status, setStatus] = useState<InstanceStatus | null>(null);
@@ -119,6 +121,7 @@ export function CreateClonePage({ initialSnapshot }: { initialSnapshot?: string 
   const [form, setForm] = useState<CreateForm>({
     id: '',
     snapshotId: initialSnapshot ?? '',
+    branch,
     username: '',
     password: '',
     dbName: '',
@@ -236,7 +239,9 @@ export function CreateClonePage({ initialSnapshot }: { initialSnapshot?: string 
         </Field>
         <Field label="Snapshot" htmlFor={`${uid}-snapshot`} hint="The clone holds the data as of this snapshot.">
           <select id={`${uid}-snapshot`} value={form.snapshotId} onChange={(e) => set('snapshotId', e.target.value)} disabled={submitting || !snapshots} aria-describedby={`${uid}-snapshot-hint`}>
-            <option value="">{latest ? `Latest (${formatTime(latest.dataStateAt)})` : snapshots ? 'Latest (no snapshot yet)' : 'Latest'}</option>
+            <option value="">
+              {branch ? `Head of branch ${branch}` : latest ? `Latest (${formatTime(latest.dataStateAt)})` : snapshots ? 'Latest (no snapshot yet)' : 'Latest'}
+            </option>
             {snapshots?.map((s) => (
               <option key={s.id} value={s.id}>
                 {formatTime(s.dataStateAt)} — {s.id}

@@ -2,6 +2,7 @@ import { Fragment, useId, useState } from 'react';
 import type { Clone, Snapshot } from '../api';
 import { BusyButton, ErrorMessage, Spinner, StatusBadge } from '../components/common';
 import { DeleteSnapshotDialog } from '../components/SnapshotDialogs';
+import { SnapshotProtectionForm } from '../components/SnapshotProtection';
 import { useApp } from '../context';
 import { formatBytes, formatTime } from '../format';
 import { usePolling } from '../hooks';
@@ -36,17 +37,26 @@ export function SnapshotPage({ id }: { id: string }) {
   const { client } = useApp();
   const [confirming, setConfirming] = useState(false);
   const reasonId = useId();
-  const data = usePolling<{ snapshot: Snapshot | undefined; clones: Clone[] }>(
+  const [override, setOverride] = useState<Snapshot | null>(null);
+  const data = usePolling<{ snapshot: Snapshot | undefined; clones: Clone[]; max: number }>(
     async () => {
-      const [snapshots, clones] = await Promise.all([client.snapshots(), client.clones()]);
-      return { snapshot: snapshots.find((s) => s.id === id), clones: clones.filter((c) => c.snapshot?.id === id) };
+      // The protection cap comes from the status; without it the engine still refuses a longer one.
+      const [snapshots, clones, status] = await Promise.all([client.snapshots(), client.clones(), client.status().catch(() => null)]);
+      setOverride(null);
+      return {
+        snapshot: snapshots.find((s) => s.id === id),
+        clones: clones.filter((c) => c.snapshot?.id === id),
+        max: status?.cloning.protectionMaxDurationMinutes ?? 0,
+      };
     },
     () => 5000,
     [client, id],
   );
-  const snapshot = data.data?.snapshot;
+  const snapshot = override ?? data.data?.snapshot;
   const users = data.data?.clones ?? [];
   const inUse = !!snapshot && (snapshot.numClones > 0 || users.length > 0);
+  const isProtected = Boolean(snapshot?.protected);
+  const blocked = inUse || isProtected;
   return (
     <div className="page">
       <div className="page-head">
@@ -81,16 +91,45 @@ export function SnapshotPage({ id }: { id: string }) {
               <dd>{formatBytes(snapshot.physicalSize)}</dd>
               <dt>Clones</dt>
               <dd>{snapshot.numClones}</dd>
+              {snapshot.branch ? (
+                <>
+                  <dt>Branch</dt>
+                  <dd>
+                    <a href={href({ name: 'branch', id: snapshot.branch })}>{snapshot.branch}</a>
+                  </dd>
+                </>
+              ) : null}
+              {snapshot.message ? (
+                <>
+                  <dt>Message</dt>
+                  <dd data-testid="snapshot-message">{snapshot.message}</dd>
+                </>
+              ) : null}
             </dl>
             <div className="actions-row">
               <a className="btn btn-primary" href={href({ name: 'create', snapshot: snapshot.id })}>
                 Create clone from this snapshot
               </a>
-              <BusyButton variant="danger" onClick={() => setConfirming(true)} disabled={inUse} aria-describedby={inUse ? reasonId : undefined}>
+              <BusyButton variant="danger" onClick={() => setConfirming(true)} disabled={blocked} aria-describedby={blocked ? reasonId : undefined}>
                 Delete snapshot…
               </BusyButton>
             </div>
-            {inUse && <InUseReason id={reasonId} count={snapshot.numClones} clones={users} />}
+            {inUse ? (
+              <InUseReason id={reasonId} count={snapshot.numClones} clones={users} />
+            ) : isProtected ? (
+              <p id={reasonId} className="muted">
+                The snapshot is protected, so it cannot be deleted: remove its protection first.
+              </p>
+            ) : null}
+          </section>
+          <section className="card" aria-labelledby="snapshot-protection-title">
+            <h2 id="snapshot-protection-title">Protection</h2>
+            <SnapshotProtectionForm
+              key={`${snapshot.protected}-${snapshot.protectedTill ?? ''}`}
+              snapshot={snapshot}
+              max={data.data.max}
+              onUpdated={(s) => setOverride(s)}
+            />
           </section>
           <section className="card" aria-labelledby="snapshot-clones-title">
             <h2 id="snapshot-clones-title">Its clones</h2>
