@@ -6,6 +6,7 @@ export type Route =
   | { name: 'create'; snapshot?: string }
   | { name: 'clone'; id: string }
   | { name: 'snapshot'; id: string }
+  | { name: 'logs' }
   | { name: 'notfound'; path: string };
 
 export function parseHash(hash: string): Route {
@@ -25,6 +26,7 @@ export function parseHash(hash: string): Route {
   }
   if (parts[0] === 'clones' && parts.length === 2) return { name: 'clone', id: parts[1] };
   if (parts[0] === 'snapshots' && parts.length === 2) return { name: 'snapshot', id: parts[1] };
+  if (parts[0] === 'logs' && parts.length === 1) return { name: 'logs' };
   return { name: 'notfound', path };
 }
 
@@ -38,6 +40,8 @@ export function href(route: Route): string {
       return `#/clones/${encodeURIComponent(route.id)}`;
     case 'snapshot':
       return `#/snapshots/${encodeURIComponent(route.id)}`;
+    case 'logs':
+      return '#/logs';
     case 'notfound':
       return `#${route.path}`;
   }
