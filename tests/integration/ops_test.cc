@@ -440,9 +440,8 @@ TEST_F(OpsTest, ObservationFailsALongExclusiveLockNamingItAndPassesAQuickMigrati
   ASSERT_EQ(locks.exit_code, 0) << locks.err;
   EXPECT_THAT(locks.out, HasSubstr("LOCK TABLE users"));
   std::string saved = dir_ + "/summary.json";
-  CommandResult to_file =
-      Cli({"clone", "download-artifact", "--clone-id", "obs", "--session-id", session,
-           "--artifact-type", "summary", "-o", saved});
+  CommandResult to_file = Cli({"clone", "download-artifact", "--clone-id", "obs", "--session-id",
+                               session, "--artifact-type", "summary", "-o", saved});
   ASSERT_EQ(to_file.exit_code, 0) << to_file.err;
   EXPECT_THAT(to_file.out, HasSubstr(saved));
   std::ifstream saved_file(saved);
@@ -492,7 +491,7 @@ class LogStreamReader {
       request.token = token;
       request.follow = true;
       request.timeout = std::chrono::seconds(10);
-      request.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+      request.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
       Status status = ReadLogStream(request, [this](const std::string& line) {
         std::lock_guard lock(mutex_);
         lines_.push_back({line, std::chrono::steady_clock::now()});
@@ -503,10 +502,13 @@ class LogStreamReader {
       if (!status) error_ = status.error().message;
     });
   }
+  // Joins once the next line arrives (or the deadline passes): call Stop(), then make the
+  // engine log something.
   ~LogStreamReader() {
     stop_ = true;
     thread_.join();
   }
+  void Stop() { stop_ = true; }
   // Waits up to `seconds` for a line containing `text`; when it arrived, or nullopt.
   std::optional<std::chrono::steady_clock::time_point> WaitFor(const std::string& text,
                                                                double seconds) {
@@ -588,6 +590,7 @@ TEST_F(OpsTest, LiveLogStreamShowsACloneCreateWithinASecondWithoutSecrets) {
   EXPECT_THAT(streamed, Not(HasSubstr(token)));
   EXPECT_THAT(streamed, Not(HasSubstr(kToken)));
   EXPECT_THAT(streamed, Not(HasSubstr(password)));
+  reader.Stop();  // the destroy below logs the line that ends the reader
 
   // The CLI prints the recent lines and exits.
   CommandResult logs = Cli({"instance", "logs"});
@@ -595,6 +598,7 @@ TEST_F(OpsTest, LiveLogStreamShowsACloneCreateWithinASecondWithoutSecrets) {
   EXPECT_THAT(logs.out, HasSubstr("clone logged1: creating"));
   EXPECT_THAT(logs.out, Not(HasSubstr(kToken)));
   EXPECT_THAT(logs.out, Not(HasSubstr(password)));
+  ASSERT_EQ(Cli({"clone", "destroy", "logged1"}).exit_code, 0);
 }
 
 }  // namespace
