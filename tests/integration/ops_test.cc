@@ -473,6 +473,18 @@ TEST_F(OpsTest, ObservationFailsALongExclusiveLockNamingItAndPassesAQuickMigrati
   CliJson({"clone", "start-observation", "obs"});
   EXPECT_EQ(Api("POST", "/observation/start", R"({"clone_id": "obs"})").status, 409);
   CliJson({"clone", "stop-observation", "obs"});
+
+  // Finished sessions, their summary and their log survive an engine restart.
+  engine_.Terminate();
+  ASSERT_TRUE(StartEngine()) << engine_.Log();
+  auto kept =
+      CliJson({"clone", "summary-observation", "--clone-id", "obs", "--session-id", session});
+  EXPECT_EQ(kept["clone_id"], "obs");
+  EXPECT_THAT(kept["locks"]["long_dangerous_locks"][0]["statement"].get<std::string>(),
+              HasSubstr("LOCK TABLE users"));
+  EXPECT_EQ(
+      Api("GET", "/observation/download?artifact_type=log&clone_id=obs&session_id=" + session).body,
+      log.body);
 }
 
 }  // namespace
