@@ -26,6 +26,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <cctype>
 #include <condition_variable>
 #include <mutex>
@@ -36,6 +37,7 @@
 
 #include "api/json_mapping.h"
 #include "api/router.h"
+#include "api/router_ops.h"
 #include "common/version.h"
 
 namespace dblab {
@@ -44,6 +46,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 constexpr uint32_t kHeaderLimitBytes = 16 * 1024;
@@ -58,7 +61,28 @@ struct Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
   bool busy = false;  // a request is being handled; only touched on the stream's strand
+  // Once the connection became a log stream: the WebSocket (which took over `stream`) and the
+  // timer its writer sleeps on until lines arrive. Only touched on the stream's strand.
+  std::unique_ptr<websocket::stream<beast::tcp_stream>> websocket;
+  std::unique_ptr<asio::steady_timer> wake_timer;
+  bool writing = false;  // a log line is being written to the WebSocket
 };
+
+// Cancels whatever the connection waits for: Stop() and dropped log streams use it.
+void CancelConnection(Connection& connection) {
+  if (connection.websocket) {
+    beast::get_lowest_layer(*connection.websocket).cancel();
+    if (connection.wake_timer) connection.wake_timer->cancel();
+  } else if (!connection.busy) {
+    connection.stream.cancel();
+  }
+}
+
+bool IsLogStreamPath(std::string_view path) {
+  if (path.starts_with("/api/")) path.remove_prefix(4);
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  return path == "/instance/logs";
+}
 
 bool IsQuietDisconnect(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == beast::error::timeout ||
@@ -106,11 +130,12 @@ std::string ThrottleKey(const tcp::socket& socket) {
 struct HttpServer::Impl {
   Impl(EngineService& engine, ApiOptions opts)
       : options(std::move(opts)),
-        router(
-            engine,
-            RouterOptions{
-                options.token, options.ui_dir, options.max_body_bytes, options.auth_throttle, {}}) {
-  }
+        router(engine, RouterOptions{options.token,
+                                     options.ui_dir,
+                                     options.max_body_bytes,
+                                     options.auth_throttle,
+                                     {},
+                                     options.log_hub ? &log_stream_tokens : nullptr}) {}
 
   asio::awaitable<void> Listen();
   asio::awaitable<void> Serve(std::shared_ptr<Connection> connection, uint64_t id);
@@ -118,9 +143,14 @@ struct HttpServer::Impl {
   asio::awaitable<ApiResponse> HandleOnWorker(ApiRequest request);
   // Answers an unreadable request with `error`, then closes (draining first, see kDrainTimeout).
   asio::awaitable<void> Refuse(Connection& connection, const Error& error);
+  // /instance/logs: checks the one-time token, upgrades to a WebSocket and streams the backlog,
+  // then (unless ?follow=0) live lines until either side closes. The connection ends with it.
+  asio::awaitable<void> ServeLogStream(std::shared_ptr<Connection> connection,
+                                       http::request<http::string_body> request);
   void Unregister(uint64_t id);
 
   const ApiOptions options;
+  LogStreamTokens log_stream_tokens;  // before router, which issues them
   const Router router;
   asio::io_context io_context;
   asio::thread_pool workers{static_cast<size_t>(std::max(1, options.worker_threads))};
@@ -241,6 +271,11 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
       connection->busy = true;
       auto started_at = std::chrono::steady_clock::now();
       http::request<http::string_body> request = parser.release();
+      std::string_view target_view(request.target().data(), request.target().size());
+      if (IsLogStreamPath(target_view.substr(0, target_view.find_first_of("?#")))) {
+        co_await ServeLogStream(connection, std::move(request));
+        break;
+      }
       ApiRequest api_request;
       api_request.method = std::string(request.method_string());
       api_request.target = std::string(request.target());
@@ -283,6 +318,138 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
   }
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream.socket().close(ec);
+}
+
+asio::awaitable<void> HttpServer::Impl::ServeLogStream(std::shared_ptr<Connection> connection,
+                                                       http::request<http::string_body> request) {
+  beast::error_code ec;
+  std::string target(request.target());
+  auto refuse = [&](const Error& error) -> asio::awaitable<void> {
+    auto response = ToBeastResponse(ErrorResponse(error), request.version(), false);
+    connection->stream.expires_after(options.idle_timeout);
+    co_await http::async_write(connection->stream, response,
+                               asio::redirect_error(asio::use_awaitable, ec));
+  };
+  // Named errors: g++ 12 double-destroys non-trivial temporaries in co_await expressions.
+  std::optional<std::string> token = QueryParam(target, "token");
+  std::optional<Error> refusal;
+  if (!options.log_hub) {
+    refusal = Unavailable("live logs are not available in this engine");
+  } else if (!websocket::is_upgrade(request)) {
+    refusal = BadRequest(
+        "/instance/logs is a WebSocket: get a token from GET /admin/ws-auth, then open "
+        "ws://HOST:PORT/instance/logs?token=TOKEN (dblab instance logs does both)");
+  } else if (!token || !log_stream_tokens.Consume(*token)) {
+    refusal = Error{ErrorCode::kUnauthorized,
+                    "missing, expired or already used log stream token; get a new one from "
+                    "GET /admin/ws-auth (valid 60 s, for one connection)"};
+  }
+  if (refusal) {
+    co_await refuse(*refusal);
+    co_return;
+  }
+  std::optional<std::string> follow_value = QueryParam(target, "follow");
+  const bool follow = !follow_value || (*follow_value != "0" && *follow_value != "false");
+
+  auto executor = connection->stream.get_executor();
+  connection->wake_timer = std::make_unique<asio::steady_timer>(executor);
+  connection->websocket =
+      std::make_unique<websocket::stream<beast::tcp_stream>>(std::move(connection->stream));
+  auto& socket = *connection->websocket;
+  if (stopping) co_return;
+  beast::get_lowest_layer(socket).expires_never();  // the WebSocket's own timeouts apply
+  // Pings every 30 s: a client that vanished without closing is noticed within a minute.
+  websocket::stream_base::timeout timeouts{std::chrono::seconds(30), std::chrono::seconds(60),
+                                           /*keep_alive_pings=*/true};
+  socket.set_option(timeouts);
+  socket.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
+    response.set(http::field::server, fmt::format("dblab/{}", kVersion));
+  }));
+  socket.read_message_max(4096);  // clients send nothing but control frames
+  socket.text(true);
+  co_await socket.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+
+  // Lines come from any thread that logs; the wake only cancels the writer's timer, on the
+  // connection's strand. It must not log (it runs inside the log sink).
+  std::weak_ptr<Connection> weak = connection;
+  std::vector<std::string> backlog;
+  // A dropped stream whose writer is stuck in a write (the client stopped reading) is cut off
+  // at once; otherwise the writer sends the close frame itself.
+  auto subscription = options.log_hub->Subscribe(
+      [weak, executor](bool dropped) {
+        asio::post(executor, [weak, dropped] {
+          auto alive = weak.lock();
+          if (!alive || !alive->websocket) return;
+          if (alive->wake_timer) alive->wake_timer->cancel();
+          if (dropped && alive->writing) beast::get_lowest_layer(*alive->websocket).cancel();
+        });
+      },
+      &backlog);
+
+  // The reader answers pings and notices the client's close; the writer stops when it ends.
+  auto reader_done = std::make_shared<bool>(false);
+  asio::co_spawn(
+      executor,
+      [connection, reader_done]() -> asio::awaitable<void> {
+        beast::flat_buffer buffer;
+        beast::error_code read_error;
+        while (!read_error) {
+          buffer.clear();
+          co_await connection->websocket->async_read(
+              buffer, asio::redirect_error(asio::use_awaitable, read_error));
+        }
+        *reader_done = true;
+        if (connection->wake_timer) connection->wake_timer->cancel();
+      },
+      asio::detached);
+
+  // A client that does not read lets the TCP buffers fill and a write wait: it is closed when
+  // the write takes longer than the timeout (or earlier, when its queue overflows).
+  asio::steady_timer write_deadline(executor);
+  auto write_line = [&](const std::string& line) -> asio::awaitable<bool> {
+    write_deadline.expires_after(options.log_stream_write_timeout);
+    write_deadline.async_wait([weak](beast::error_code wait_error) {
+      if (wait_error) return;
+      if (auto alive = weak.lock(); alive && alive->websocket) {
+        beast::get_lowest_layer(*alive->websocket).cancel();
+      }
+    });
+    connection->writing = true;
+    co_await socket.async_write(asio::buffer(line), asio::redirect_error(asio::use_awaitable, ec));
+    connection->writing = false;
+    write_deadline.cancel();
+    co_return !ec;
+  };
+
+  bool open = true;
+  for (const auto& line : backlog) {
+    if (!(open = co_await write_line(line))) break;
+  }
+  websocket::close_reason reason(websocket::close_code::normal);
+  while (open && !stopping && !*reader_done) {
+    bool dropped = false;
+    std::vector<std::string> lines = subscription->Take(&dropped);
+    if (dropped) {
+      // 1008 (policy): the client read too slowly and lines were lost.
+      reason = websocket::close_reason(websocket::close_code::policy_error,
+                                       "reading too slowly: log lines were lost; reconnect");
+      break;
+    }
+    for (const auto& line : lines) {
+      if (!(open = co_await write_line(line))) break;
+    }
+    if (!open || !lines.empty()) continue;
+    if (!follow) break;
+    connection->wake_timer->expires_at(std::chrono::steady_clock::time_point::max());
+    co_await connection->wake_timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  subscription.reset();
+  if (open && !*reader_done && !stopping) {
+    co_await socket.async_close(reason, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  beast::get_lowest_layer(socket).socket().shutdown(tcp::socket::shutdown_both, ec);
+  beast::get_lowest_layer(socket).close();
 }
 
 HttpServer::HttpServer(EngineService& engine, ApiOptions options)
@@ -365,9 +532,8 @@ void HttpServer::Stop() {
     std::unique_lock lock(impl.mutex);
     for (auto& [id, weak] : impl.connections) {
       if (auto connection = weak.lock()) {
-        asio::post(connection->stream.get_executor(), [connection] {
-          if (!connection->busy) connection->stream.cancel();
-        });
+        asio::post(connection->stream.get_executor(),
+                   [connection] { CancelConnection(*connection); });
       }
     }
     impl.connections_closed.wait_for(lock, kStopGrace,

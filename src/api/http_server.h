@@ -1,5 +1,6 @@
 // The REST API and web UI over HTTP/1.1: Boost.Beast on an Asio thread pool, one coroutine per
-// connection, so slow or idle keep-alive clients never hold a thread. Requests go to Router.
+// connection, so slow or idle keep-alive clients never hold a thread. Requests go to Router, but
+// for the WebSocket /instance/logs, which streams the LogHub's lines.
 // Start/Stop/Port may be called from any one thread (not concurrently); the server owns its
 // threads and joins them in Stop() or the destructor. `engine` must outlive the server.
 #pragma once
@@ -13,6 +14,7 @@
 #include "api/auth_throttle.h"
 #include "api/engine_service.h"
 #include "common/result.h"
+#include "ops/log_stream.h"
 
 namespace dblab {
 
@@ -28,6 +30,11 @@ struct ApiOptions {
   // Longest wait for the next request on a keep-alive connection, and for each read or write
   // step of a request; the connection is closed when it passes.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
+  // The engine log for the WebSocket /instance/logs (with GET /admin/ws-auth's tokens); null:
+  // both answer 503. Must outlive the server.
+  LogHub* log_hub = nullptr;
+  // A log stream whose client reads too slowly for this long is closed.
+  std::chrono::milliseconds log_stream_write_timeout = std::chrono::seconds(30);
 };
 
 class HttpServer {

@@ -12,13 +12,16 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <thread>
 #include <utility>
 
 #include "api/fake_engine_service.h"
 #include "api/json_mapping.h"
+#include "client/log_stream_client.h"
 
 namespace dblab {
 namespace {
@@ -351,6 +354,125 @@ TEST_F(HttpServerTest, ReportsWhetherAuthIsEnabled) {
   EXPECT_FALSE(open.auth_enabled());
   StartServer({});
   EXPECT_TRUE(server_->auth_enabled());
+}
+
+class LogStreamServerTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    ApiOptions options;
+    options.log_hub = &hub_;
+    StartServer(options);
+  }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(server_->Port()); }
+  std::string NewToken() {
+    tcp::socket socket = Connect();
+    Response response = Send(socket, http::verb::get, "/api/admin/ws-auth");
+    EXPECT_EQ(response.result_int(), 200u) << response.body();
+    return Json::parse(response.body())["token"].get<std::string>();
+  }
+  LogStreamRequest Request(const std::string& token, bool follow) {
+    LogStreamRequest request;
+    request.api_url = Url();
+    request.token = token;
+    request.follow = follow;
+    request.timeout = std::chrono::seconds(10);
+    request.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    return request;
+  }
+
+  LogHub hub_{LogHub::Options{.subscriber_queue_lines = 100}};
+};
+
+TEST_F(LogStreamServerTest, SendsTheBacklogThenLiveLinesAndEachTokenOpensOneStream) {
+  hub_.Publish("first line");
+  hub_.Publish("conninfo password=hunter22");
+  std::string token = NewToken();
+  std::vector<std::string> lines;
+  Status read = ReadLogStream(Request(token, /*follow=*/false), [&](const std::string& line) {
+    lines.push_back(line);
+    return true;
+  });
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(lines, (std::vector<std::string>{"first line", "conninfo password=****"}));
+
+  Status reused = ReadLogStream(Request(token, false), [](const std::string&) { return true; });
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.error().code, ErrorCode::kUnauthorized);
+  Status guessed =
+      ReadLogStream(Request(std::string(64, '0'), false), [](const std::string&) { return true; });
+  EXPECT_EQ(guessed.error().code, ErrorCode::kUnauthorized);
+
+  // Following: a line logged after the backlog arrives, then the client stops.
+  std::string follow_token = NewToken();
+  std::promise<void> backlog_seen;
+  std::vector<std::string> followed;
+  std::thread reader([&] {
+    Status status =
+        ReadLogStream(Request(follow_token, /*follow=*/true), [&](const std::string& line) {
+          followed.push_back(line);
+          if (followed.size() == 2) backlog_seen.set_value();
+          return line != "live line";
+        });
+    EXPECT_TRUE(status.ok()) << status.error().message;
+  });
+  ASSERT_EQ(backlog_seen.get_future().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  hub_.Publish("live line");
+  reader.join();
+  EXPECT_EQ(followed.back(), "live line");
+}
+
+TEST_F(LogStreamServerTest, PlainGetAndMissingTokenAreRefusedBeforeAnyUpgrade) {
+  tcp::socket socket = Connect();
+  EXPECT_EQ(Send(socket, http::verb::get, "/instance/logs?token=x").result_int(), 400u);
+  tcp::socket other = Connect();
+  EXPECT_EQ(Send(other, http::verb::get, "/api/admin/ws-auth").result_int(), 200u);
+  Status missing = ReadLogStream(Request("", false), [](const std::string&) { return true; });
+  EXPECT_EQ(missing.error().code, ErrorCode::kUnauthorized);
+}
+
+TEST_F(LogStreamServerTest, AReaderThatStopsReadingIsDroppedAndNeverSlowsLogging) {
+  std::string token = NewToken();
+  beast::websocket::stream<tcp::socket> stalled(io_);
+  stalled.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->Port()));
+  stalled.handshake("127.0.0.1", "/instance/logs?token=" + token);
+  for (int i = 0; i < 100 && hub_.subscriber_count() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(hub_.subscriber_count(), 1u);
+
+  // 64 MB of lines: far more than the socket buffers hold, so the server's writes stall.
+  const std::string line(1024, 'x');
+  auto slowest = std::chrono::steady_clock::duration::zero();
+  for (int i = 0; i < 64 * 1024; ++i) {
+    auto started = std::chrono::steady_clock::now();
+    hub_.Publish(line);
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - started);
+  }
+  EXPECT_LT(slowest, std::chrono::seconds(1)) << "logging waited for the stalled reader";
+  for (int i = 0; i < 500 && hub_.subscriber_count() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(hub_.subscriber_count(), 0u) << "the stalled stream was not closed";
+}
+
+TEST_F(LogStreamServerTest, StopEndsOpenStreamsPromptly) {
+  std::string token = NewToken();
+  std::thread reader([&] {
+    LogStreamRequest request = Request(token, /*follow=*/true);
+    request.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    Status status = ReadLogStream(request, [](const std::string&) { return true; });
+    EXPECT_FALSE(status.ok()) << "the stream should break when the server stops";
+  });
+  for (int i = 0; i < 200 && hub_.subscriber_count() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(hub_.subscriber_count(), 1u);
+  auto started = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  reader.join();
+  EXPECT_EQ(hub_.subscriber_count(), 0u);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "api/engine_service.h"
 #include "api/json_mapping.h"
 #include "common/result.h"
+#include "ops/log_stream.h"
 #include "ops/metrics.h"
 
 namespace dblab {
@@ -28,6 +29,9 @@ struct RouterOptions {
   size_t max_body_bytes = 1 << 20;
   AuthThrottle::Options auth_throttle;  // wrong tokens per client address, see AuthThrottle
   AuthThrottle::Clock clock;            // for the throttle; empty: steady_clock
+  // Issues GET /admin/ws-auth's tokens for the log stream; null: that route answers 503.
+  // Must outlive the router.
+  LogStreamTokens* log_stream_tokens = nullptr;
 };
 
 struct ApiRequest {

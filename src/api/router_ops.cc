@@ -1,5 +1,6 @@
-// Operations routes of the Router: retrieval state, Prometheus metrics (more come with admin
-// and observation). Kept apart from router.cc so the clone routes and these evolve separately.
+// Operations routes of the Router: retrieval state, Prometheus metrics, admin, observation and
+// the live log's tokens (the stream itself is HttpServer's). Kept apart from router.cc so the
+// clone routes and these evolve separately.
 #include "api/router_ops.h"
 
 #include <fmt/format.h>
@@ -34,6 +35,7 @@ constexpr OpsRoute kOpsRoutes[] = {
     {"admin/config.yaml", "GET", true},
     {"admin/test-db-source", "POST", true},
     {"admin/probe-source", "POST", true},
+    {"admin/ws-auth", "GET, POST", true},  // DLE's UI GETs it; its OpenAPI file says POST
 };
 
 std::string_view Trim(std::string_view path) {
@@ -197,6 +199,12 @@ std::optional<ApiResponse> Router::HandleOpsApi(const ApiRequest& request,
         request.method == "GET" ? engine_.GetAdminConfig() : engine_.SetAdminConfig(request.body);
     if (!config) return ErrorResponse(config.error());
     return ApiResponse{200, "application/json", std::move(*config)};
+  }
+  if (name == "admin/ws-auth") {
+    if (!options_.log_stream_tokens) {
+      return ErrorResponse(Unavailable("live logs are not available in this engine"));
+    }
+    return Json200(Json{{"token", options_.log_stream_tokens->Issue()}});
   }
   if (name == "admin/config.yaml") {
     auto yaml = engine_.GetAdminConfigYaml();

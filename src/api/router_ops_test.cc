@@ -179,3 +179,39 @@ TEST_F(OpsRoutesTest, AdminRoutesNeedTheTokenAndReportUnavailableParts) {
 
 }  // namespace
 }  // namespace dblab
+
+namespace dblab {
+namespace {
+
+TEST(LogStreamAuthRouteTest, IssuesOneTimeTokensInDleShapeOnlyWithTheVerificationToken) {
+  FakeEngineService engine;
+  LogStreamTokens tokens;
+  Router router(engine, RouterOptions{kToken, "", 1024, {}, {}, &tokens});
+  auto call = [&](const std::string& method, const char* token) {
+    ApiRequest request{method, "/api/admin/ws-auth", {}, "", "192.0.2.1"};
+    if (token) request.headers["verification-token"] = token;
+    return router.Handle(request);
+  };
+  EXPECT_EQ(call("GET", nullptr).status, 401);
+  EXPECT_EQ(call("GET", "wrong").status, 401);
+  ApiResponse first = call("GET", kToken);
+  ASSERT_EQ(first.status, 200) << first.body;
+  Json body = Json::parse(first.body);
+  ASSERT_TRUE(body["token"].is_string());
+  EXPECT_EQ(body["token"].get<std::string>().size(), 64u);
+  ApiResponse second = call("POST", kToken);  // DLE's OpenAPI file says POST
+  ASSERT_EQ(second.status, 200);
+  EXPECT_NE(Json::parse(second.body)["token"], body["token"]);
+  EXPECT_TRUE(tokens.Consume(body["token"].get<std::string>()));
+  EXPECT_EQ(call("DELETE", kToken).status, 405);
+}
+
+TEST(LogStreamAuthRouteTest, AnswersUnavailableWithoutALogStream) {
+  FakeEngineService engine;
+  Router router(engine, RouterOptions{kToken, "", 1024});
+  ApiRequest request{"GET", "/admin/ws-auth", {{"verification-token", kToken}}, "", ""};
+  EXPECT_EQ(router.Handle(request).status, 503);
+}
+
+}  // namespace
+}  // namespace dblab

@@ -4,7 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -13,6 +17,7 @@
 
 #include "cli/durations.h"
 #include "client/api_client.h"
+#include "client/log_stream_client.h"
 #include "common/version.h"
 
 namespace dblab {
@@ -71,6 +76,13 @@ struct Flags {
   int64_t max_duration = 0;
   std::vector<std::string> tags;  // key=value
   std::string session_id;
+
+  // clone download-artifact.
+  std::string artifact_type;
+  std::string output;
+
+  // instance logs.
+  bool follow = false;
 };
 
 // A failed command: what to print after "Error: " and the exit code.
@@ -137,6 +149,8 @@ class CliRunner {
   CommandStatus CloneStartObservation();
   CommandStatus CloneStopObservation();
   CommandStatus CloneSummaryObservation();
+  CommandStatus InstanceLogs();
+  CommandStatus CloneDownloadArtifact();
   CommandStatus SnapshotList();
   CommandStatus SnapshotCreate();
   CommandStatus SnapshotDelete();
@@ -744,6 +758,49 @@ CommandStatus CliRunner::CloneSummaryObservation() {
   });
 }
 
+CommandStatus CliRunner::CloneDownloadArtifact() {
+  if (auto invalid = ValidateCloneId(flags_.clone_id, "clone id")) return invalid;
+  auto client = MakeClient();
+  if (!client) return Local(client.error());
+  auto artifact = (*client)->DownloadObservationArtifact(flags_.clone_id, flags_.session_id,
+                                                         flags_.artifact_type);
+  if (!artifact) {
+    return artifact.error().code == ErrorCode::kBadRequest &&
+                   artifact.error().message.rfind("invalid", 0) == 0
+               ? Usage(artifact.error().message)
+               : Remote(artifact.error());
+  }
+  if (flags_.output.empty() || flags_.output == "-") {
+    io_.out << *artifact;
+    if (!artifact->empty() && artifact->back() != '\n') io_.out << "\n";
+    return std::nullopt;
+  }
+  // Written beside the target and renamed, so a failed download leaves no half file.
+  std::filesystem::path target(flags_.output);
+  std::filesystem::path partial = target;
+  partial += ".partial";
+  {
+    std::ofstream file(partial, std::ios::binary | std::ios::trunc);
+    file << *artifact;
+    file.close();
+    if (!file) {
+      std::error_code ignored;
+      std::filesystem::remove(partial, ignored);
+      return CommandError{
+          kExitFailure, fmt::format("cannot write {}: {}", partial.string(), std::strerror(errno))};
+    }
+  }
+  std::error_code error;
+  std::filesystem::rename(partial, target, error);
+  if (error) {
+    std::filesystem::remove(partial, error);
+    return CommandError{kExitFailure,
+                        fmt::format("cannot write {}: {}", target.string(), error.message())};
+  }
+  io_.out << "The file has been successfully downloaded: " << target.string() << "\n";
+  return std::nullopt;
+}
+
 CommandStatus CliRunner::SnapshotCreate() {
   return PrintFromEngine([](ApiClient& client) { return client.CreateSnapshot(); });
 }
@@ -754,6 +811,27 @@ CommandStatus CliRunner::InstanceStatus() {
 
 CommandStatus CliRunner::InstanceVersion() {
   return PrintFromEngine([](ApiClient& client) { return client.Healthz(); });
+}
+
+CommandStatus CliRunner::InstanceLogs() {
+  auto client = MakeClient();
+  if (!client) return Local(client.error());
+  auto answer = (*client)->LogStreamToken();
+  if (!answer) return Remote(answer.error());
+  if (!answer->is_object() || !(*answer)["token"].is_string()) {
+    return CommandError{kExitFailure, "the engine answered GET /admin/ws-auth without a token"};
+  }
+  LogStreamRequest request;
+  request.api_url = (*client)->options().url;
+  request.token = (*answer)["token"].get<std::string>();
+  request.follow = flags_.follow;
+  request.timeout = (*client)->options().request_timeout;
+  Status status = ReadLogStream(request, [this](const std::string& line) {
+    io_.out << line << "\n" << std::flush;
+    return static_cast<bool>(io_.out);
+  });
+  if (!status) return Remote(status.error());
+  return std::nullopt;
 }
 
 CommandStatus CliRunner::InstanceFullRefresh() {
@@ -870,6 +948,26 @@ void SummaryObservationFlags(CLI::App& command, Flags& flags) {
   command.add_option("--session-id", flags.session_id, "session ID")->required();
 }
 
+void DownloadArtifactFlags(CLI::App& command, Flags& flags) {
+  command.add_option("--clone-id", flags.clone_id, "clone ID")
+      ->required()
+      ->envname("DBLAB_OBSERVATION_CLONE_ID");
+  command.add_option("--session-id", flags.session_id, "observing session ID")
+      ->required()
+      ->envname("DBLAB_OBSERVATION_SESSION_ID");
+  command
+      .add_option("--artifact-type", flags.artifact_type,
+                  "artifact type to download: summary, locks or log")
+      ->required();
+  command.add_option("-o,--output", flags.output,
+                     "write the artifact to this file (default: standard output)");
+}
+
+void InstanceLogsFlags(CLI::App& command, Flags& flags) {
+  command.add_flag("-f,--follow", flags.follow,
+                   "keep printing new lines as the engine logs them (until Ctrl-C)");
+}
+
 void InitFlags(CLI::App& command, Flags& flags) {
   command.add_option("--environment-id", flags.environment_id, "name of the new environment")
       ->required();
@@ -897,7 +995,7 @@ constexpr GroupSpec kGroups[] = {
     {"config", "manage CLI environments in cli.yml"},
     {"clone", "create, inspect, reset and destroy clones"},
     {"snapshot", "list snapshots"},
-    {"instance", "engine status, version and full refresh"},
+    {"instance", "engine status, version, full refresh and logs"},
 };
 
 const CommandSpec kCommands[] = {
@@ -957,6 +1055,13 @@ const CommandSpec kCommands[] = {
     {"clone", "summary-observation", "[EXPERIMENTAL] print an observation session's summary",
      &SummaryObservationFlags, &CliRunner::CloneSummaryObservation,
      "dblab clone summary-observation --clone-id testclone --session-id 1764567890123"},
+    {"clone", "download-artifact",
+     "[EXPERIMENTAL] download an artifact of an observation session (summary, locks, log)",
+     &DownloadArtifactFlags, &CliRunner::CloneDownloadArtifact,
+     "dblab clone download-artifact --clone-id testclone --session-id 1764567890123 "
+     "--artifact-type log\n"
+     "dblab clone download-artifact --clone-id testclone --session-id 1764567890123 "
+     "--artifact-type summary -o summary.json"},
     {"snapshot", "list", "list snapshots", &NoFlags, &CliRunner::SnapshotList,
      "dblab snapshot list"},
     {"snapshot", "create",
@@ -987,6 +1092,11 @@ const CommandSpec kCommands[] = {
      &CliRunner::InstanceVersion, "dblab instance version"},
     {"instance", "full-refresh", "start a full refresh of the data", &NoFlags,
      &CliRunner::InstanceFullRefresh, "dblab instance full-refresh"},
+    {"instance", "logs",
+     "print the engine's recent log lines (secrets masked); --follow keeps streaming them",
+     &InstanceLogsFlags, &CliRunner::InstanceLogs,
+     "dblab instance logs\n"
+     "dblab instance logs --follow | grep clone"},
 };
 
 void DefineGlobalFlags(CLI::App& app, Flags& flags) {

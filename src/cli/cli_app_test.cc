@@ -583,7 +583,8 @@ TEST_F(CliTest, EveryCommandsHelpShowsExamplesOfThatCommand) {
       {"clone", "status"}, {"clone", "create"},   {"clone", "update"},   {"clone", "reset"},
       {"clone", "destroy"}, {"snapshot", "list"}, {"snapshot", "create"}, {"snapshot", "delete"},
       {"commit"},         {"instance", "status"}, {"instance", "version"},
-      {"instance", "full-refresh"}, {"completion"}, {"branch"}, {"switch"}, {"log"}};
+      {"instance", "full-refresh"}, {"completion"}, {"branch"}, {"switch"}, {"log"},
+      {"instance", "logs"}, {"clone", "download-artifact"}};
   for (const auto& command : commands) {
     std::string name = "dblab";
     for (const auto& word : command) name += " " + word;
@@ -596,6 +597,26 @@ TEST_F(CliTest, EveryCommandsHelpShowsExamplesOfThatCommand) {
         << name << " --help:\n"
         << out();
   }
+}
+
+TEST_F(CliTest, DownloadArtifactAndInstanceLogsCheckTheirInputBeforeAsking) {
+  FakeEngine engine;
+  UseEngine(engine);
+  size_t before = engine.requests().size();
+  EXPECT_EQ(Run({"clone", "download-artifact", "--clone-id", "c1", "--session-id", "1",
+                 "--artifact-type", "plans"}),
+            kExitUsage);
+  EXPECT_NE(err().find("use summary, locks or log"), std::string::npos) << err();
+  EXPECT_EQ(Run({"clone", "download-artifact", "--clone-id", "c1", "--session-id", "x1",
+                 "--artifact-type", "log"}),
+            kExitUsage);
+  EXPECT_EQ(Run({"clone", "download-artifact", "--clone-id", "-c", "--session-id", "1",
+                 "--artifact-type", "log"}),
+            kExitUsage);
+  EXPECT_EQ(engine.requests().size(), before) << "nothing was sent";
+  EXPECT_EQ(Run({"clone", "download-artifact", "--session-id", "1", "--artifact-type", "log"}),
+            kExitUsage)
+      << "--clone-id is required";
 }
 
 TEST_F(CliTest, CompletionScriptsListEveryCommandAndItsFlags) {

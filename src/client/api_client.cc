@@ -130,6 +130,26 @@ Result<nlohmann::json> ApiClient::SummaryObservation(const std::string& clone_id
   return Send("GET", "/observation/summary/" + clone_id + "/" + session_id, nullptr);
 }
 
+Result<std::string> ApiClient::DownloadObservationArtifact(const std::string& clone_id,
+                                                           const std::string& session_id,
+                                                           const std::string& artifact_type) {
+  if (!IsValidCloneId(clone_id)) {
+    return BadRequest(fmt::format("invalid clone id \"{}\"", clone_id));
+  }
+  if (session_id.empty() || session_id.size() > 20 ||
+      session_id.find_first_not_of("0123456789") != std::string::npos) {
+    return BadRequest(fmt::format("invalid session id \"{}\": it is a number", session_id));
+  }
+  if (artifact_type != "summary" && artifact_type != "locks" && artifact_type != "log") {
+    return BadRequest(
+        fmt::format("invalid artifact type \"{}\": use summary, locks or log", artifact_type));
+  }
+  return Perform("GET",
+                 fmt::format("/observation/download?artifact_type={}&clone_id={}&session_id={}",
+                             artifact_type, clone_id, session_id),
+                 nullptr, true);
+}
+
 Result<nlohmann::json> ApiClient::CreateSnapshotFromClone(const std::string& clone_id,
                                                           const std::string& message) {
   if (!IsValidCloneId(clone_id)) {
@@ -201,6 +221,9 @@ Result<nlohmann::json> ApiClient::CreateSnapshot() {
   return Send("POST", "/snapshot", nullptr);
 }
 Result<nlohmann::json> ApiClient::Healthz() { return Send("GET", "/healthz", nullptr, false); }
+Result<nlohmann::json> ApiClient::LogStreamToken() {
+  return Send("GET", "/admin/ws-auth", nullptr);
+}
 
 Result<nlohmann::json> ApiClient::GetClone(const std::string& id) {
   return CloneRequest("GET", id, "", nullptr);
@@ -231,6 +254,21 @@ Result<nlohmann::json> ApiClient::CloneRequest(const char* method, const std::st
 }
 
 Result<nlohmann::json> ApiClient::Send(const char* method, const std::string& path,
+                                       const nlohmann::json* body, bool with_token) {
+  DBLAB_ASSIGN_OR_RETURN(std::string response_body, Perform(method, path, body, with_token));
+  if (response_body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return nlohmann::json(nullptr);
+  }
+  const std::string url = options_.url + path;
+  auto parsed = nlohmann::json::parse(response_body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    return Internal(fmt::format("{} {} answered with a body that is not JSON: {}", method, url,
+                                response_body.substr(0, 200)));
+  }
+  return parsed;
+}
+
+Result<std::string> ApiClient::Perform(const char* method, const std::string& path,
                                        const nlohmann::json* body, bool with_token) {
   const std::string url = options_.url + path;
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
@@ -301,15 +339,7 @@ Result<nlohmann::json> ApiClient::Send(const char* method, const std::string& pa
     options_.debug_log(fmt::format("{} {} -> HTTP {} ({} ms)", method, url, status, elapsed_ms));
   }
   if (status < 200 || status >= 300) return HttpError(status, response_body);
-  if (response_body.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return nlohmann::json(nullptr);
-  }
-  auto parsed = nlohmann::json::parse(response_body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
-    return Internal(fmt::format("{} {} answered HTTP {} with a body that is not JSON: {}", method,
-                                url, status, response_body.substr(0, 200)));
-  }
-  return parsed;
+  return response_body;
 }
 
 }  // namespace dblab

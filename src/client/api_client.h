@@ -47,11 +47,18 @@ class ApiClient {
   Result<nlohmann::json> CreateSnapshotFromClone(const std::string& clone_id,
                                                  const std::string& message);
   Result<nlohmann::json> Healthz();                            // GET /healthz (no token)
+  // GET /admin/ws-auth: {"token"}, a one-time token for the live log stream (ReadLogStream).
+  Result<nlohmann::json> LogStreamToken();
   // Observation (DLE's /observation/*): body {clone_id, config, tags, db_name}.
   Result<nlohmann::json> StartObservation(const nlohmann::json& body);
   Result<nlohmann::json> StopObservation(const std::string& clone_id);
   Result<nlohmann::json> SummaryObservation(const std::string& clone_id,
                                             const std::string& session_id);
+  // GET /observation/download: the artifact as the engine sent it ("summary" and "locks" are
+  // JSON, "log" is text). Ids and type are checked before sending (kBadRequest).
+  Result<std::string> DownloadObservationArtifact(const std::string& clone_id,
+                                                  const std::string& session_id,
+                                                  const std::string& artifact_type);
 
   // DLE 4 branches. Branch names: letters, digits, '_' and '-' (checked before sending).
   Result<nlohmann::json> Branches();                                // GET /branches
@@ -71,6 +78,9 @@ class ApiClient {
   // yields a null json.
   Result<nlohmann::json> Send(const char* method, const std::string& path,
                               const nlohmann::json* body, bool with_token = true);
+  // Sends one request and returns the 2xx answer's body as is.
+  Result<std::string> Perform(const char* method, const std::string& path,
+                              const nlohmann::json* body, bool with_token);
   Result<nlohmann::json> CloneRequest(const char* method, const std::string& id,
                                       const std::string& suffix, const nlohmann::json* body);
 

@@ -41,6 +41,7 @@ void Engine::StartOperations() {
   hooks.log_path = [this](const std::string& clone_id) {
     return config_.state_dir + "/logs/" + clone_id + ".log";
   };
+  hooks.state_dir = config_.state_dir + "/observations";
   observer_ = std::make_unique<Observer>(std::move(hooks));
 }
 

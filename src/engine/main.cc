@@ -14,6 +14,7 @@
 #include "common/version.h"
 #include "engine/embedded_default.h"
 #include "engine/engine.h"
+#include "ops/log_stream.h"
 
 namespace {
 
@@ -32,6 +33,16 @@ std::string DetectUiDir(const std::string& configured) {
     }
   }
   return "";
+}
+
+// Values the live log stream masks wherever they appear, in case a message ever carries one.
+void AddLogSecrets(const dblab::EngineConfig& config, dblab::LogHub& hub) {
+  hub.AddSecret(config.verification_token);
+  hub.AddSecret(config.retrieval.logical_dump.source.password);
+  for (const auto& [name, value] : config.retrieval.physical_restore.envs) {
+    if (name.find("PASSWORD") != std::string::npos) hub.AddSecret(value);
+  }
+  for (const auto& hook : config.webhooks) hub.AddSecret(hook.secret);
 }
 
 }  // namespace
@@ -71,7 +82,13 @@ int main(int argc, char** argv) {
                  "provision.osUser)\n";
     return 1;
   }
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  constexpr const char* kLogPattern = "%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v";
+  spdlog::set_pattern(kLogPattern);
+  // Every log line also goes to the live log stream (/instance/logs), secrets redacted. Added
+  // before any thread starts: spdlog's sink list is not thread-safe.
+  auto log_hub = std::make_shared<dblab::LogHub>();
+  log_hub->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  spdlog::default_logger()->sinks().push_back(log_hub);
 
   // Signals are taken by sigwait below; block them before any thread starts.
   sigset_t signals;
@@ -100,6 +117,7 @@ int main(int argc, char** argv) {
     return 1;
   };
   if (port_override > 0) config->port = port_override;
+  AddLogSecrets(*config, *log_hub);
   if (config->debug) spdlog::set_level(spdlog::level::debug);
 
   dblab::EngineOptions options;
@@ -129,6 +147,7 @@ int main(int argc, char** argv) {
   api.port = static_cast<uint16_t>(config->port);
   api.token = config->verification_token;
   api.ui_dir = config->ui_enabled ? DetectUiDir(config->ui_dir) : "";
+  api.log_hub = log_hub.get();
   dblab::HttpServer server(**engine, api);
   if (auto status = server.Start(); !status.ok()) {
     engine->reset();

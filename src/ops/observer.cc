@@ -1,9 +1,15 @@
 #include "ops/observer.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "common/time.h"
@@ -88,7 +94,9 @@ Observer::Observer(Hooks hooks, std::chrono::milliseconds sample_period)
       next_session_id_(
           static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
-                                    .count())) {}
+                                    .count())) {
+  if (!hooks_.state_dir.empty()) Load();
+}
 
 Observer::~Observer() {
   std::map<std::string, std::shared_ptr<Running>> running;
@@ -268,6 +276,7 @@ Result<ObservationSession> Observer::Stop(const std::string& clone_id, bool over
     }
     log_parts_[session.session_id] = std::move(part);
   }
+  Persist(session.session_id);
   spdlog::info("observation {}: clone {} {} ({} long dangerous locks, {:.1f} s)",
                session.session_id, clone_id, session.status, session.long_locks.size(),
                session.total_duration_seconds);
@@ -304,6 +313,162 @@ Result<std::string> Observer::Artifact(const std::string& clone_id, uint64_t ses
     return NotFound("no log was kept for observation session " + std::to_string(session_id));
   }
   return BadRequest("unknown artifact_type \"" + type + "\"; use summary, locks or log");
+}
+
+namespace {
+
+constexpr const char* kStateFile = "observations.json";
+
+// Writes `content` to `path` through a temp file, fsync and rename.
+Status WriteFileAtomically(const std::filesystem::path& path, const std::string& content) {
+  std::filesystem::path temp = path;
+  temp += ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Internal("cannot write " + temp.string() + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t written = ::write(fd, content.data() + done, content.size() - done);
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) {
+      std::string reason = std::strerror(errno);
+      ::close(fd);
+      return Internal("cannot write " + temp.string() + ": " + reason);
+    }
+    done += static_cast<size_t>(written);
+  }
+  bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  std::error_code error;
+  if (synced) std::filesystem::rename(temp, path, error);
+  if (!synced || error) {
+    std::filesystem::remove(temp, error);
+    return Internal("cannot write " + path.string());
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+std::string StoredObservationJson(const ObservationSession& session) {
+  OJson json = OJson::parse(ObservationSessionToJson(session));
+  json["clone_id"] = session.clone_id;
+  json["db_name"] = session.db_name;
+  json["db_size_bytes"] = session.db_size_bytes;
+  return json.dump();
+}
+
+std::optional<ObservationSession> ParseStoredObservation(const nlohmann::json& json) {
+  try {
+    ObservationSession session;
+    session.session_id = json.at("session_id").get<uint64_t>();
+    session.clone_id = json.at("clone_id").get<std::string>();
+    session.db_name = json.value("db_name", "");
+    session.db_size_bytes = json.value("db_size_bytes", int64_t{0});
+    auto started = ParseRfc3339(json.at("started_at").get<std::string>());
+    if (!started || !json.at("finished_at").is_string()) return std::nullopt;
+    session.started_at = *started;
+    session.finished_at = ParseRfc3339(json.at("finished_at").get<std::string>());
+    if (!session.finished_at) return std::nullopt;
+    const auto& config = json.at("config");
+    session.config.observation_interval = config.at("observation_interval").get<int64_t>();
+    session.config.max_lock_duration = config.at("max_lock_duration").get<int64_t>();
+    session.config.max_duration = config.at("max_duration").get<int64_t>();
+    session.tags = json.at("tags").get<std::map<std::string, std::string>>();
+    session.artifacts = json.at("artifacts").get<std::vector<std::string>>();
+    const auto& result = json.at("result");
+    session.status = result.at("status").get<std::string>();
+    for (const auto& item : result.at("intervals")) {
+      ObservationInterval interval;
+      interval.started_at = ParseRfc3339(item.at("started_at").get<std::string>()).value();
+      interval.duration_seconds = item.at("duration").get<int64_t>();
+      interval.warning = item.at("warning").get<std::string>();
+      session.intervals.push_back(std::move(interval));
+    }
+    const auto& summary = result.at("summary");
+    session.total_duration_seconds = summary.at("total_duration").get<double>();
+    session.warning_intervals = summary.at("warning_intervals").get<int>();
+    const auto& checklist = summary.at("checklist");
+    session.overall_success = checklist.at("overall_success").get<bool>();
+    session.session_duration_acceptable = checklist.at("session_duration_acceptable").get<bool>();
+    session.no_long_dangerous_locks = checklist.at("no_long_dangerous_locks").get<bool>();
+    for (const auto& item : result.at("long_locks")) {
+      ObservedLock lock;
+      lock.pid = item.at("pid").get<int>();
+      lock.mode = item.at("mode").get<std::string>();
+      lock.relation = item.at("relation").get<std::string>();
+      lock.statement = item.at("statement").get<std::string>();
+      lock.held_seconds = item.at("held_seconds").get<double>();
+      lock.seen_at = ParseRfc3339(item.at("seen_at").get<std::string>()).value();
+      session.long_locks.push_back(std::move(lock));
+    }
+    session.errors = result.at("errors").get<std::vector<std::string>>();
+    return session;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void Observer::Load() {
+  std::filesystem::path dir = hooks_.state_dir;
+  std::ifstream in(dir / kStateFile, std::ios::binary);
+  if (!in) return;  // none yet
+  auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_array()) {
+    spdlog::warn("observation: {} is not a JSON array; finished sessions were not restored",
+                 (dir / kStateFile).string());
+    return;
+  }
+  size_t skipped = 0;
+  for (const auto& item : json) {
+    auto session = ParseStoredObservation(item);
+    if (!session) {
+      ++skipped;
+      continue;
+    }
+    next_session_id_ = std::max(next_session_id_, session->session_id);
+    std::ifstream log(dir / (std::to_string(session->session_id) + ".log"), std::ios::binary);
+    if (log) {
+      log_parts_[session->session_id] =
+          std::string(std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>());
+    }
+    sessions_[session->session_id] = std::move(*session);
+  }
+  if (skipped > 0) spdlog::warn("observation: {} stored sessions were unreadable", skipped);
+}
+
+void Observer::Persist(uint64_t finished_session_id) {
+  if (hooks_.state_dir.empty()) return;
+  std::filesystem::path dir = hooks_.state_dir;
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (auto part = log_parts_.find(finished_session_id); part != log_parts_.end()) {
+    Status written =
+        WriteFileAtomically(dir / (std::to_string(finished_session_id) + ".log"), part->second);
+    if (!written.ok()) spdlog::warn("observation: {}", written.error().message);
+  }
+  std::string stored = "[";
+  for (const auto& [id, session] : sessions_) {
+    if (!session.finished_at) continue;
+    if (stored.size() > 1) stored += ",";
+    stored += StoredObservationJson(session);
+  }
+  stored += "]";
+  Status written = WriteFileAtomically(dir / kStateFile, stored);
+  if (!written.ok()) {
+    spdlog::warn("observation: {}; finished sessions will not survive a restart",
+                 written.error().message);
+  }
+  // Logs of sessions that fell out of the newest 100.
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const auto& path = entry.path();
+    if (path.extension() != ".log") continue;
+    try {
+      if (!sessions_.contains(std::stoull(path.stem().string()))) {
+        std::filesystem::remove(path, error);
+      }
+    } catch (const std::exception&) {
+    }
+  }
 }
 
 std::string ObservationSessionToJson(const ObservationSession& session) {

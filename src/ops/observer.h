@@ -3,8 +3,9 @@
 // records every dangerous lock (Share, ShareRowExclusive, Exclusive, AccessExclusive on a
 // relation) held longer than max_lock_duration, with the statement of the session holding it.
 // Stop() ends the session and grades it: no long dangerous locks, duration within
-// max_duration, no error reported by the caller. Sessions live in memory (the newest 100);
-// an engine restart forgets them. Thread-safe.
+// max_duration, no error reported by the caller. The newest 100 sessions are kept; finished
+// ones survive an engine restart when Hooks::state_dir is set (running ones end with the engine).
+// Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -13,6 +14,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -32,6 +35,9 @@ class Observer {
     // The clone's postgres log file ("" when unknown): the "log" artifact is its part written
     // during the session.
     std::function<std::string(const std::string& clone_id)> log_path;
+    // Where finished sessions are kept across engine restarts (observations.json and one
+    // <session>.log each, written to a temp file and renamed); "" keeps them in memory only.
+    std::string state_dir;
   };
   // `sample_period` caps the time between samples (at most observation_interval).
   explicit Observer(Hooks hooks,
@@ -49,6 +55,8 @@ class Observer {
  private:
   struct Running;
   void Sample(const std::shared_ptr<Running>& running);
+  void Load();                                 // from hooks_.state_dir; in the constructor
+  void Persist(uint64_t finished_session_id);  // under mutex_; failures are logged
 
   Hooks hooks_;
   std::chrono::milliseconds sample_period_;
@@ -66,6 +74,10 @@ std::string ObservationSessionToJson(const ObservationSession& session);
 // DLE's ObservationSummaryArtifact: session_id, clone_id, duration, db_size, locks,
 // log_errors, artifact_types.
 std::string ObservationSummaryToJson(const ObservationSession& session);
+
+// Every field of a session, for the observer's state file, and back (nullopt when malformed).
+std::string StoredObservationJson(const ObservationSession& session);
+std::optional<ObservationSession> ParseStoredObservation(const nlohmann::json& json);
 
 // Strict parsers of the request bodies (kBadRequest naming the field).
 Result<StartObservationRequest> ParseStartObservationRequest(const std::string& body);

@@ -86,3 +86,42 @@ TEST(ObservationJsonTest, FinishedSessionHasDleResultWithChecklist) {
 
 }  // namespace
 }  // namespace dblab
+
+namespace dblab {
+namespace {
+
+TEST(StoredObservationTest, AFinishedSessionRoundTripsThroughTheStateFile) {
+  ObservationSession session;
+  session.session_id = 1764567890123;
+  session.clone_id = "ci";
+  session.db_name = "app";
+  session.db_size_bytes = 4242;
+  session.started_at = *ParseRfc3339("2026-12-01T10:00:00Z");
+  session.finished_at = *ParseRfc3339("2026-12-01T10:00:05Z");
+  session.config = {1, 2, 60};
+  session.tags = {{"branch", "patch-1"}};
+  session.artifacts = {"summary", "locks", "log"};
+  session.status = "failed";
+  session.intervals.push_back({session.started_at, 1, "AccessExclusiveLock on public.users"});
+  session.total_duration_seconds = 5;
+  session.warning_intervals = 1;
+  session.no_long_dangerous_locks = false;
+  session.overall_success = false;
+  session.long_locks.push_back(
+      {77, "AccessExclusiveLock", "public.users", "LOCK TABLE users", 3.5, session.started_at});
+  session.errors = {"the observed job reported an error"};
+
+  auto json = nlohmann::json::parse(StoredObservationJson(session));
+  auto back = ParseStoredObservation(json);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(StoredObservationJson(*back), StoredObservationJson(session));
+  EXPECT_EQ(ObservationSummaryToJson(*back), ObservationSummaryToJson(session));
+  EXPECT_EQ(back->db_size_bytes, 4242);
+
+  json["result"]["long_locks"][0].erase("mode");
+  EXPECT_FALSE(ParseStoredObservation(json).has_value()) << "a damaged entry is skipped";
+  EXPECT_FALSE(ParseStoredObservation(nlohmann::json::parse("[1]")).has_value());
+}
+
+}  // namespace
+}  // namespace dblab

@@ -1,6 +1,6 @@
 // Operating an instance the DLE way, on the real engine: retrieval state, admin config, source
 // tests, Prometheus metrics scraped by a real Prometheus, webhooks to a receiver in the test,
-// and the migration observer.
+// the migration observer and the live log stream (a WebSocket client in the test).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -18,6 +18,7 @@
 #include <mutex>
 #include <thread>
 
+#include "client/log_stream_client.h"
 #include "engine_fixture.h"
 
 namespace dblab::testing {
@@ -433,6 +434,30 @@ TEST_F(OpsTest, ObservationFailsALongExclusiveLockNamingItAndPassesAQuickMigrati
   HttpAnswer log =
       Api("GET", "/observation/download?artifact_type=log&clone_id=obs&session_id=" + session);
   EXPECT_EQ(log.status, 200);
+  // DLE's download-artifact: to standard output, or to a file with -o.
+  CommandResult locks = Cli({"clone", "download-artifact", "--clone-id", "obs", "--session-id",
+                             session, "--artifact-type", "locks"});
+  ASSERT_EQ(locks.exit_code, 0) << locks.err;
+  EXPECT_THAT(locks.out, HasSubstr("LOCK TABLE users"));
+  std::string saved = dir_ + "/summary.json";
+  CommandResult to_file = Cli({"clone", "download-artifact", "--clone-id", "obs", "--session-id",
+                               session, "--artifact-type", "summary", "-o", saved});
+  ASSERT_EQ(to_file.exit_code, 0) << to_file.err;
+  EXPECT_THAT(to_file.out, HasSubstr(saved));
+  std::ifstream saved_file(saved);
+  std::string saved_text((std::istreambuf_iterator<char>(saved_file)),
+                         std::istreambuf_iterator<char>());
+  EXPECT_EQ(nlohmann::json::parse(saved_text, nullptr, false)["clone_id"], "obs") << saved_text;
+  EXPECT_EQ(Cli({"clone", "download-artifact", "--clone-id", "obs", "--session-id", session,
+                 "--artifact-type", "plans"})
+                .exit_code,
+            2)
+      << "an unknown artifact type is a usage error";
+  EXPECT_NE(Cli({"clone", "download-artifact", "--clone-id", "obs", "--session-id", "1",
+                 "--artifact-type", "log"})
+                .exit_code,
+            0)
+      << "an unknown session";
 
   // A quick migration passes.
   CliJson({"clone", "start-observation", "obs", "--observation-interval", "1",
@@ -448,6 +473,144 @@ TEST_F(OpsTest, ObservationFailsALongExclusiveLockNamingItAndPassesAQuickMigrati
   CliJson({"clone", "start-observation", "obs"});
   EXPECT_EQ(Api("POST", "/observation/start", R"({"clone_id": "obs"})").status, 409);
   CliJson({"clone", "stop-observation", "obs"});
+
+  // Finished sessions, their summary and their log survive an engine restart.
+  engine_.Terminate();
+  ASSERT_TRUE(StartEngine()) << engine_.Log();
+  auto kept =
+      CliJson({"clone", "summary-observation", "--clone-id", "obs", "--session-id", session});
+  EXPECT_EQ(kept["clone_id"], "obs");
+  EXPECT_THAT(kept["locks"]["long_dangerous_locks"][0]["statement"].get<std::string>(),
+              HasSubstr("LOCK TABLE users"));
+  EXPECT_EQ(
+      Api("GET", "/observation/download?artifact_type=log&clone_id=obs&session_id=" + session).body,
+      log.body);
+}
+
+}  // namespace
+}  // namespace dblab::testing
+
+namespace dblab::testing {
+namespace {
+
+// Reads a followed log stream on its own thread and keeps what arrived, with arrival times.
+class LogStreamReader {
+ public:
+  LogStreamReader(const std::string& url, const std::string& token) {
+    thread_ = std::thread([this, url, token] {
+      LogStreamRequest request;
+      request.api_url = url;
+      request.token = token;
+      request.follow = true;
+      request.timeout = std::chrono::seconds(10);
+      request.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      Status status = ReadLogStream(request, [this](const std::string& line) {
+        std::lock_guard lock(mutex_);
+        lines_.push_back({line, std::chrono::steady_clock::now()});
+        return !stop_;
+      });
+      std::lock_guard lock(mutex_);
+      finished_ = true;
+      if (!status) error_ = status.error().message;
+    });
+  }
+  // Joins once the next line arrives (or the deadline passes): call Stop(), then make the
+  // engine log something.
+  ~LogStreamReader() {
+    stop_ = true;
+    thread_.join();
+  }
+  void Stop() { stop_ = true; }
+  // Waits up to `seconds` for a line containing `text`; when it arrived, or nullopt.
+  std::optional<std::chrono::steady_clock::time_point> WaitFor(const std::string& text,
+                                                               double seconds) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < until) {
+      {
+        std::lock_guard lock(mutex_);
+        for (const auto& [line, at] : lines_) {
+          if (line.find(text) != std::string::npos) return at;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return std::nullopt;
+  }
+  std::string All() {
+    std::lock_guard lock(mutex_);
+    std::string all;
+    for (const auto& entry : lines_) all += entry.first + "\n";
+    return all;
+  }
+  size_t Count() {
+    std::lock_guard lock(mutex_);
+    return lines_.size();
+  }
+
+ private:
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::vector<std::pair<std::string, std::chrono::steady_clock::time_point>> lines_;
+  bool finished_ = false;
+  std::string error_;
+};
+
+TEST_F(OpsTest, LiveLogStreamShowsACloneCreateWithinASecondWithoutSecrets) {
+  StartEngineAndWaitForSnapshot();
+  LogStreamRequest request;
+  request.api_url = Url();
+  request.timeout = std::chrono::seconds(10);
+  auto no_lines = [](const std::string&) { return true; };
+
+  // Without a valid token the stream is refused.
+  request.token = std::string(64, 'a');
+  Status refused = ReadLogStream(request, no_lines);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnauthorized) << refused.error().message;
+  EXPECT_EQ(Http("GET", Url() + "/admin/ws-auth").status, 401);
+  HttpAnswer plain = Http("GET", Url() + "/instance/logs?token=x");
+  EXPECT_EQ(plain.status, 400) << "not a WebSocket: " << plain.body;
+
+  std::string token = ApiJson("GET", "/api/admin/ws-auth")["token"].get<std::string>();
+  ASSERT_EQ(token.size(), 64u);
+  LogStreamReader reader(Url(), token);
+  // The backlog arrives first: the engine logged its start.
+  ASSERT_TRUE(reader.WaitFor("listening on", 10)) << reader.All();
+
+  // A used token does not open a second stream.
+  request.token = token;
+  Status reused = ReadLogStream(request, no_lines);
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.error().code, ErrorCode::kUnauthorized);
+
+  const std::string password = "Live-Logs-Pw-4711";
+  auto sent = std::chrono::steady_clock::now();
+  HttpAnswer created =
+      Api("POST", "/clone",
+          R"({"id": "logged1", "db": {"username": "u", "password": ")" + password + R"("}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto seen = reader.WaitFor("clone logged1: creating", 5);
+  ASSERT_TRUE(seen) << reader.All();
+  double seconds = std::chrono::duration<double>(*seen - sent).count();
+  std::cout << "clone create's log line reached the WebSocket client " << seconds * 1000
+            << " ms after the request was sent\n";
+  EXPECT_LT(seconds, 1.0);
+  ASSERT_TRUE(reader.WaitFor("clone logged1: ready on port", 60)) << reader.All();
+
+  std::string streamed = reader.All();
+  EXPECT_THAT(streamed, Not(HasSubstr(token)));
+  EXPECT_THAT(streamed, Not(HasSubstr(kToken)));
+  EXPECT_THAT(streamed, Not(HasSubstr(password)));
+  reader.Stop();  // the destroy below logs the line that ends the reader
+
+  // The CLI prints the recent lines and exits.
+  CommandResult logs = Cli({"instance", "logs"});
+  ASSERT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_THAT(logs.out, HasSubstr("clone logged1: creating"));
+  EXPECT_THAT(logs.out, Not(HasSubstr(kToken)));
+  EXPECT_THAT(logs.out, Not(HasSubstr(password)));
+  ASSERT_EQ(Cli({"clone", "destroy", "logged1"}).exit_code, 0);
 }
 
 }  // namespace

@@ -238,6 +238,31 @@ describe('web UI against a real engine', () => {
     expect(() => psql('SELECT 1')).toThrow();
   });
 
+  it('streams the engine log on the Logs page without the token or the password', async () => {
+    await page.goto(`${engine!.url}/#/`);
+    await page.getByRole('link', { name: 'Logs' }).click();
+    await page.getByRole('heading', { name: 'Engine log' }).waitFor();
+    const log = page.getByRole('log', { name: 'Engine log lines' });
+    // The backlog holds this test's clone's life; a clone created now shows up live.
+    await expect.poll(() => log.textContent(), { timeout: 20_000 }).toContain(`clone ${CLONE}: destroyed`);
+    await page.getByText('Live', { exact: true }).waitFor();
+    const created = await fetch(`${engine!.url}/api/clone`, {
+      method: 'POST',
+      headers: { 'Verification-Token': engine!.token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ id: 'e2e-logged', db: { username: USER, password } }),
+    });
+    expect(created.status).toBe(201);
+    await expect.poll(() => log.textContent(), { timeout: 10_000 }).toContain('clone e2e-logged: creating');
+    const text = (await log.textContent()) ?? '';
+    expect(text).not.toContain(engine!.token);
+    expect(text).not.toContain(password);
+    await waitFor('the logged clone to be ready', 60_000, async () =>
+      (await api<{ status?: { code: string } }>('/clone/e2e-logged')).body.status?.code === 'OK' ? true : undefined,
+    );
+    await fetch(`${engine!.url}/api/clone/e2e-logged`, { method: 'DELETE', headers: { 'Verification-Token': engine!.token } });
+    await waitFor('the logged clone to go', 60_000, async () => ((await api('/clone/e2e-logged')).status === 404 ? true : undefined));
+  });
+
   it('returns to the login with a message when the token is no longer valid', async () => {
     await page.evaluate(() => sessionStorage.setItem('dblab.verificationToken', 'expired-token'));
     await page.goto(`${engine!.url}/#/`);

@@ -7,6 +7,7 @@ import { ClonePage } from './pages/ClonePage';
 import { CreateClonePage } from './pages/CreateClone';
 import { Dashboard } from './pages/Dashboard';
 import { Login } from './pages/Login';
+import { LogsPage } from './pages/LogsPage';
 import { SnapshotPage } from './pages/SnapshotPage';
 import { href, useRoute } from './router';
 
@@ -85,6 +86,9 @@ export function App() {
     case 'snapshot':
       page = <SnapshotPage key={route.id} id={route.id} />;
       break;
+    case 'logs':
+      page = <LogsPage />;
+      break;
     default:
       page = (
         <div className="page">
@@ -114,6 +118,9 @@ export function App() {
           </a>
           <a href={href({ name: 'branches' })} aria-current={route.name === 'branches' || route.name === 'branch' ? 'page' : undefined}>
             Branches
+          </a>
+          <a href={href({ name: 'logs' })} aria-current={route.name === 'logs' ? 'page' : undefined}>
+            Logs
           </a>
           <button type="button" className="btn btn-link topbar-signout" onClick={() => logout('You signed out.')}>
             Sign out

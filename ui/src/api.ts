@@ -346,6 +346,19 @@ export class DblabClient {
   commit(cloneID: string, message: string): Promise<{ snapshotID: string }> {
     return this.request('POST', '/branch/snapshot', { cloneID, message });
   }
+  /** DLE's GET /admin/ws-auth: a one-time token (valid 60 s) that opens one log stream. */
+  logStreamToken(): Promise<{ token: string }> {
+    return this.request('GET', '/admin/ws-auth');
+  }
+}
+
+/**
+ * The WebSocket URL of the engine's live log (DLE's /instance/logs) on this page's host. The
+ * token is a one-time token from logStreamToken(), never the Verification-Token.
+ */
+export function logStreamUrl(token: string, location: { protocol: string; host: string } = window.location): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}${API_BASE}/instance/logs?token=${encodeURIComponent(token)}`;
 }
 
 /** The message to show for any thrown value. */

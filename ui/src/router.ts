@@ -8,6 +8,7 @@ export type Route =
   | { name: 'snapshot'; id: string }
   | { name: 'branches' }
   | { name: 'branch'; id: string }
+  | { name: 'logs' }
   | { name: 'notfound'; path: string };
 
 export function parseHash(hash: string): Route {
@@ -29,6 +30,7 @@ export function parseHash(hash: string): Route {
   if (parts[0] === 'branches' && parts.length === 2) return { name: 'branch', id: parts[1] };
   if (parts[0] === 'clones' && parts.length === 2) return { name: 'clone', id: parts[1] };
   if (parts[0] === 'snapshots' && parts.length === 2) return { name: 'snapshot', id: parts[1] };
+  if (parts[0] === 'logs' && parts.length === 1) return { name: 'logs' };
   return { name: 'notfound', path };
 }
 
@@ -51,6 +53,8 @@ export function href(route: Route): string {
       return '#/branches';
     case 'branch':
       return `#/branches/${encodeURIComponent(route.id)}`;
+    case 'logs':
+      return '#/logs';
     case 'notfound':
       return `#${route.path}`;
   }
