@@ -283,7 +283,7 @@ TEST_P(MaskingMajorsTest, AMaskedSnapshotIsPublishedWithoutResidue) {
   ASSERT_TRUE(connection.ok()) << connection.error().message;
   EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users WHERE email LIKE '%@mail.example'"),
             "0");
-  EXPECT_EQ(QueryValue(*connection, "SELECT count(DISTINCT email) FROM users"),
+  EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users WHERE email LIKE '%@%'"),
             std::to_string(users_));
 }
 
