@@ -144,8 +144,8 @@ TEST(JsonMapping, SnapshotFields) {
   EXPECT_EQ(json.dump(),
             R"({"id":"dblab_pool@snapshot_20261127101500","createdAt":"2026-11-27T10:15:00Z",)"
             R"("dataStateAt":"2026-11-27T10:00:00Z","physicalSize":4096,"logicalSize":1073741824,)"
-            R"("pool":"dblab_pool","numClones":1,"clones":[],"branch":"","message":"",)"
-            R"("protected":false})");
+            R"("pool":"dblab_pool","numClones":1,"pgVersion":17,"clones":[],"branch":"",)"
+            R"("message":"","protected":false})");
 }
 
 TEST(JsonMapping, InstanceStatusShape) {
