@@ -292,6 +292,36 @@ INSTANTIATE_TEST_SUITE_P(Majors, MaskingMajorsTest, ::testing::Values(13, 17),
                            return "PostgreSQL" + std::to_string(info.param);
                          });
 
+// dblab commit on a major without pg_resetwal: the scrubbed copy gets its fresh WAL from the
+// engine, and the commit is a snapshot of the same major without the values the clone replaced.
+TEST_F(MajorsTest, ACommitOnSeventeenScrubsAndKeepsItsMajor) {
+  if (!SetUpSource(17, /*physical=*/false)) GTEST_SKIP() << skip_reason_;
+  UseLogicalRetrieval();
+  StartEngineAndWaitForSnapshot();
+  int port = CheckClone("dev", 17);
+  auto session = ConnectClone(port, "dev", "dev-pw-1", source_.dbname);
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  ASSERT_TRUE(session->Exec("UPDATE users SET email = 'dev' || id || '@example.com'").ok());
+
+  auto committed = CliJson({"commit", "--clone-id", "dev", "--message", "masked by hand"});
+  ASSERT_TRUE(committed.contains("snapshotID")) << committed.dump(2) << engine_.Log();
+  EXPECT_NE(engine_.Log().find("residue: a fresh WAL"), std::string::npos) << engine_.Log();
+  auto snapshots = CliJson({"snapshot", "list"});
+  ASSERT_EQ(snapshots.size(), 2u);
+  EXPECT_EQ(snapshots[0]["id"], committed["snapshotID"]);
+  EXPECT_EQ(snapshots[0]["pgVersion"], 17);
+
+  auto other = CliJson({"clone", "create", "--username", "other", "--password", "other-pw",
+                        "--id", "other"});
+  ASSERT_EQ(other["status"]["code"], "OK") << other.dump(2) << engine_.Log();
+  auto connection = ConnectClone(std::stoi(other["db"]["port"].get<std::string>()), "other",
+                                 "other-pw", source_.dbname);
+  ASSERT_TRUE(connection.ok()) << connection.error().message;
+  EXPECT_EQ(std::stoi(QueryValue(*connection, "SHOW server_version_num")) / 10000, 17);
+  EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users WHERE email LIKE 'dev%'"),
+            std::to_string(users_));
+}
+
 // One pool, two majors: the source is upgraded from 16 to 17 (a new server of 17 over the same
 // data, on the same port) between two retrievals. Both snapshots stay, each with its major in
 // `snapshot list` and `instance status`, and a clone of each runs its own major.
