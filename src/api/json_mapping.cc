@@ -196,6 +196,7 @@ Json SnapshotToJson(const Snapshot& snapshot) {
             {"logicalSize", snapshot.logical_size},
             {"pool", snapshot.pool},
             {"numClones", snapshot.num_clones},
+            {"pgVersion", snapshot.pg_major},
             {"clones", snapshot.clones},
             {"branch", snapshot.branch},
             {"message", snapshot.message},
@@ -250,6 +251,14 @@ Json InstanceStatusToJson(const InstanceStatus& status, const std::vector<Snapsh
         data_state_at = snapshot.data_state_at;
       }
     }
+    // Each snapshot's major (a pool can mix them after the source's major upgrade).
+    Json pool_snapshots = Json::array();
+    for (const auto& snapshot : snapshots) {
+      if (snapshot.pool != pool.name) continue;
+      pool_snapshots.push_back(Json{{"id", snapshot.id},
+                                    {"dataStateAt", FormatRfc3339(snapshot.data_state_at)},
+                                    {"pgVersion", snapshot.pg_major}});
+    }
     Json clone_list = Json::array();
     for (const auto& clone : status.clones) {
       const Snapshot* snapshot = find_snapshot(clone.snapshot_id);
@@ -258,8 +267,10 @@ Json InstanceStatusToJson(const InstanceStatus& status, const std::vector<Snapsh
     pools.push_back(Json{{"name", pool.name},
                          {"mode", pool.mode},
                          {"dataStateAt", OptionalTime(data_state_at)},
+                         {"pgVersion", pool.pg_major},
                          {"status", data_state_at ? "active" : "empty"},
                          {"cloneList", std::move(clone_list)},
+                         {"snapshots", std::move(pool_snapshots)},
                          {"fileSystem", Json{{"mode", pool.mode},
                                              {"size", pool.size},
                                              {"free", pool.free},
@@ -416,6 +427,7 @@ Result<Snapshot> SnapshotFromJson(const Json& json) {
   snapshot.physical_size = LenientInt(json, "physicalSize");
   snapshot.logical_size = LenientInt(json, "logicalSize");
   snapshot.num_clones = static_cast<int>(LenientInt(json, "numClones"));
+  snapshot.pg_major = static_cast<int>(LenientInt(json, "pgVersion"));
   snapshot.branch = LenientString(json, "branch");
   snapshot.message = LenientString(json, "message");
   snapshot.is_protected =
@@ -472,7 +484,8 @@ Result<InstanceStatus> InstanceStatusFromJson(const Json& json) {
       status.pools.push_back(PoolUsage{
           LenientString(entry, "name"), LenientString(entry, "mode"), LenientInt(fs, "size"),
           LenientInt(fs, "free"), LenientInt(fs, "used"), LenientInt(fs, "dataSize"),
-          LenientInt(fs, "usedBySnapshots"), LenientInt(fs, "usedByClones")});
+          LenientInt(fs, "usedBySnapshots"), LenientInt(fs, "usedByClones"),
+          static_cast<int>(LenientInt(entry, "pgVersion"))});
     }
   }
   const Json& cloning = LenientObject(json, "cloning");

@@ -21,6 +21,7 @@ Snapshot SampleSnapshot() {
   snapshot.physical_size = 4096;
   snapshot.logical_size = 1 << 30;
   snapshot.num_clones = 1;
+  snapshot.pg_major = 17;
   return snapshot;
 }
 
@@ -143,8 +144,8 @@ TEST(JsonMapping, SnapshotFields) {
   EXPECT_EQ(json.dump(),
             R"({"id":"dblab_pool@snapshot_20261127101500","createdAt":"2026-11-27T10:15:00Z",)"
             R"("dataStateAt":"2026-11-27T10:00:00Z","physicalSize":4096,"logicalSize":1073741824,)"
-            R"("pool":"dblab_pool","numClones":1,"clones":[],"branch":"","message":"",)"
-            R"("protected":false})");
+            R"("pool":"dblab_pool","numClones":1,"pgVersion":17,"clones":[],"branch":"",)"
+            R"("message":"","protected":false})");
 }
 
 TEST(JsonMapping, InstanceStatusShape) {
@@ -152,7 +153,7 @@ TEST(JsonMapping, InstanceStatusShape) {
   status.version = "0.1.0";
   status.instance_id = "abc";
   status.started_at = At("2026-11-27T09:00:00Z");
-  status.pools.push_back(PoolUsage{"dblab_pool", "btrfs", 100, 60, 40, 30, 5, 5});
+  status.pools.push_back(PoolUsage{"dblab_pool", "btrfs", 100, 60, 40, 30, 5, 5, 18});
   status.pools.push_back(PoolUsage{"spare_pool", "btrfs", 100, 100, 0, 0, 0, 0});
   status.clones.push_back(SampleClone());
   status.expected_cloning_time_seconds = 0.3;
@@ -176,6 +177,15 @@ TEST(JsonMapping, InstanceStatusShape) {
   EXPECT_EQ(json["pools"][0]["cloneList"], Json::array({"jworks"}));
   EXPECT_EQ(json["pools"][0]["fileSystem"]["size"], 100);
   EXPECT_EQ(json["pools"][0]["fileSystem"]["usedBySnapshots"], 5);
+  // The major of main data (after an upgrade of the source) and of each snapshot.
+  EXPECT_EQ(json["pools"][0]["pgVersion"], 18);
+  EXPECT_EQ(json["pools"][0]["snapshots"],
+            Json::array({Json{{"id", "dblab_pool@snapshot_20261127101500"},
+                              {"dataStateAt", "2026-11-27T10:00:00Z"},
+                              {"pgVersion", 17}}}));
+  EXPECT_EQ(json["pools"][1]["pgVersion"], 0);
+  EXPECT_EQ(json["pools"][1]["snapshots"], Json::array());
+  EXPECT_EQ(json["cloning"]["clones"][0]["snapshot"]["pgVersion"], 17);
   EXPECT_EQ(json["pools"][1]["status"], "empty");
   EXPECT_TRUE(json["pools"][1]["dataStateAt"].is_null());
   EXPECT_EQ(json["cloning"]["numClones"], 1);
@@ -208,16 +218,18 @@ TEST(JsonMapping, ClientSideParsersReadWhatTheServerWrites) {
   ASSERT_TRUE(parsed_snapshot.ok());
   EXPECT_EQ(parsed_snapshot->data_state_at, snapshot.data_state_at);
   EXPECT_EQ(parsed_snapshot->logical_size, snapshot.logical_size);
+  EXPECT_EQ(parsed_snapshot->pg_major, 17);
 
   InstanceStatus status;
   status.clones = {clone};
-  status.pools.push_back(PoolUsage{"dblab_pool", "btrfs", 100, 60, 40, 30, 5, 5});
+  status.pools.push_back(PoolUsage{"dblab_pool", "btrfs", 100, 60, 40, 30, 5, 5, 16});
   status.warm_pool_size = 2;
   status.warm_pool_ready = 1;
   auto parsed_status = InstanceStatusFromJson(InstanceStatusToJson(status, {snapshot}));
   ASSERT_TRUE(parsed_status.ok()) << parsed_status.error().message;
   ASSERT_EQ(parsed_status->clones.size(), 1u);
   EXPECT_EQ(parsed_status->pools.at(0).free, 60);
+  EXPECT_EQ(parsed_status->pools.at(0).pg_major, 16);
   EXPECT_EQ(parsed_status->warm_pool_size, 2);
   EXPECT_EQ(parsed_status->warm_pool_ready, 1);
 }

@@ -26,6 +26,7 @@ struct Snapshot {
   int64_t physical_size = 0;  // bytes exclusively used by the snapshot (0 if unknown)
   int64_t logical_size = 0;   // bytes of data it presents
   int num_clones = 0;
+  int pg_major = 0;  // PostgreSQL major of its data (PG_VERSION when it was made); 0: unknown
   // DLE 4 branching: the branch it was made on, the snapshot before it there ("" for a root),
   // the commit message, and protection from deletion (by hand and by retention).
   std::string branch;
@@ -91,6 +92,7 @@ struct PoolUsage {
   int64_t data_size = 0;
   int64_t used_by_snapshots = 0;
   int64_t used_by_clones = 0;
+  int pg_major = 0;  // PostgreSQL major of main data (its PG_VERSION); 0: none yet
 };
 
 struct RetrievalState {

@@ -480,6 +480,12 @@ void Engine::MeasureSnapshots() {
       snapshot.physical_size = *exclusive;
       (void)state_->SetSnapshotPhysicalSize(snapshot.id, *exclusive);
     }
+    // Snapshots recorded before the state store kept majors (schema 3).
+    if (snapshot.pg_major == 0) {
+      if (auto major = DataDirMajorVersion(pool_->SnapshotPath(name)); major.ok()) {
+        (void)state_->SetSnapshotPgMajor(snapshot.id, *major);
+      }
+    }
   }
 }
 
@@ -505,6 +511,7 @@ InstanceStatus Engine::GetStatus() {
   }
   usage.name = pool_->Name();
   usage.mode = pool_->Mode();
+  if (auto major = DataDirMajorVersion(pool_->MainDataPath()); major.ok()) usage.pg_major = *major;
   auto snapshots = ListSnapshots();  // newest first
   if (!snapshots.empty()) usage.data_size = snapshots.front().logical_size;
   for (const auto& snapshot : snapshots) usage.used_by_snapshots += snapshot.physical_size;

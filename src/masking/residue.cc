@@ -9,6 +9,7 @@
 #include <set>
 
 #include "masking/rules.h"
+#include "postgres/wal_reset.h"
 
 namespace dblab {
 
@@ -230,15 +231,13 @@ Status MaskingResidue::Scrub(const std::string& database, SqlSession& session) {
   return OkStatus();
 }
 
-Status MaskingResidue::AfterCleanStop(ProcessRunner& runner, const std::string& bin_dir,
-                                      const std::string& data_dir, const std::string& os_user,
-                                      const std::atomic<bool>* cancel) {
-  progress_("residue: a fresh WAL (pg_resetwal) and no temporary files or logs");
+Status MaskingResidue::AfterCleanStop(const std::string& data_dir) {
+  progress_("residue: a fresh WAL (only the shutdown checkpoint) and no temporary files or logs");
   // After a clean shutdown every change is in the data files, so the old WAL (records and
   // full-page images of the originals, recycled segments included) can go.
-  auto reset = RunChecked(runner, {bin_dir + "/pg_resetwal", "--pgdata=" + data_dir},
-                          {.user = os_user, .cancel = cancel});
-  if (!reset.ok()) return reset.error().Wrap("residue: pg_resetwal of " + data_dir);
+  if (Status reset = KeepOnlyShutdownCheckpoint(data_dir); !reset.ok()) {
+    return reset.error().Wrap("residue: a fresh WAL for " + data_dir);
+  }
   RemoveTemporaryFilesAndLogs(data_dir);
   return OkStatus();
 }

@@ -9,8 +9,9 @@
 //                     statistics and gathers new ones, rewrites pg_statistic and
 //                     pg_statistic_ext_data, CHECKPOINT;
 //   (the caller stops the server cleanly)
-//   AfterCleanStop()  pg_resetwal on the cleanly stopped data (no old WAL segment or full-page
-//                     image survives), removes temporary files and server logs inside PGDATA;
+//   AfterCleanStop()  a fresh WAL on the cleanly stopped data (postgres/wal_reset.h: no old WAL
+//                     segment, record or full-page image survives; every major 13-18, no
+//                     pg_resetwal needed), removes temporary files and server logs inside PGDATA;
 //   Gate()            searches every file of the data directory for the replaced values and
 //                     refuses (kConflict, naming table, column, file and count) on any hit.
 //
@@ -74,10 +75,8 @@ class MaskingResidue {
   // snapshot and scrubs a copy of the clone).
   void UseServer(SqlConnect connect) { connect_ = std::move(connect); }
   Status AfterMasking();
-  // `data_dir` stopped cleanly; pg_resetwal runs as `os_user` (it refuses root).
-  Status AfterCleanStop(ProcessRunner& runner, const std::string& bin_dir,
-                        const std::string& data_dir, const std::string& os_user,
-                        const std::atomic<bool>* cancel);
+  // `data_dir` stopped cleanly (kConflict if not).
+  Status AfterCleanStop(const std::string& data_dir);
   // Scans `dir` (the candidate snapshot's files). `what` names it in the refusal.
   Status Gate(const std::string& dir, const std::string& what);
 

@@ -90,7 +90,7 @@ Status CommitScrubber::Scrub(const std::string& parent, const std::string& raw,
   residue->UseServer(after.Connect());
   DBLAB_TRY(residue->AfterMasking());
   DBLAB_TRY(after.Stop());
-  DBLAB_TRY(residue->AfterCleanStop(runner, after.bin_dir(), after.Path(), os_user, nullptr));
+  DBLAB_TRY(residue->AfterCleanStop(after.Path()));
   DBLAB_TRY(residue->Gate(after.Path(), "the commit " + name));
   return pool.CreateSnapshotOfClone(after.clone(), name);
 }

@@ -291,13 +291,6 @@ Result<LogicalRetrieval::Programs> LogicalRetrieval::ChoosePrograms(int source_m
       ProgramsDir client,
       FindProgramsAtLeast(programs.server_major, {"pg_dump", "pg_restore", "psql"}, search));
   programs.client_dir = client.dir;
-  // pg_resetwal (masking residue) only works on data of its own major.
-  auto resetwal = FindProgramsOfMajor(programs.server_major, {"pg_resetwal"}, search);
-  if (resetwal.ok()) {
-    programs.resetwal_dir = *resetwal;
-  } else {
-    programs.resetwal_missing = resetwal.error().message;
-  }
   progress_("source runs PostgreSQL " + std::to_string(source_major) + "; main data and clones " +
             std::to_string(programs.server_major) + " (" + programs.server_dir +
             "); pg_dump and pg_restore " + std::to_string(client.major) + " (" + client.dir + ")");
@@ -382,17 +375,7 @@ Result<Snapshot> LogicalRetrieval::Run() {
   progress_("stopping restore server");
   Status stopped = stop();
   if (work.ok()) work = stopped;
-  if (work.ok() && !programs.resetwal_dir.empty()) {
-    work = residue.AfterCleanStop(runner_, programs.resetwal_dir, spec.data_dir, options_.os_user,
-                                  options_.cancel);
-  } else if (work.ok() && residue.rewritten().empty()) {
-    // Nothing restored was replaced, so the WAL holds no value the data does not.
-    progress_("residue: no pg_resetwal " + std::to_string(programs.server_major) +
-              " installed and nothing was replaced; the WAL is kept");
-  } else if (work.ok()) {
-    work = NotFound("masking replaced values whose originals stay in the WAL until pg_resetwal " +
-                    std::to_string(programs.server_major) + " runs: " + programs.resetwal_missing);
-  }
+  if (work.ok()) work = residue.AfterCleanStop(spec.data_dir);
   if (work.ok()) work = residue.Gate(spec.data_dir, "the new snapshot of main data");
   if (!work.ok()) {
     // Main data may hold values masking had not replaced (yet): nothing of it is kept.

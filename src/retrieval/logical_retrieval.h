@@ -48,8 +48,6 @@ class LogicalRetrieval {
     int server_major = 0;      // main data and clones: the dockerImage tag's major, else the source's
     std::string server_dir;    // postgres, initdb of server_major
     std::string client_dir;    // pg_dump, pg_restore, psql of server_major or newer
-    std::string resetwal_dir;      // pg_resetwal of server_major; "" when not installed
-    std::string resetwal_missing;  // then why (an error once masking replaced anything)
   };
   Result<Programs> ChoosePrograms(int source_major) const;
   std::string SourcePassword() const;  // source.password, else the connection string's

@@ -372,20 +372,6 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone, const std:
   return stopped;
 }
 
-Status PhysicalRetrieval::ResetWal(MaskingResidue& residue, const std::string& data_dir) {
-  DBLAB_ASSIGN_OR_RETURN(int major, DataDirMajorVersion(data_dir));
-  // pg_resetwal only works on data of its own major; the npm servers do not carry it.
-  auto dir = FindProgramsOfMajor(major, {"pg_resetwal"}, SearchPathOf(options_));
-  if (dir.ok()) return residue.AfterCleanStop(runner_, *dir, data_dir, options_.os_user, options_.cancel);
-  if (residue.rewritten().empty()) {
-    progress_("residue: no pg_resetwal " + std::to_string(major) +
-              " installed and nothing was replaced; the WAL is kept");
-    return OkStatus();
-  }
-  return NotFound("masking replaced values whose originals stay in the WAL until pg_resetwal " +
-                  std::to_string(major) + " runs: " + dir.error().message);
-}
-
 Result<Snapshot> PhysicalRetrieval::TakeSnapshot() {
   std::string data = pool_.MainDataPath();
   if (!HasCopy()) return Unavailable("main data holds no copy of the source yet");
@@ -428,7 +414,7 @@ Result<Snapshot> PhysicalRetrieval::TakeSnapshot() {
   std::unique_ptr<MaskingResidue> residue;
   Status prepared = PromoteAndPrepare(clone, bin_dir, residue);
   ForgetTheSource(pool_.ClonePath(clone));  // preprocessing may have run ALTER SYSTEM too
-  if (prepared.ok()) prepared = ResetWal(*residue, pool_.ClonePath(clone));
+  if (prepared.ok()) prepared = residue->AfterCleanStop(pool_.ClonePath(clone));
   if (prepared.ok()) prepared = residue->Gate(pool_.ClonePath(clone), "the new snapshot");
   if (!prepared.ok()) {
     cleanup();

@@ -55,9 +55,6 @@ class PhysicalRetrieval {
 
  private:
   Result<std::string> BinDir();                // of main data's major version
-  // pg_resetwal after masking (masking/residue.h), when one of the data's major is installed
-  // or nothing was replaced.
-  Status ResetWal(MaskingResidue& residue, const std::string& data_dir);
   Result<int> SourceMajor();                   // connects with envs
   Status Copy();                               // the tool into empty main data
   Status WritePassfile();                      // PGPASSWORD -> <state>/source.pgpass, 0600

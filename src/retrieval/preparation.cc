@@ -13,6 +13,7 @@
 
 #include "platform/posix_process.h"
 #include "postgres/pq.h"
+#include "postgres/server.h"
 
 namespace dblab {
 
@@ -133,6 +134,10 @@ Result<Snapshot> RecordSnapshot(PoolBackend& pool, StateStore& state, const std:
   snapshot.pool = pool.Name();
   snapshot.created_at = std::chrono::system_clock::now();
   snapshot.data_state_at = data_state_at;
+  // The major its clones will run (PG_VERSION of the data, as every server start reads it).
+  if (auto major = DataDirMajorVersion(pool.SnapshotPath(name)); major.ok()) {
+    snapshot.pg_major = *major;
+  }
   std::error_code error;
   for (const auto& entry : fs::recursive_directory_iterator(pool.SnapshotPath(name), error)) {
     if (entry.is_regular_file(error)) snapshot.logical_size += entry.file_size(error);

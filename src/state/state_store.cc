@@ -18,7 +18,7 @@ namespace dblab {
 
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
   id TEXT PRIMARY KEY, pool TEXT NOT NULL, created_at INTEGER NOT NULL,
   data_state_at INTEGER NOT NULL, physical_size INTEGER NOT NULL, logical_size INTEGER NOT NULL,
   branch TEXT NOT NULL DEFAULT 'main', parent_id TEXT NOT NULL DEFAULT '',
-  message TEXT NOT NULL DEFAULT '', protected INTEGER NOT NULL DEFAULT 0, protected_till INTEGER);
+  message TEXT NOT NULL DEFAULT '', protected INTEGER NOT NULL DEFAULT 0, protected_till INTEGER,
+  pg_major INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS branches (
   name TEXT PRIMARY KEY, head TEXT NOT NULL, base TEXT NOT NULL, parent TEXT NOT NULL,
   protected INTEGER NOT NULL, protected_till INTEGER, created_at INTEGER NOT NULL);
@@ -56,6 +57,10 @@ INSERT INTO branches (name, head, base, parent, protected, protected_till, creat
   SELECT 'main', id, '', '-', 0, NULL, created_at FROM snapshots
   ORDER BY created_at DESC, id DESC LIMIT 1;
 )sql";
+
+// Version 3 did not record each snapshot's PostgreSQL major: 0 (unknown) until the engine reads
+// it from the snapshot's PG_VERSION (Engine fills it in at start).
+const char* kMigrateToV4 = "ALTER TABLE snapshots ADD COLUMN pg_major INTEGER NOT NULL DEFAULT 0;";
 
 // Statement with automatic finalize; binds by 1-based index.
 class Statement {
@@ -155,6 +160,11 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
                                   "UPDATE meta SET value = '3' WHERE key = 'schema_version'; "
                                   "COMMIT;"));
     }
+    if (*number < 4) {
+      DBLAB_TRY(store->ExecLocked(std::string("BEGIN; ") + kMigrateToV4 +
+                                  "UPDATE meta SET value = '4' WHERE key = 'schema_version'; "
+                                  "COMMIT;"));
+    }
   }
   {
     std::lock_guard lock(store->mutex_);
@@ -245,7 +255,7 @@ namespace {
 
 constexpr const char* kSnapshotColumns =
     "id, pool, created_at, data_state_at, physical_size, logical_size, branch, parent_id, "
-    "message, protected, protected_till";
+    "message, protected, protected_till, pg_major";
 
 void BindOptionalTime(Statement& statement, int index, const std::optional<TimePoint>& time) {
   if (time) {
@@ -267,7 +277,7 @@ Status StateStore::InTransactionLocked(const std::function<Status()>& work) {
 
 Status StateStore::WriteSnapshotLocked(const Snapshot& snapshot) {
   Statement statement(db_, (std::string("INSERT OR REPLACE INTO snapshots (") + kSnapshotColumns +
-                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
                                .c_str());
   statement.Bind(1, snapshot.id);
   statement.Bind(2, snapshot.pool);
@@ -280,6 +290,7 @@ Status StateStore::WriteSnapshotLocked(const Snapshot& snapshot) {
   statement.Bind(9, snapshot.message);
   statement.Bind(10, static_cast<int64_t>(snapshot.is_protected));
   BindOptionalTime(statement, 11, snapshot.protected_till);
+  statement.Bind(12, static_cast<int64_t>(snapshot.pg_major));
   return StepDone(statement, "save snapshot " + snapshot.id);
 }
 
@@ -387,6 +398,15 @@ Status StateStore::SetSnapshotPhysicalSize(const std::string& id, int64_t bytes)
   return ReloadSnapshotsLocked();
 }
 
+Status StateStore::SetSnapshotPgMajor(const std::string& id, int major) {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_, "UPDATE snapshots SET pg_major = ? WHERE id = ?");
+  statement.Bind(1, static_cast<int64_t>(major));
+  statement.Bind(2, id);
+  DBLAB_TRY(StepDone(statement, "save the PostgreSQL major of snapshot " + id));
+  return ReloadSnapshotsLocked();
+}
+
 Result<std::vector<Snapshot>> StateStore::ListSnapshots() {
   std::lock_guard lock(snapshots_mutex_);
   return snapshots_;
@@ -412,6 +432,7 @@ Result<std::vector<Snapshot>> StateStore::LoadSnapshotsLocked() {
     snapshot.message = statement.Text(8);
     snapshot.is_protected = statement.Int(9) != 0;
     if (!statement.IsNull(10)) snapshot.protected_till = FromMillis(statement.Int(10));
+    snapshot.pg_major = static_cast<int>(statement.Int(11));
     snapshots.push_back(std::move(snapshot));
   }
   if (rc != SQLITE_DONE) return Internal("state store: list snapshots: " + statement.Error());

@@ -60,6 +60,8 @@ class StateStore {
 
   // Records a measured size; a snapshot deleted meanwhile stays deleted (no error).
   Status SetSnapshotPhysicalSize(const std::string& id, int64_t bytes);
+  // Records the PostgreSQL major of a snapshot made before majors were recorded (schema < 4).
+  Status SetSnapshotPgMajor(const std::string& id, int major);
 
   Result<std::vector<Branch>> ListBranches();  // oldest first
   Status PutBranch(const Branch& branch);

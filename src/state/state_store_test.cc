@@ -112,7 +112,7 @@ TEST_F(StateStoreTest, AVersionOneDatabaseIsMigratedAndKeepsItsClones) {
   ASSERT_EQ(clones->size(), 1u);
   EXPECT_EQ(clones->front().clone.db.port, 6001);
   EXPECT_EQ(clones->front().StorageName(), "old");
-  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "3");
+  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "4");
   CloneRecord renamed = clones->front();
   renamed.storage_name = "warm-x";
   ASSERT_TRUE((*store)->PutClone(renamed).ok());
@@ -133,6 +133,57 @@ TEST_F(StateStoreTest, SnapshotsListOldestFirstAndMetaRoundTrips) {
   ASSERT_TRUE((*store)->PutMeta("instance_id", "abc").ok());
   EXPECT_EQ(*(*store)->GetMeta("instance_id").value(), "abc");
   EXPECT_FALSE((*store)->GetMeta("missing").value().has_value());
+}
+
+TEST_F(StateStoreTest, EachSnapshotKeepsItsPostgresMajor) {
+  // Given snapshots of two majors in one pool (the source was upgraded between them),
+  {
+    auto store = StateStore::Open(path_);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->PutSnapshot({.id = "p@a", .pool = "p", .created_at = FromMillis(1000),
+                                       .pg_major = 16})
+                    .ok());
+    ASSERT_TRUE((*store)->PutSnapshot({.id = "p@b", .pool = "p", .created_at = FromMillis(2000),
+                                       .pg_major = 17})
+                    .ok());
+  }
+  // when the engine opens the store again, then each has its own major.
+  auto store = StateStore::Open(path_);
+  ASSERT_TRUE(store.ok());
+  auto snapshots = (*store)->ListSnapshots();
+  ASSERT_EQ(snapshots->size(), 2u);
+  EXPECT_EQ((*snapshots)[0].pg_major, 16);
+  EXPECT_EQ((*snapshots)[1].pg_major, 17);
+}
+
+TEST_F(StateStoreTest, AVersionThreeDatabaseGetsUnknownMajorsThatCanBeFilledIn) {
+  // Given a version 3 store with a snapshot and no pg_major column,
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const char* v3 = R"sql(
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE snapshots (id TEXT PRIMARY KEY, pool TEXT NOT NULL, created_at INTEGER NOT NULL,
+      data_state_at INTEGER NOT NULL, physical_size INTEGER NOT NULL,
+      logical_size INTEGER NOT NULL, branch TEXT NOT NULL DEFAULT 'main',
+      parent_id TEXT NOT NULL DEFAULT '', message TEXT NOT NULL DEFAULT '',
+      protected INTEGER NOT NULL DEFAULT 0, protected_till INTEGER);
+    INSERT INTO meta VALUES ('schema_version', '3');
+    INSERT INTO snapshots (id, pool, created_at, data_state_at, physical_size, logical_size)
+      VALUES ('p@old', 'p', 1000, 1000, 0, 10);
+  )sql";
+  ASSERT_EQ(sqlite3_exec(db, v3, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  // when the engine opens it, the snapshot's major is unknown (0)
+  auto store = StateStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "4");
+  EXPECT_EQ((*store)->ListSnapshots()->at(0).pg_major, 0);
+
+  // and once read from its files it is recorded.
+  ASSERT_TRUE((*store)->SetSnapshotPgMajor("p@old", 15).ok());
+  EXPECT_EQ((*store)->ListSnapshots()->at(0).pg_major, 15);
+  EXPECT_EQ((*store)->ListSnapshots()->at(0).logical_size, 10);
 }
 
 TEST_F(StateStoreTest, AVersionTwoDatabaseGetsMainWithItsSnapshotsInOrder) {
@@ -156,7 +207,7 @@ TEST_F(StateStoreTest, AVersionTwoDatabaseGetsMainWithItsSnapshotsInOrder) {
   ASSERT_TRUE(store.ok()) << store.error().message;
 
   // then main points at the newest snapshot, whose parent is the older one.
-  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "3");
+  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "4");
   auto branches = (*store)->ListBranches();
   ASSERT_TRUE(branches.ok()) << branches.error().message;
   ASSERT_EQ(branches->size(), 1u);

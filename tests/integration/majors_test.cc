@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "engine_fixture.h"
+#include "masking/scan.h"
 #include "platform/posix_process.h"
 #include "postgres/binaries.h"
 #include "postgres/server.h"
@@ -20,8 +21,9 @@ namespace dblab::testing {
 namespace {
 
 // A source like StartSourceDatabase's (password, `users` table, TCP on 127.0.0.1, replication
-// allowed) run by the programs in `bin_dir`.
-SourceDatabase StartSourceOf(const std::string& bin_dir, const std::string& dir, int users) {
+// allowed) run by the programs in `bin_dir`, on `port` (0: a free one).
+SourceDatabase StartSourceOf(const std::string& bin_dir, const std::string& dir, int users,
+                             int port = 0) {
   SourceDatabase source;
   source.dir = dir;
   PosixProcessRunner runner;
@@ -43,7 +45,7 @@ SourceDatabase StartSourceOf(const std::string& bin_dir, const std::string& dir,
                                    << "host all all 127.0.0.1/32 scram-sha-256\n"
                                    << "host replication all 127.0.0.1/32 scram-sha-256\n";
   chmod((dir + "/hba.conf").c_str(), 0644);
-  source.port = FreePort();
+  source.port = port != 0 ? port : FreePort();
   ServerSpec spec{.bin_dir = bin_dir,
                   .data_dir = data,
                   .port = source.port,
@@ -242,6 +244,140 @@ INSTANTIATE_TEST_SUITE_P(Majors, WarmPoolMajorsTest, ::testing::Values(17, 18),
                          [](const auto& info) {
                            return "PostgreSQL" + std::to_string(info.param);
                          });
+
+
+// A masking rule on data of a major with no pg_resetwal installed: the residue cleanup gives it
+// a fresh WAL itself (postgres/wal_reset.h), the gate finds no original, the snapshot is published.
+class MaskingMajorsTest : public MajorsTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(MaskingMajorsTest, AMaskedSnapshotIsPublishedWithoutResidue) {
+  int major = GetParam();
+  if (!SetUpSource(major, /*physical=*/false)) GTEST_SKIP() << skip_reason_;
+  UseLogicalRetrieval();
+  StartEngineAndWaitForSnapshot(
+      "global:\n  residueGate: true\n"
+      "masking:\n  rules:\n    - {column: public.users.email, function: fake_email}\n");
+  std::string log = engine_.Log();
+  EXPECT_NE(log.find("residue: a fresh WAL"), std::string::npos) << log;
+  EXPECT_NE(log.find("residue gate: looked for"), std::string::npos) << log;
+
+  // No original email in any file of the pool (the snapshot, main data, its WAL).
+  std::vector<std::string> originals;
+  for (int i = 1; i <= users_; ++i) {
+    originals.push_back("person" + std::to_string(i) + "@mail.example");
+  }
+  NeedleScanner scanner(originals);
+  auto scan = ScanTree(scanner, dir_ + "/mnt");
+  ASSERT_TRUE(scan.ok()) << scan.error().message;
+  std::vector<std::string> found;
+  for (const auto& hit : scan->hits) {
+    if (hit.file != "dblab_pool.img") found.push_back(hit.file);  // freed blocks of the image
+  }
+  EXPECT_EQ(found, std::vector<std::string>{});
+
+  auto snapshots = CliJson({"snapshot", "list"});
+  ASSERT_EQ(snapshots.size(), 1u) << snapshots.dump(2);
+  EXPECT_EQ(snapshots[0]["pgVersion"], major);
+  int port = CheckClone("masked" + std::to_string(major), major);
+  auto connection = ConnectClone(port, "dev", "dev-pw-1", source_.dbname);
+  ASSERT_TRUE(connection.ok()) << connection.error().message;
+  EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users WHERE email LIKE '%@mail.example'"),
+            "0");
+  EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users WHERE email LIKE '%@%'"),
+            std::to_string(users_));
+}
+
+INSTANTIATE_TEST_SUITE_P(Majors, MaskingMajorsTest, ::testing::Values(13, 17),
+                         [](const auto& info) {
+                           return "PostgreSQL" + std::to_string(info.param);
+                         });
+
+// dblab commit on a major without pg_resetwal: the scrubbed copy gets its fresh WAL from the
+// engine, and the commit is a snapshot of the same major without the values the clone replaced.
+TEST_F(MajorsTest, ACommitOnSeventeenScrubsAndKeepsItsMajor) {
+  if (!SetUpSource(17, /*physical=*/false)) GTEST_SKIP() << skip_reason_;
+  UseLogicalRetrieval();
+  StartEngineAndWaitForSnapshot();
+  int port = CheckClone("dev", 17);
+  auto session = ConnectClone(port, "dev", "dev-pw-1", source_.dbname);
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  ASSERT_TRUE(session->Exec("UPDATE users SET email = 'dev' || id || '@example.com'").ok());
+
+  auto committed = CliJson({"commit", "--clone-id", "dev", "--message", "masked by hand"});
+  ASSERT_TRUE(committed.contains("snapshotID")) << committed.dump(2) << engine_.Log();
+  EXPECT_NE(engine_.Log().find("residue: a fresh WAL"), std::string::npos) << engine_.Log();
+  auto snapshots = CliJson({"snapshot", "list"});
+  ASSERT_EQ(snapshots.size(), 2u);
+  EXPECT_EQ(snapshots[0]["id"], committed["snapshotID"]);
+  EXPECT_EQ(snapshots[0]["pgVersion"], 17);
+
+  auto other = CliJson({"clone", "create", "--username", "other", "--password", "other-pw",
+                        "--id", "other"});
+  ASSERT_EQ(other["status"]["code"], "OK") << other.dump(2) << engine_.Log();
+  auto connection = ConnectClone(std::stoi(other["db"]["port"].get<std::string>()), "other",
+                                 "other-pw", source_.dbname);
+  ASSERT_TRUE(connection.ok()) << connection.error().message;
+  EXPECT_EQ(std::stoi(QueryValue(*connection, "SHOW server_version_num")) / 10000, 17);
+  EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users WHERE email LIKE 'dev%'"),
+            std::to_string(users_));
+}
+
+// One pool, two majors: the source is upgraded from 16 to 17 (a new server of 17 over the same
+// data, on the same port) between two retrievals. Both snapshots stay, each with its major in
+// `snapshot list` and `instance status`, and a clone of each runs its own major.
+TEST_F(MajorsTest, ASnapshotAfterTheSourcesUpgradeKeepsTheOlderMajorsToo) {
+  if (!SetUpSource(16, /*physical=*/false)) GTEST_SKIP() << skip_reason_;
+  if (std::string missing = MissingPrograms(17, false); !missing.empty()) {
+    GTEST_SKIP() << "PostgreSQL 17 is not installed: " << missing;
+  }
+  UseLogicalRetrieval();
+  StartEngineAndWaitForSnapshot();
+  auto status = CliJson({"instance", "status"});
+  EXPECT_EQ(status["pools"][0]["pgVersion"], 16) << status.dump(2);
+
+  // The upgrade: the 16 server stops, a 17 one with the same rows and one more takes its port.
+  PosixProcessRunner runner;
+  PostgresControl postgres(runner);
+  ASSERT_TRUE(postgres.Stop(source_.dir + "/data", std::chrono::seconds(60)).ok());
+  SourceDatabase upgraded =
+      StartSourceOf(*FindPostgresBinDir(17), dir_ + "/source17", users_ + 1, source_.port);
+  ASSERT_EQ(upgraded.port, source_.port);
+
+  auto refresh = Cli({"instance", "full-refresh"});
+  ASSERT_EQ(refresh.exit_code, 0) << refresh.out << refresh.err;
+  nlohmann::json snapshots;
+  for (int i = 0; i < 1800; ++i) {
+    snapshots = CliJson({"snapshot", "list"});
+    if (snapshots.size() == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(snapshots.size(), 2u) << snapshots.dump(2) << engine_.Log();
+  // Newest first.
+  EXPECT_EQ(snapshots[0]["pgVersion"], 17) << snapshots.dump(2);
+  EXPECT_EQ(snapshots[1]["pgVersion"], 16) << snapshots.dump(2);
+
+  status = CliJson({"instance", "status"});
+  EXPECT_EQ(status["pools"][0]["pgVersion"], 17) << status.dump(2);
+  ASSERT_EQ(status["pools"][0]["snapshots"].size(), 2u) << status.dump(2);
+  EXPECT_EQ(status["pools"][0]["snapshots"][0]["pgVersion"], 17);
+  EXPECT_EQ(status["pools"][0]["snapshots"][1]["pgVersion"], 16);
+
+  for (int index : {0, 1}) {
+    int major = index == 0 ? 17 : 16;
+    std::string id = "on" + std::to_string(major);
+    auto clone = CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw-1",
+                          "--id", id, "--snapshot-id",
+                          snapshots[index]["id"].get<std::string>()});
+    ASSERT_EQ(clone["status"]["code"], "OK") << clone.dump(2) << engine_.Log();
+    EXPECT_EQ(clone["snapshot"]["pgVersion"], major);
+    auto connection = ConnectClone(std::stoi(clone["db"]["port"].get<std::string>()), "dev",
+                                   "dev-pw-1", source_.dbname);
+    ASSERT_TRUE(connection.ok()) << connection.error().message;
+    EXPECT_EQ(std::stoi(QueryValue(*connection, "SHOW server_version_num")) / 10000, major);
+    EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users"),
+              std::to_string(major == 17 ? users_ + 1 : users_));
+  }
+}
 
 }  // namespace
 }  // namespace dblab::testing
