@@ -81,13 +81,18 @@ mount --bind "$root" "$root"
 mount --make-rprivate "$root"
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
-in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
+# env -i: nothing of the caller's environment leaks in; apt and debconf never ask (without
+# DEBIAN_FRONTEND a package's questions, e.g. exim4's, read stdin and fail on /dev/null).
+in_root() {
+  chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+    DEBIAN_FRONTEND=noninteractive "$@"
+}
 
 echo "== apt install ./$(basename "$deb") in a fresh Debian 12 root"
 cp "$deb" "$root/tmp/"
 in_root apt-get update -qq
 t0=$(date +%s)
-DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -qq "/tmp/$(basename "$deb")" >"$work/apt.log" 2>&1 ||
+in_root apt-get install -y -qq "/tmp/$(basename "$deb")" >"$work/apt.log" 2>&1 ||
   { tail -30 "$work/apt.log" >&2; exit 1; }
 echo "   installed in $(( $(date +%s) - t0 )) s"
 for path in /usr/bin/dblab-engine /usr/bin/dblab /usr/share/dblab/ui/index.html \
@@ -165,7 +170,7 @@ wait "$engine_pid" || true
 engine_pid=
 in_root su postgres -s /bin/sh -c "/usr/lib/postgresql/15/bin/pg_ctl -D /srv/source -m fast -w stop >/dev/null"
 [[ -n "$(processes_in_root)" ]] || { echo "FAIL: the clone server should outlive the engine" >&2; exit 1; }
-DEBIAN_FRONTEND=noninteractive in_root apt-get purge -y -qq dblab >"$work/purge.log" 2>&1 ||
+in_root apt-get purge -y -qq dblab >"$work/purge.log" 2>&1 ||
   { cat "$work/purge.log" >&2; exit 1; }
 
 left=$(processes_in_root | while read -r pid; do echo "$pid $(tr '\0' ' ' </proc/$pid/cmdline)"; done)
