@@ -25,6 +25,7 @@ if [[ ! -s "$cache" ]]; then
   fresh=$(mktemp -d /tmp/dblab-debootstrap-XXXXXX)
   debootstrap --variant=minbase bookworm "$fresh" "$mirror" >"$fresh.log" 2>&1 ||
     { tail -20 "$fresh.log" >&2; rm -rf "$fresh" "$fresh.log"; exit 1; }
+  chmod 755 "$fresh"  # mktemp made it 0700; a machine's / is 0755
   tar -C "$fresh" --exclude="./proc/*" --exclude="./sys/*" -czf "$cache.tmp" . && mv "$cache.tmp" "$cache"
   rm -rf "$fresh" "$fresh.log"
 fi
@@ -72,6 +73,7 @@ trap 'exit 130' INT TERM
 
 mkdir -p "$root"
 tar -C "$root" -xzf "$cache"
+chmod 755 "$root"  # also for a cache made before the line above
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"  # no service starts in the root
 chmod 755 "$root/usr/sbin/policy-rc.d"
