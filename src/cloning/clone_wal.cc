@@ -285,17 +285,6 @@ Status CloneWal::Remove(const std::string& name) const {
   return OkStatus();
 }
 
-Status CloneWal::Rename(const std::string& from, const std::string& to) const {
-  if (!enabled()) return OkStatus();
-  if (!IsPlainName(from) || !IsPlainName(to)) {
-    return BadRequest("invalid clone storage name \"" + from + "\" or \"" + to + "\"");
-  }
-  if (rename(Dir(from).c_str(), Dir(to).c_str()) != 0 && errno != ENOENT) {
-    return Internal("cannot rename WAL of clone " + from + " to " + to + ": " + ErrnoText(errno));
-  }
-  return OkStatus();
-}
-
 void CloneWal::RemoveOrphans(const std::vector<std::string>& keep) const {
   if (!enabled()) return;
   std::set<std::string> known(keep.begin(), keep.end());

@@ -53,8 +53,6 @@ class CloneWal {
   Status Relink(const std::string& data_dir, const std::string& name) const;
 
   Status Remove(const std::string& name) const;
-  // Follows a rename of the clone's storage (none when it has no WAL directory).
-  Status Rename(const std::string& from, const std::string& to) const;
 
   // Removes the WAL directories of storage names not in `keep` (clones removed while the engine
   // was down, or an interrupted create).
