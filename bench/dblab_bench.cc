@@ -1388,6 +1388,7 @@ class ScaleBench {
 
   void Alternatives() {
     int n = o_.alt_runs;
+    if (n == 0) return;  // --alt-runs 0: only dblab and the floor (e.g. at scale 600)
     Pg admin(AdminConninfo());
     if (!admin.ok()) throw std::runtime_error("source: " + admin.error());
     admin.Exec("CHECKPOINT");
@@ -1617,7 +1618,7 @@ int main(int argc, char** argv) {
   app.add_flag("--large", o.large, "also scale 600 (~9 GB) if the disk allows");
   app.add_option("--runs", o.runs, "runs per dblab measurement and for the floor")
       ->capture_default_str();
-  app.add_option("--alt-runs", o.alt_runs, "runs per alternative")->capture_default_str();
+  app.add_option("--alt-runs", o.alt_runs, "runs per alternative (0: none)")->capture_default_str();
   app.add_option("--at-once", o.at_once, "clones requested at once")->capture_default_str();
   app.add_option("--alive", o.alive, "clones alive at once")->capture_default_str();
   app.add_option("--status-samples", o.status_samples, "GET /status requests with clones alive")
@@ -1655,8 +1656,8 @@ int main(int argc, char** argv) {
     std::cerr << "dblab-bench must run as root (the engine mounts a pool)\n";
     return 2;
   }
-  if (o.alive < o.at_once || o.runs < 1 || o.alt_runs < 1) {
-    std::cerr << "need --alive >= --at-once and at least one run\n";
+  if (o.alive < o.at_once || o.runs < 1 || o.alt_runs < 0) {
+    std::cerr << "need --alive >= --at-once, at least one run and --alt-runs >= 0\n";
     return 2;
   }
   o.work_dir = fs::weakly_canonical(o.work_dir).string();

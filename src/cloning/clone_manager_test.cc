@@ -318,5 +318,68 @@ TEST_F(CloneManagerTest, ResetGoesBackToTheSnapshotOnTheSamePort) {
   EXPECT_EQ(*clones, std::vector<std::string>{"c1"});
 }
 
+TEST_F(CloneManagerTest, AnIdleCloneIsDestroyedOnlyAfterMaxIdleMinutesWithoutActivity) {
+  options_.max_idle_minutes = 120;
+  options_.port_to = 6009;
+  const std::string activity_query = "SELECT count(*) FILTER (WHERE state IS DISTINCT FROM";
+  auto sessions = [&](const std::string& busy, TimePoint newest) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(newest.time_since_epoch());
+    sql_.answers = {{activity_query, {{{busy, std::to_string(ms.count())}}, "", ""}}};
+  };
+  sessions("0", TimePoint{});
+  ASSERT_TRUE(CreateAndWait("quiet").ok());
+  ASSERT_TRUE(CreateAndWait("used").ok());  // as quiet: both destroyed at 120
+  ASSERT_TRUE(CreateAndWait("kept", {.is_protected = true, .protection_duration_minutes = 0})
+                  .ok());
+  auto housekeep = [&](minutes at) {
+    Manager().Housekeep(now_ + at);
+    Manager().WaitIdle();
+  };
+  housekeep(minutes(119));
+  EXPECT_EQ(Status("quiet"), "OK");
+  housekeep(minutes(120));
+  EXPECT_EQ(Status("quiet"), "gone");
+  EXPECT_EQ(Status("used"), "gone");
+  // A protected clone is never destroyed for being idle.
+  EXPECT_EQ(Status("kept"), "OK");
+
+  // A running query is activity: idle time starts again then.
+  ASSERT_TRUE(CreateAndWait("busy").ok());  // created at now_
+  sessions("1", TimePoint{});
+  housekeep(minutes(100));
+  sessions("0", TimePoint{});
+  housekeep(minutes(219));
+  EXPECT_EQ(Status("busy"), "OK");
+  housekeep(minutes(220));
+  EXPECT_EQ(Status("busy"), "gone");
+
+  // A session that started since the last look (even one that is over) is activity, and so is
+  // a connection in the clone's log by a user other than the engine.
+  ASSERT_TRUE(CreateAndWait("new-session").ok());  // created at now_
+  ASSERT_TRUE(CreateAndWait("logged").ok());
+  sessions("0", now_ + minutes(100));
+  Manager().Housekeep(now_ + minutes(110));  // both see a session newer than their creation
+  sessions("0", TimePoint{});
+  std::ofstream(dir_ + "/logs/logged.log")
+      << "2026-12-02 LOG:  connection authorized: user=postgres database=postgres\n"
+      << "2026-12-02 LOG:  connection authorized: user=dev database=postgres\n";
+  housekeep(minutes(200));  // "logged" sees the dev connection: activity at 200
+  housekeep(minutes(230));
+  EXPECT_EQ(Status("new-session"), "gone") << "activity at 110, idle 120 at 230";
+  EXPECT_EQ(Status("logged"), "OK") << "activity at 200";
+  housekeep(minutes(320));
+  EXPECT_EQ(Status("logged"), "gone");
+
+  // When the engine cannot tell (no connection, no answer), it never destroys.
+  ASSERT_TRUE(CreateAndWait("unknown").ok());
+  sql_.connect_fault = [](const std::string&) -> dblab::Status { return Internal("refused"); };
+  housekeep(minutes(10000));
+  EXPECT_EQ(Status("unknown"), "OK");
+  sql_.connect_fault = nullptr;
+  sql_.answers = {{activity_query, {{}, "canceling statement", "57014"}}};
+  housekeep(minutes(10000));
+  EXPECT_EQ(Status("unknown"), "OK");
+}
+
 }  // namespace
 }  // namespace dblab

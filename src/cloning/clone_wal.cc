@@ -12,10 +12,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <vector>
 
 #include "platform/fd.h"
+#include "postgres/wal_reset.h"
 #include "spdlog/spdlog.h"
 
 namespace dblab {
@@ -23,6 +25,12 @@ namespace dblab {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The WAL position a server starts reading at, on its timeline; lsn 0 = unknown.
+struct WalStart {
+  uint64_t lsn = 0;
+  uint32_t timeline = 0;
+};
 
 constexpr uint16_t kLongHeaderFlag = 0x0002;  // XLP_LONG_HEADER
 constexpr size_t kPageAddrOffset = 8;         // XLogPageHeaderData.xlp_pageaddr
@@ -65,26 +73,68 @@ Result<std::string> ReadAll(int fd, const std::string& path) {
   return bytes;
 }
 
-// The valid prefix (ValidWalPrefix) of the segment open as `fd`, read in growing chunks that
-// stop soon after the valid pages end.
-Result<std::string> ReadValidPrefix(int fd, const std::string& path, const std::string& name,
-                                    size_t size) {
+// What a segment's first page (its long header) says about it.
+struct SegmentShape {
+  uint16_t magic = 0;
+  uint32_t seg_size = 0;
+  uint32_t block_size = 0;
+  uint64_t start = 0;  // the WAL position of its first byte, from its file name
+};
+
+std::optional<SegmentShape> ShapeOf(const std::string& file_name, const char* bytes, size_t size) {
+  if (!IsSegmentName(file_name) || size < kLongHeaderSize) return std::nullopt;
+  SegmentShape shape;
+  shape.magic = Load<uint16_t>(bytes);
+  uint16_t info = Load<uint16_t>(bytes + 2);
+  shape.seg_size = Load<uint32_t>(bytes + kSegSizeOffset);
+  shape.block_size = Load<uint32_t>(bytes + kBlockSizeOffset);
+  auto power_of_two = [](uint32_t v) { return v != 0 && (v & (v - 1)) == 0; };
+  if (shape.magic == 0 || (info & kLongHeaderFlag) == 0 || !power_of_two(shape.seg_size) ||
+      !power_of_two(shape.block_size) || shape.seg_size < (1u << 20) || shape.block_size < 1024 ||
+      shape.block_size > shape.seg_size) {
+    return std::nullopt;
+  }
+  uint64_t log = std::stoull(file_name.substr(8, 8), nullptr, 16);
+  uint64_t seg = std::stoull(file_name.substr(16, 8), nullptr, 16);
+  shape.start = (log * (uint64_t{0x100000000} / shape.seg_size) + seg) * shape.seg_size;
+  return shape;
+}
+
+// The length of the run of valid pages in `bytes`, which hold the segment from page-aligned
+// offset `offset` on.
+size_t ValidRun(const SegmentShape& shape, const char* bytes, size_t size, size_t offset) {
+  size_t valid = 0;
+  for (size_t at = 0; at + shape.block_size <= size; at += shape.block_size) {
+    if (Load<uint16_t>(bytes + at) != shape.magic ||
+        Load<uint64_t>(bytes + at + kPageAddrOffset) != shape.start + offset + at) {
+      break;
+    }
+    valid = at + shape.block_size;
+  }
+  return valid;
+}
+
+// The run of valid pages from offset `from` up to `end` of the segment open as `fd`, read in
+// growing chunks that stop soon after the valid pages end.
+Result<std::string> ReadValidRun(int fd, const std::string& path, const SegmentShape& shape,
+                                 size_t from, size_t end) {
   std::string bytes;
   size_t chunk = 64 * 1024;
-  while (bytes.size() < size) {
-    size_t want = std::min(chunk, size - bytes.size());
+  while (from + bytes.size() < end) {
+    size_t want = std::min(chunk, end - from - bytes.size());
     size_t at = bytes.size();
     bytes.resize(at + want);
     size_t done = 0;
     while (done < want) {
-      ssize_t n = pread(fd, bytes.data() + at + done, want - done, static_cast<off_t>(at + done));
+      ssize_t n = pread(fd, bytes.data() + at + done, want - done,
+                        static_cast<off_t>(from + at + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return Internal("cannot read " + path + ": " + ErrnoText(errno));
       if (n == 0) break;
       done += static_cast<size_t>(n);
     }
     bytes.resize(at + done);
-    size_t valid = ValidWalPrefix(name, bytes.data(), bytes.size());
+    size_t valid = ValidRun(shape, bytes.data(), bytes.size(), from);
     if (valid < bytes.size() || done < want) {
       bytes.resize(valid);
       return bytes;
@@ -94,20 +144,29 @@ Result<std::string> ReadValidPrefix(int fd, const std::string& path, const std::
   return bytes;
 }
 
-// Writes `bytes` as a new file `path` of `full_size` bytes (the rest a hole), owned by the
+// A piece of a file to write: bytes at an offset.
+struct Piece {
+  size_t offset = 0;
+  std::string bytes;
+};
+
+// Writes `pieces` as a new file `path` of `full_size` bytes (the rest holes), owned by the
 // server's OS user, and flushes it: the copy is all the WAL the clone's server has to start from.
-Status WriteWalFile(const std::string& path, std::string_view bytes, size_t full_size, uid_t uid,
-                    gid_t gid) {
+Status WriteWalFile(const std::string& path, const std::vector<Piece>& pieces, size_t full_size,
+                    uid_t uid, gid_t gid) {
   Fd out(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!out.valid()) return Internal("cannot create " + path + ": " + ErrnoText(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = write(out.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Internal("cannot write " + path + ": " + ErrnoText(errno));
-    done += static_cast<size_t>(n);
+  for (const auto& piece : pieces) {
+    size_t done = 0;
+    while (done < piece.bytes.size()) {
+      ssize_t n = pwrite(out.get(), piece.bytes.data() + done, piece.bytes.size() - done,
+                         static_cast<off_t>(piece.offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Internal("cannot write " + path + ": " + ErrnoText(errno));
+      done += static_cast<size_t>(n);
+    }
   }
-  if (full_size > bytes.size() && ftruncate(out.get(), static_cast<off_t>(full_size)) != 0) {
+  if (ftruncate(out.get(), static_cast<off_t>(full_size)) != 0) {
     return Internal("cannot size " + path + ": " + ErrnoText(errno));
   }
   if (fchown(out.get(), uid, gid) != 0) {
@@ -115,6 +174,50 @@ Status WriteWalFile(const std::string& path, std::string_view bytes, size_t full
   }
   if (fdatasync(out.get()) != 0) return Internal("cannot flush " + path + ": " + ErrnoText(errno));
   return OkStatus();
+}
+
+// Where the server of the stopped `data_dir` starts reading WAL: the redo point of its shutdown
+// checkpoint, so the pages of that segment before it are never read (but its first page, whose
+// long header is checked on opening). 0 when unknown or when a backup_label may point further
+// back: every valid page is copied then.
+WalStart StartOfNeededWal(const std::string& data_dir) {
+  struct stat st {};
+  if (lstat((data_dir + "/backup_label").c_str(), &st) == 0) return {};
+  auto checkpoint = ReadShutdownCheckpoint(data_dir);
+  if (!checkpoint.ok()) return {};
+  return {checkpoint->lsn, checkpoint->timeline};
+}
+
+// The pages of segment `name` (open as `fd`, `full_size` bytes) to copy: the run of valid pages
+// from its start; or, for the segment where `start` is, its first page and the valid run from
+// the page holding `start` on. Empty for a recycled or never-written segment.
+Result<std::vector<Piece>> NeededPages(int fd, const std::string& path, const std::string& name,
+                                       size_t full_size, const WalStart& start) {
+  char head[kLongHeaderSize];
+  ssize_t n = pread(fd, head, sizeof head, 0);
+  if (n < 0) return Internal("cannot read " + path + ": " + ErrnoText(errno));
+  auto shape = ShapeOf(name, head, static_cast<size_t>(n));
+  if (!shape || full_size > shape->seg_size) return std::vector<Piece>{};
+  size_t skip_to = 0;
+  if (start.lsn > shape->start && start.lsn - shape->start < shape->seg_size &&
+      name == WalSegmentName(start.timeline, start.lsn, shape->seg_size)) {
+    skip_to = (start.lsn - shape->start) / shape->block_size * shape->block_size;
+  }
+  std::vector<Piece> pieces;
+  if (skip_to > 0) {
+    DBLAB_ASSIGN_OR_RETURN(std::string first,
+                           ReadValidRun(fd, path, *shape, 0, shape->block_size));
+    DBLAB_ASSIGN_OR_RETURN(std::string from_start,
+                           ReadValidRun(fd, path, *shape, skip_to, full_size));
+    if (!first.empty() && !from_start.empty()) {
+      pieces.push_back({0, std::move(first)});
+      pieces.push_back({skip_to, std::move(from_start)});
+      return pieces;
+    }
+  }
+  DBLAB_ASSIGN_OR_RETURN(std::string prefix, ReadValidRun(fd, path, *shape, 0, full_size));
+  if (!prefix.empty()) pieces.push_back({0, std::move(prefix)});
+  return pieces;
 }
 
 Status MakeOwnedDir(const std::string& path, uid_t uid, gid_t gid) {
@@ -128,9 +231,10 @@ Status MakeOwnedDir(const std::string& path, uid_t uid, gid_t gid) {
 }
 
 // Copies the WAL a server needs from directory `from` into the empty directory `to`: history
-// files whole, segments up to their last valid page. Only regular files are read, never through
+// files whole, segments' valid pages (NeededPages). Only regular files are read, never through
 // a symlink: `from` may be in the hands of a clone's superuser.
-Status CopyWal(const std::string& from, const std::string& to, uid_t uid, gid_t gid) {
+Status CopyWal(const std::string& from, const std::string& to, uid_t uid, gid_t gid,
+               const WalStart& start) {
   Fd dir(open(from.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir.valid()) return Internal("cannot open WAL directory " + from + ": " + ErrnoText(errno));
   std::vector<std::string> names;
@@ -153,20 +257,19 @@ Status CopyWal(const std::string& from, const std::string& to, uid_t uid, gid_t 
     struct stat st {};
     if (fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     size_t full_size = static_cast<size_t>(st.st_size);
-    std::string bytes;
-    size_t keep = 0;
+    std::vector<Piece> pieces;
     if (IsSegmentName(name)) {
-      // Read until the valid pages end: a snapshot's segment is mostly unused.
-      DBLAB_ASSIGN_OR_RETURN(bytes, ReadValidPrefix(in.get(), source, name, full_size));
-      keep = bytes.size();
-      if (keep == 0) continue;  // recycled or never written: the server makes its own
+      // Only valid pages, and of the segment the server starts in only what it reads: a
+      // snapshot's segment is mostly unused or, after the masking residue step, zeroed.
+      DBLAB_ASSIGN_OR_RETURN(pieces, NeededPages(in.get(), source, name, full_size, start));
+      if (pieces.empty()) continue;  // recycled or never written: the server makes its own
       ++copied_segments;
     } else {
-      DBLAB_ASSIGN_OR_RETURN(bytes, ReadAll(in.get(), source));
-      keep = full_size = bytes.size();
+      DBLAB_ASSIGN_OR_RETURN(std::string bytes, ReadAll(in.get(), source));
+      full_size = bytes.size();
+      pieces.push_back({0, std::move(bytes)});
     }
-    DBLAB_TRY(WriteWalFile(to + "/" + name, std::string_view(bytes).substr(0, keep), full_size,
-                           uid, gid));
+    DBLAB_TRY(WriteWalFile(to + "/" + name, pieces, full_size, uid, gid));
   }
   if (copied_segments == 0) {
     return Internal("no valid WAL segment in " + from +
@@ -184,29 +287,9 @@ bool IsPlainName(const std::string& name) {
 }  // namespace
 
 size_t ValidWalPrefix(const std::string& file_name, const char* bytes, size_t size) {
-  if (!IsSegmentName(file_name) || size < kLongHeaderSize) return 0;
-  uint16_t magic = Load<uint16_t>(bytes);
-  uint16_t info = Load<uint16_t>(bytes + 2);
-  uint32_t seg_size = Load<uint32_t>(bytes + kSegSizeOffset);
-  uint32_t block_size = Load<uint32_t>(bytes + kBlockSizeOffset);
-  auto power_of_two = [](uint32_t v) { return v != 0 && (v & (v - 1)) == 0; };
-  if (magic == 0 || (info & kLongHeaderFlag) == 0 || !power_of_two(seg_size) ||
-      !power_of_two(block_size) || seg_size < (1u << 20) || block_size < 1024 ||
-      block_size > seg_size || size > seg_size) {
-    return 0;
-  }
-  uint64_t log = std::stoull(file_name.substr(8, 8), nullptr, 16);
-  uint64_t seg = std::stoull(file_name.substr(16, 8), nullptr, 16);
-  uint64_t start = (log * (uint64_t{0x100000000} / seg_size) + seg) * seg_size;
-  size_t valid = 0;
-  for (size_t offset = 0; offset + block_size <= size; offset += block_size) {
-    if (Load<uint16_t>(bytes + offset) != magic ||
-        Load<uint64_t>(bytes + offset + kPageAddrOffset) != start + offset) {
-      break;
-    }
-    valid = offset + block_size;
-  }
-  return valid;
+  auto shape = ShapeOf(file_name, bytes, size);
+  if (!shape || size > shape->seg_size) return 0;
+  return ValidRun(*shape, bytes, size, 0);
 }
 
 CloneWal::CloneWal(std::string root, uid_t owner_uid, gid_t owner_gid)
@@ -226,7 +309,7 @@ Status CloneWal::Externalize(const std::string& data_dir, const std::string& nam
   if (error) return Internal("cannot empty " + dir + ": " + error.message());
   DBLAB_TRY(MakeOwnedDir(dir, owner_uid_, owner_gid_));
   std::string inside = data_dir + "/pg_wal";
-  if (auto copied = CopyWal(inside, dir, owner_uid_, owner_gid_); !copied.ok()) {
+  if (auto copied = CopyWal(inside, dir, owner_uid_, owner_gid_, StartOfNeededWal(data_dir)); !copied.ok()) {
     fs::remove_all(dir, error);
     return copied.error().Wrap("moving the WAL of clone " + name + " out of the pool");
   }
@@ -253,7 +336,7 @@ Result<bool> CloneWal::Internalize(const std::string& data_dir, const std::strin
     return Internal("cannot remove " + inside + ": " + ErrnoText(errno));
   }
   DBLAB_TRY(MakeOwnedDir(inside, owner_uid_, owner_gid_));
-  if (auto copied = CopyWal(Dir(name), inside, owner_uid_, owner_gid_); !copied.ok()) {
+  if (auto copied = CopyWal(Dir(name), inside, owner_uid_, owner_gid_, StartOfNeededWal(data_dir)); !copied.ok()) {
     (void)Relink(data_dir, name);
     return copied.error().Wrap("putting the WAL of clone " + name + " back for a snapshot");
   }

@@ -140,6 +140,58 @@ TEST_F(CloneWalTest, CopiesValidPagesBeyondTheFirstReads) {
   EXPECT_EQ(copy.substr(100 * kBlock), std::string(kSegSize - 100 * kBlock, '\0'));
 }
 
+// global/pg_control of a cleanly stopped server of `version` whose shutdown checkpoint (and so
+// its redo point) is at `lsn` on `timeline`.
+std::string Control(uint64_t lsn, uint32_t timeline, uint32_t version = 1300, int32_t state = 1) {
+  std::string bytes(8192, '\0');
+  std::memcpy(bytes.data() + 8, &version, 4);
+  std::memcpy(bytes.data() + 16, &state, 4);
+  std::memcpy(bytes.data() + 32, &lsn, 8);
+  std::memcpy(bytes.data() + 40, &lsn, 8);
+  std::memcpy(bytes.data() + 48, &timeline, 4);
+  return bytes;
+}
+
+TEST_F(CloneWalTest, OfTheSegmentAStoppedServerStartsInOnlyTheFirstPageAndFromItsRedoOn) {
+  // A masked snapshot: 90 pages of headers over zeroed records, the shutdown checkpoint on page
+  // 90 and a few pages after it. The clone's server reads page 0 and from page 90 on.
+  std::string current = "000000010000000000000004";
+  std::string bytes = Segment(current, 93, /*stale_addr=*/kSegSize);
+  Write(data_ + "/pg_wal/" + current, bytes);
+  fs::create_directories(data_ + "/global");
+  uint64_t redo = 4 * uint64_t{kSegSize} + 90 * kBlock + 40;
+  Write(data_ + "/global/pg_control", Control(redo, 1));
+  CloneWal wal(dir_ + "/wal", getuid(), getgid());
+  ASSERT_TRUE(wal.Externalize(data_, "c1").ok());
+  std::string copy = Read(dir_ + "/wal/c1/" + current);
+  ASSERT_EQ(copy.size(), kSegSize);
+  EXPECT_EQ(copy.substr(0, kBlock), bytes.substr(0, kBlock));
+  EXPECT_EQ(copy.substr(kBlock, 89 * kBlock), std::string(89 * kBlock, '\0'));
+  EXPECT_EQ(copy.substr(90 * kBlock, 3 * kBlock), bytes.substr(90 * kBlock, 3 * kBlock));
+  EXPECT_EQ(copy.substr(93 * kBlock), std::string(kSegSize - 93 * kBlock, '\0'));
+  struct stat st {};
+  ASSERT_EQ(stat((dir_ + "/wal/c1/" + current).c_str(), &st), 0);
+  EXPECT_LT(st.st_blocks * 512, 8 * kBlock) << "the skipped pages are a hole";
+
+  // Back inside for a snapshot the same way; a backup_label (recovery may start further back),
+  // another timeline, or a server not stopped cleanly gets every valid page.
+  auto inside = wal.Internalize(data_, "c1");
+  ASSERT_TRUE(inside.ok()) << inside.error().message;
+  EXPECT_EQ(Read(data_ + "/pg_wal/" + current), copy);
+  for (int variant = 0; variant < 3; ++variant) {
+    fs::remove_all(data_ + "/pg_wal");
+    fs::create_directories(data_ + "/pg_wal");
+    Write(data_ + "/pg_wal/" + current, bytes);
+    fs::remove(data_ + "/backup_label");
+    Write(data_ + "/global/pg_control", Control(redo, variant == 1 ? 2 : 1, 1300,
+                                                variant == 2 ? 6 : 1));
+    if (variant == 0) Write(data_ + "/backup_label", "START WAL LOCATION: 0/4000028\n");
+    ASSERT_TRUE(wal.Externalize(data_, "c" + std::to_string(variant + 2)).ok());
+    std::string whole = Read(dir_ + "/wal/c" + std::to_string(variant + 2) + "/" + current);
+    EXPECT_EQ(whole.substr(0, 93 * kBlock), bytes.substr(0, 93 * kBlock)) << variant;
+  }
+}
+
 TEST_F(CloneWalTest, NeverFollowsSymlinksPlantedByTheClone) {
   std::string current = "000000010000000000000004";
   Write(data_ + "/pg_wal/" + current, Segment(current, 2));

@@ -61,7 +61,7 @@ bool EndsWith(const std::string& text, const std::string& suffix) {
 }
 
 Result<std::string> ReadWhole(const std::string& path, size_t limit) {
-  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return Internal("cannot open " + path + ": " + strerror(errno));
   std::string bytes(limit, '\0');
   size_t done = 0;

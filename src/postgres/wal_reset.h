@@ -9,9 +9,10 @@
 // an original survives. Unlike pg_resetwal, the WAL position, timeline and pg_control stay as
 // they are.
 //
-// The kept segment keeps the header of each page up to the record's last one (a clone's WAL
-// copy takes the run of valid pages from the segment's start: cloning/clone_wal.h), with every
-// other byte of those pages and every later page zeroed, as a freshly initialised segment has.
+// The kept segment keeps the header of each page up to the record's last one, so the run of
+// valid pages from the segment's start reaches the record, with every other byte of those pages
+// and every later page zeroed, as a freshly initialised segment has. A clone's WAL copy
+// (cloning/clone_wal.h) takes of it only the first page and the record's pages.
 // The formats read here (pg_control's first fields, page headers, the record header) are the
 // same on 13-18.
 #pragma once
