@@ -176,16 +176,17 @@ Status WriteWalFile(const std::string& path, const std::vector<Piece>& pieces, s
   return OkStatus();
 }
 
-// Where the server of the stopped `data_dir` starts reading WAL: the redo point of its shutdown
-// checkpoint, so the pages of that segment before it are never read (but its first page, whose
-// long header is checked on opening). 0 when unknown or when a backup_label may point further
-// back: every valid page is copied then.
+// Where a server started on `data_dir` starts reading WAL: the redo point in pg_control (after
+// a clean shutdown, the shutdown checkpoint itself; after a crash, or in a crash-consistent
+// snapshot of a running clone, where replay starts). The pages of that segment before it are
+// never read, but its first page, whose long header is checked on opening. 0 when unknown or
+// when a backup_label may point further back: every valid page is copied then.
 WalStart StartOfNeededWal(const std::string& data_dir) {
   struct stat st {};
   if (lstat((data_dir + "/backup_label").c_str(), &st) == 0) return {};
-  auto checkpoint = ReadShutdownCheckpoint(data_dir);
-  if (!checkpoint.ok()) return {};
-  return {checkpoint->lsn, checkpoint->timeline};
+  auto points = ReadControlPoints(data_dir);
+  if (!points.ok() || points->redo > points->checkpoint) return {};
+  return {points->redo, points->timeline};
 }
 
 // The pages of segment `name` (open as `fd`, `full_size` bytes) to copy: the run of valid pages

@@ -173,18 +173,35 @@ TEST_F(CloneWalTest, OfTheSegmentAStoppedServerStartsInOnlyTheFirstPageAndFromIt
   ASSERT_EQ(stat((dir_ + "/wal/c1/" + current).c_str(), &st), 0);
   EXPECT_LT(st.st_blocks * 512, 8 * kBlock) << "the skipped pages are a hole";
 
-  // Back inside for a snapshot the same way; a backup_label (recovery may start further back),
-  // another timeline, or a server not stopped cleanly gets every valid page.
+  // The clone's server writes on (pages 93-99) and checkpoints while running (redo on page 95,
+  // the record on page 96): a snapshot of it gets the first page and pages 95-99 back inside,
+  // though its WAL directory has a hole where the snapshot's pages were never copied.
+  std::string later = Segment(current, 100, /*stale_addr=*/kSegSize);
+  {
+    std::fstream out(dir_ + "/wal/c1/" + current, std::ios::binary | std::ios::in | std::ios::out);
+    out.seekp(93 * kBlock);
+    out.write(later.data() + 93 * kBlock, 7 * kBlock);
+  }
+  uint64_t running_redo = 4 * uint64_t{kSegSize} + 95 * kBlock + 100;
+  std::string control = Control(running_redo, 1, 1300, /*state=in production*/ 4);
+  uint64_t checkpoint = running_redo + kBlock;
+  std::memcpy(control.data() + 32, &checkpoint, 8);
+  Write(data_ + "/global/pg_control", control);
   auto inside = wal.Internalize(data_, "c1");
   ASSERT_TRUE(inside.ok()) << inside.error().message;
-  EXPECT_EQ(Read(data_ + "/pg_wal/" + current), copy);
-  for (int variant = 0; variant < 3; ++variant) {
+  std::string back = Read(data_ + "/pg_wal/" + current);
+  ASSERT_EQ(back.size(), kSegSize);
+  EXPECT_EQ(back.substr(0, kBlock), later.substr(0, kBlock));
+  EXPECT_EQ(back.substr(kBlock, 94 * kBlock), std::string(94 * kBlock, '\0'));
+  EXPECT_EQ(back.substr(95 * kBlock, 5 * kBlock), later.substr(95 * kBlock, 5 * kBlock));
+
+  // A backup_label (recovery may start further back) or another timeline gets every valid page.
+  for (int variant = 0; variant < 2; ++variant) {
     fs::remove_all(data_ + "/pg_wal");
     fs::create_directories(data_ + "/pg_wal");
     Write(data_ + "/pg_wal/" + current, bytes);
     fs::remove(data_ + "/backup_label");
-    Write(data_ + "/global/pg_control", Control(redo, variant == 1 ? 2 : 1, 1300,
-                                                variant == 2 ? 6 : 1));
+    Write(data_ + "/global/pg_control", Control(redo, variant == 1 ? 2 : 1));
     if (variant == 0) Write(data_ + "/backup_label", "START WAL LOCATION: 0/4000028\n");
     ASSERT_TRUE(wal.Externalize(data_, "c" + std::to_string(variant + 2)).ok());
     std::string whole = Read(dir_ + "/wal/c" + std::to_string(variant + 2) + "/" + current);

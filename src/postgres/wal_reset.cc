@@ -90,7 +90,7 @@ Result<std::vector<std::string>> ListDir(const std::string& dir) {
 
 }  // namespace
 
-Result<ShutdownCheckpoint> ReadShutdownCheckpoint(const std::string& data_dir) {
+Result<ControlPoints> ReadControlPoints(const std::string& data_dir) {
   std::string path = data_dir + "/global/pg_control";
   DBLAB_ASSIGN_OR_RETURN(std::string control, ReadWhole(path, kControlPrefix));
   if (control.size() < kControlPrefix) return Internal(path + " is too short");
@@ -100,16 +100,22 @@ Result<ShutdownCheckpoint> ReadShutdownCheckpoint(const std::string& data_dir) {
     return Internal(path + " has pg_control version " + std::to_string(version) +
                     ", not one of PostgreSQL 13-18");
   }
-  ShutdownCheckpoint checkpoint;
-  checkpoint.lsn = Load<uint64_t>(control.data() + kCheckPointOffset);
-  checkpoint.timeline = Load<uint32_t>(control.data() + kTimelineOffset);
-  if (Load<int32_t>(control.data() + kStateOffset) != kShutdowned ||
-      Load<uint64_t>(control.data() + kRedoOffset) != checkpoint.lsn) {
+  ControlPoints points;
+  points.shut_down = Load<int32_t>(control.data() + kStateOffset) == kShutdowned;
+  points.checkpoint = Load<uint64_t>(control.data() + kCheckPointOffset);
+  points.redo = Load<uint64_t>(control.data() + kRedoOffset);
+  points.timeline = Load<uint32_t>(control.data() + kTimelineOffset);
+  return points;
+}
+
+Result<ShutdownCheckpoint> ReadShutdownCheckpoint(const std::string& data_dir) {
+  DBLAB_ASSIGN_OR_RETURN(ControlPoints points, ReadControlPoints(data_dir));
+  if (!points.shut_down || points.redo != points.checkpoint) {
     return Conflict("the server of " + data_dir +
                     " was not stopped cleanly (pg_control: no shutdown checkpoint); its WAL is "
                     "still needed");
   }
-  return checkpoint;
+  return ShutdownCheckpoint{points.checkpoint, points.timeline};
 }
 
 std::string WalSegmentName(uint32_t timeline, uint64_t lsn, uint64_t segment_size) {

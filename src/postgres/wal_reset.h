@@ -30,6 +30,16 @@ struct ShutdownCheckpoint {
   uint32_t timeline = 0;
 };
 
+// What global/pg_control says of where a start reads WAL: the last checkpoint record, its redo
+// point (where replay starts; the checkpoint itself after a clean shutdown) and timeline.
+struct ControlPoints {
+  bool shut_down = false;  // DB_SHUTDOWNED
+  uint64_t checkpoint = 0;
+  uint64_t redo = 0;
+  uint32_t timeline = 0;
+};
+Result<ControlPoints> ReadControlPoints(const std::string& data_dir);
+
 // Reads global/pg_control of `data_dir`; kFailedPrecondition unless it was stopped cleanly.
 Result<ShutdownCheckpoint> ReadShutdownCheckpoint(const std::string& data_dir);
 
