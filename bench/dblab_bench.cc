@@ -694,6 +694,9 @@ struct Options {
   int write_seconds = 20;
   std::vector<std::string> backends{"btrfs"};
   std::string clone_wal_dir;  // provision.cloneWalDir; "" = the engine's default
+  // --masking: a logical retrieval without and with masking rules (pgbench data + users).
+  bool masking = false;
+  int users = 1000000;
 };
 
 const char* kClonePassword = "bench-Clone-pw-42";
@@ -749,6 +752,43 @@ class ScaleBench {
     result_["load_average_end"] = LoadAverage();
     Summarize();
     // Free the disk before the next scale.
+    KillProcessesUnder(dir_);
+    std::error_code error;
+    fs::remove_all(dir_, error);
+    return result_;
+  }
+
+  // --masking: the same logical retrieval twice on one source (pgbench data plus a `users` table
+  // with personal data), first without masking, then with DLE-style masking rules and the
+  // residue gate; each up to the first snapshot, each checked from a clone of its snapshot.
+  Json RunMasking() {
+    result_["load_average_start"] = LoadAverage();
+    PrepareDirs();
+    CreateMaskingSource();
+    Json runs = Json::object();
+    for (bool masked : {false, true}) {
+      std::string name = masked ? "masked" : "unmasked";
+      Json run;
+      run["load_average_start"] = LoadAverage();
+      fs::create_directories(dir_ + "/pool");
+      std::string log = dir_ + "/engine-" + name + ".log";
+      run["retrieval_s"] = std::round(StartMaskingEngine(masked, log) / 100) / 10;
+      run["snapshot"] = snapshot_id_;
+      run["clone_check"] = CheckMaskingClone(masked);
+      StopEngineAndPool();
+      run["steps_s"] = MaskingSteps(ReadFile(log));
+      run["load_average_end"] = LoadAverage();
+      std::error_code copy_error;
+      fs::copy_file(log,
+                    o_.out_dir + "/engine-masking-scale" + std::to_string(scale_) + "-" + name +
+                        ".log",
+                    fs::copy_options::overwrite_existing, copy_error);
+      Step(name + " retrieval: " + Fixed(run["retrieval_s"].get<double>(), 1) + " s to the snapshot");
+      runs[name] = run;
+    }
+    result_["runs"] = runs;
+    result_["load_average_end"] = LoadAverage();
+    SummarizeMasking();
     KillProcessesUnder(dir_);
     std::error_code error;
     fs::remove_all(dir_, error);
@@ -1486,6 +1526,399 @@ class ScaleBench {
     result_["summary"] = summary;
   }
 
+  // ---- --masking ------------------------------------------------------------------------------
+
+  // What every original value of `users` carries, and no masking function produces: the clone
+  // check counts rows and file bytes with them.
+  static const std::vector<std::string>& MaskingMarkers() {
+    static const std::vector<std::string> markers = {"@orig-mail.test", "Origson-",
+                                                     "+44 20 7946", "ORIGNOTE "};
+    return markers;
+  }
+
+  // The source of --masking: pgbench data plus `users` with personal data in the heap, a unique
+  // index (email) and uncompressed TOAST (every 10th row has a ~2.5 kB note, STORAGE EXTERNAL).
+  void CreateMaskingSource() {
+    Step("creating the source: initdb + pgbench -i -s " + std::to_string(scale_) + " + " +
+         std::to_string(o_.users) + " users rows");
+    auto start = Clock::now();
+    RunCommand({Bin("initdb"), "-D", src_ + "/data", "-U", "postgres", "--auth=trust",
+                "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"},
+               AsPostgres());
+    src_port_ = FreePort();
+    src_pid_ = StartPostgres(src_ + "/data", src_port_, src_ + "/postgres.log");
+    WaitReady(src_ + "/data", src_pid_);
+    source_password_ = RandomToken(20);
+    dev_password_ = kClonePassword;
+    {
+      Pg admin(AdminConninfo());
+      if (!admin.ok()) throw std::runtime_error("source: " + admin.error());
+      admin.Exec("ALTER ROLE postgres PASSWORD '" + source_password_ + "'");
+      admin.Exec("CREATE ROLE dev LOGIN PASSWORD '" + dev_password_ + "'");
+      admin.Exec("GRANT pg_read_all_data TO dev");
+      admin.Exec(std::string("CREATE DATABASE ") + kDb);
+    }
+    RunCommand({Bin("pgbench"), "-i", "-q", "-s", std::to_string(scale_), "-I", "dtGvp", "-h",
+                src_ + "/run", "-p", std::to_string(src_port_), "-U", "postgres", kDb},
+               AsPostgres());
+    Pg admin(AdminConninfo(kDb));
+    if (!admin.ok()) throw std::runtime_error("source: " + admin.error());
+    admin.Exec(
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, full_name text NOT "
+        "NULL, phone text, note text, created_at timestamptz NOT NULL DEFAULT now())");
+    admin.Exec("ALTER TABLE users ALTER COLUMN note SET STORAGE EXTERNAL");
+    std::string n = std::to_string(o_.users);
+    admin.Exec(
+        "INSERT INTO users (id, email, full_name, phone, note) SELECT g, "
+        "'user' || g || '.' || left(md5(g::text), 8) || '@orig-mail.test', "
+        "(ARRAY['Anna','Boris','Chen','Dana','Emeka','Fatima'])[1 + g % 6] || ' Origson-' || g, "
+        "'+44 20 7946 ' || lpad((g % 10000)::text, 4, '0'), "
+        "CASE WHEN g % 10 = 0 THEN 'ORIGNOTE ' || g || ': ' || repeat(md5(g::text), 78) END "
+        "FROM generate_series(1, " + n + ") g");
+    admin.Exec("CREATE UNIQUE INDEX users_email_key ON users (email)");
+    admin.Exec("VACUUM ANALYZE users");
+    admin.Exec("CHECKPOINT");
+    // A few originals spread over the table, looked up by value in the clones.
+    std::string ids = "1, 2, 10, " + std::to_string(o_.users / 3) + ", " +
+                      std::to_string(o_.users / 2) + ", " + n;
+    known_originals_ = admin.Exec(
+        "SELECT string_agg(quote_literal(email), ', ' ORDER BY id) FROM users WHERE id IN (" +
+        ids + ")");
+    known_count_ = std::stoi(admin.Exec("SELECT count(*) FROM users WHERE id IN (" + ids + ")"));
+    db_bytes_ = std::stod(admin.Exec(std::string("SELECT pg_database_size('") + kDb + "')"));
+    double users_bytes = std::stod(admin.Exec("SELECT pg_total_relation_size('users')"));
+    double toast_bytes = std::stod(admin.Exec(
+        "SELECT pg_total_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'users'::regclass"));
+    datadir_bytes_ = std::stod(RunCommand({"du", "-sb", src_ + "/data"}, {.cwd = dir_}));
+    result_["database_bytes"] = db_bytes_;
+    result_["data_dir_bytes"] = datadir_bytes_;
+    result_["users"] = o_.users;
+    result_["users_with_note"] = o_.users / 10;
+    result_["users_bytes"] = users_bytes;
+    result_["users_toast_bytes"] = toast_bytes;
+    result_["source_generation_s"] = std::round(MsSince(start) / 100) / 10;
+    Step("source ready: database " + Mib(db_bytes_) + " MiB, users " + Mib(users_bytes) +
+         " MiB (TOAST " + Mib(toast_bytes) + " MiB)");
+  }
+
+  // The engine on the source, logical retrieval, with or without masking rules; returns the ms
+  // from the engine's start to its first snapshot. A failed retrieval (the residue gate refusing
+  // the snapshot, say) ends the benchmark with the engine's alerts.
+  double StartMaskingEngine(bool masked, const std::string& log) {
+    api_port_ = FreePort();
+    int ports = 10;
+    port_from_ = FreePortRange(ports);
+    token_ = RandomToken(32);
+    double image_gb = std::max(10.0, std::ceil(datadir_bytes_ * 4 / 1073741824.0));
+    std::ostringstream yml;
+    yml << "server:\n  verificationToken: \"" << token_ << "\"\n  port: " << api_port_ << "\n"
+        << "poolManager:\n  mountDir: " << dir_ << "/pool\n  imageSize: " << image_gb << "GB\n"
+        << "provision:\n"
+        << (o_.clone_wal_dir.empty() ? "" : "  cloneWalDir: " + o_.clone_wal_dir + "\n")
+        << "  portPool:\n    from: " << port_from_ << "\n    to: " << port_from_ + ports - 1
+        << "\n"
+        << "cloning:\n  maxIdleMinutes: 0\n"
+        << "retrieval:\n  jobs: [logicalDump, logicalRestore, logicalSnapshot]\n  spec:\n"
+        << "    logicalDump:\n      options:\n        source:\n          connection:\n"
+        << "            host: 127.0.0.1\n            port: " << src_port_ << "\n"
+        << "            dbname: " << kDb << "\n            username: postgres\n"
+        << "            password: " << source_password_ << "\n"
+        << "        databases: [" << kDb << "]\n        parallelJobs: " << o_.jobs << "\n"
+        << "    logicalRestore:\n      options:\n        parallelJobs: " << o_.jobs << "\n"
+        << "    logicalSnapshot:\n      options: {}\n";
+    if (masked) {
+      // As in docs/masking.md's example; the residue gate is on by default.
+      yml << "masking:\n  rules:\n"
+          << "    - column: public.users.email\n      function: fake_email\n"
+          << "    - column: public.users.full_name\n      function: fake_name\n"
+          << "    - column: public.users.phone\n      function: partial\n"
+          << "      args: [2, \"XXXX\", 2]\n"
+          << "    - column: public.users.note\n      function: \"null\"\n";
+    }
+    WriteFile(dir_ + "/server.yml", yml.str());
+    chmod((dir_ + "/server.yml").c_str(), 0600);
+    Step("starting dblab-engine " + std::string(masked ? "with" : "without") +
+         " masking rules and waiting for the first snapshot");
+    auto start = Clock::now();
+    g_engine_pid = Spawn({o_.engine, "--config", dir_ + "/server.yml"},
+                         {.cwd = dir_, .out_file = log});
+    api_ = std::make_unique<Api>("http://127.0.0.1:" + std::to_string(api_port_), token_);
+    double timeout_ms = (900.0 + scale_ * 4.0 + o_.users / 500.0) * 1000;
+    while (true) {
+      CheckStop();
+      if (!ChildRunning(g_engine_pid)) {
+        g_engine_pid = 0;
+        throw std::runtime_error("dblab-engine exited; log:\n" + Tail(ReadFile(log)));
+      }
+      auto r = api_->Call("GET", "/snapshots");
+      if (r.code == 200) {
+        auto j = r.JsonBody();
+        if (j.is_array() && !j.empty()) {
+          snapshot_id_ = j[0].value("id", "");
+          break;
+        }
+        auto status = api_->Call("GET", "/status").JsonBody();
+        if (status.is_object() && status["retrieving"].value("status", "") == "failed") {
+          throw std::runtime_error("retrieval failed: " + status["retrieving"]["alerts"].dump() +
+                                   "\nengine log:\n" + Tail(ReadFile(log)));
+        }
+      }
+      if (MsSince(start) > timeout_ms) {
+        throw std::runtime_error("no snapshot in time; engine log:\n" + Tail(ReadFile(log)));
+      }
+      SleepMs(200);
+    }
+    return MsSince(start);
+  }
+
+  // Every file under `dir` (symlinked directories followed: a clone's WAL may live elsewhere)
+  // searched for every marker; how often each occurs.
+  static Json ScanForMarkers(const std::string& dir) {
+    auto start = Clock::now();
+    const auto& markers = MaskingMarkers();
+    std::vector<int64_t> hits(markers.size(), 0);
+    size_t overlap = 0;
+    for (const auto& marker : markers) overlap = std::max(overlap, marker.size() - 1);
+    int64_t files = 0, bytes = 0;
+    std::vector<char> buffer(16 << 20);
+    std::error_code error;
+    auto options = fs::directory_options::follow_directory_symlink |
+                   fs::directory_options::skip_permission_denied;
+    for (fs::recursive_directory_iterator it(dir, options, error), end; !error && it != end;
+         it.increment(error)) {
+      std::error_code type_error;
+      if (!it->is_regular_file(type_error)) continue;
+      int fd = open(it->path().c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      ++files;
+      size_t kept = 0;  // the previous chunk's tail, for markers across the boundary
+      while (true) {
+        ssize_t n = read(fd, buffer.data() + kept, buffer.size() - kept);
+        if (n <= 0) break;
+        bytes += n;
+        std::string_view view(buffer.data(), kept + size_t(n));
+        for (size_t k = 0; k < markers.size(); ++k) {
+          for (size_t at = view.find(markers[k]); at != std::string_view::npos;
+               at = view.find(markers[k], at + 1)) {
+            if (at + markers[k].size() > kept) ++hits[k];  // else counted in the previous chunk
+          }
+        }
+        kept = std::min(overlap, view.size());
+        std::memmove(buffer.data(), buffer.data() + view.size() - kept, kept);
+      }
+      close(fd);
+    }
+    if (error) throw std::runtime_error("cannot scan " + dir + ": " + error.message());
+    Json found = Json::object();
+    for (size_t k = 0; k < markers.size(); ++k) found[markers[k]] = hits[k];
+    return Json{{"files", files},
+                {"bytes", bytes},
+                {"seconds", std::round(MsSince(start) / 10) / 100},
+                {"marker_hits", found}};
+  }
+
+  // A clone of the snapshot just taken, looked at as a developer would (the clone's user, SQL)
+  // and byte by byte (every file of its data directory). The masked snapshot must hold no
+  // original; the unmasked one must show them all, or the check would prove nothing.
+  Json CheckMaskingClone(bool masked) {
+    std::string id = masked ? "masked" : "unmasked";
+    Step("a clone of the " + id + " snapshot: looking for the original values");
+    bool ready = false;
+    int port = RequestClone(*api_, id, &ready);
+    if (!ready) port = WaitCloneOk(*api_, id, 20);
+    WaitFirstQuery(DevConninfo(port, kDb), 60000);
+    Json out;
+    {
+      Pg pg(DevConninfo(port, kDb));
+      if (!pg.ok()) throw std::runtime_error("clone " + id + ": " + pg.error());
+      auto count = [&](const std::string& where) {
+        return std::stoll(pg.Exec("SELECT count(*) FROM users WHERE " + where));
+      };
+      out["rows"] = count("true");
+      out["known_original_emails"] = known_count_;
+      out["known_original_emails_found"] = count("email IN (" + known_originals_ + ")");
+      out["rows_with_original_email"] = count("email LIKE '%@orig-mail.test'");
+      out["rows_with_original_name"] = count("full_name LIKE '%Origson-%'");
+      out["rows_with_original_phone"] = count("phone LIKE '+44 20 7946%'");
+      out["rows_with_note"] = count("note IS NOT NULL");
+      out["first_row"] = pg.Exec("SELECT email || ' | ' || full_name || ' | ' || "
+                                 "coalesce(phone, '') FROM users ORDER BY id LIMIT 1");
+    }
+    out["file_scan"] = ScanForMarkers(CloneDataDir(port));
+    auto r = api_->Call("DELETE", "/clone/" + id);
+    if (r.code != 200 && r.code != 204) throw std::runtime_error("DELETE /clone/" + id + ": " + r.body);
+
+    std::vector<std::string> problems;
+    auto expect = [&](const char* key, int64_t want) {
+      if (out[key].get<int64_t>() != want) {
+        problems.push_back(std::string(key) + " = " + out[key].dump() + ", expected " +
+                           std::to_string(want));
+      }
+    };
+    expect("rows", o_.users);
+    expect("known_original_emails_found", masked ? 0 : known_count_);
+    expect("rows_with_original_email", masked ? 0 : o_.users);
+    expect("rows_with_original_name", masked ? 0 : o_.users);
+    expect("rows_with_original_phone", masked ? 0 : o_.users);
+    expect("rows_with_note", masked ? 0 : o_.users / 10);
+    for (auto& [marker, hits] : out["file_scan"]["marker_hits"].items()) {
+      if (masked ? hits.get<int64_t>() != 0 : hits.get<int64_t>() == 0) {
+        problems.push_back("'" + marker + "' found " + hits.dump() + " times in the clone's files");
+      }
+    }
+    if (!problems.empty()) {
+      std::string list;
+      for (const auto& p : problems) list += (list.empty() ? "" : "; ") + p;
+      throw std::runtime_error(
+          masked ? "MASKING FAILED: a clone of the masked snapshot shows original values: " + list
+                 : "the unmasked snapshot's clone does not show the originals, so the check "
+                   "would prove nothing: " + list);
+    }
+    out["verdict"] = masked ? "no original value, in SQL or in the files"
+                            : "every original present (the check sees them)";
+    Step("clone of the " + id + " snapshot: " + out["verdict"].get<std::string>() + " (" +
+         out["first_row"].get<std::string>() + ")");
+    return out;
+  }
+
+  // Seconds of each retrieval step, from the engine log's "retrieval: ..." lines (timestamps to
+  // the millisecond) and the durations the residue steps log themselves ("... in X s").
+  static Json MaskingSteps(const std::string& log) {
+    struct Line {
+      double ms;
+      std::string text;
+    };
+    std::vector<Line> lines;
+    std::istringstream in(log);
+    for (std::string line; std::getline(in, line);) {
+      size_t at = line.find(" retrieval: ");
+      std::tm tm{};
+      if (at == std::string::npos || line.size() < 23 ||
+          !strptime(line.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) {
+        continue;
+      }
+      double ms = double(timegm(&tm)) * 1000 + std::atof(line.substr(19, 4).c_str()) * 1000;
+      lines.push_back({ms, line.substr(at + 12)});
+    }
+    auto find = [&](auto match) -> const Line* {
+      for (const auto& line : lines) {
+        if (match(line.text)) return &line;
+      }
+      return nullptr;
+    };
+    auto starting = [&](const std::string& prefix, const std::string& without = "\x01") {
+      return find([&](const std::string& t) {
+        return t.rfind(prefix, 0) == 0 && t.find(without) == std::string::npos;
+      });
+    };
+    auto logged_s = [](const Line* line) {  // "... in X s"
+      size_t at = line->text.rfind(" in ");
+      return at == std::string::npos ? 0.0 : std::atof(line->text.c_str() + at + 4);
+    };
+    const Line* begin = starting("full refresh started");
+    if (!begin && !lines.empty()) begin = &lines.front();
+    const Line* dump = starting("pg_dump: ");
+    const Line* initdb = starting("initdb: ");
+    const Line* server = starting("starting restore server");
+    const Line* restore = starting("pg_restore: ");
+    const Line* sampled = starting("residue: sampled ");
+    const Line* mask_first = starting("masking rules: ", " columns masked");
+    const Line* mask_done = find([](const std::string& t) {
+      return t.rfind("masking rules: ", 0) == 0 && t.find(" columns masked") != std::string::npos;
+    });
+    const Line* rewrite_first = starting("residue: rewriting ");
+    const Line* after = starting("residue: masking replaced ");
+    const Line* stop = starting("stopping restore server");
+    const Line* wal = starting("residue: a fresh WAL");
+    const Line* gate = starting("residue gate: ");
+    const Line* snapshot = starting("snapshot ", " is ready");
+    const Line* ready = find([](const std::string& t) {
+      return t.rfind("snapshot ", 0) == 0 && t.find(" is ready") != std::string::npos;
+    });
+    for (const Line* needed :
+         {begin, dump, initdb, server, restore, sampled, after, stop, wal, gate, snapshot, ready}) {
+      if (!needed) throw std::runtime_error("the engine log lacks a retrieval step:\n" + Tail(log));
+    }
+    auto s = [](double ms) { return std::round(ms / 10) / 100; };
+    double sample_ms = logged_s(sampled) * 1000;
+    double after_ms = logged_s(after) * 1000;
+    double gate_ms = gate->text.find(" hits") == std::string::npos ? 0 : logged_s(gate) * 1000;
+    double rewrite_ms = rewrite_first ? after->ms - rewrite_first->ms : 0;
+    double gate_mib = 0, gate_files = 0, gate_hits = 0;
+    if (gate_ms > 0) {  // "looked for N originals in F files (M MiB) in X s: H hits"
+      const std::string& t = gate->text;
+      gate_files = std::atof(t.c_str() + t.find(" originals in ") + 14);
+      gate_mib = std::atof(t.c_str() + t.find(" files (") + 8);
+      gate_hits = std::atof(t.c_str() + t.rfind(": ") + 2);
+    }
+    return Json{
+        {"connect_and_inspect", s(dump->ms - begin->ms)},
+        {"dump", s(initdb->ms - dump->ms)},
+        {"initdb", s(server->ms - initdb->ms)},
+        {"start_restore_server", s(restore->ms - server->ms)},
+        {"restore", s(sampled->ms - sample_ms - restore->ms)},
+        {"residue_sample", s(sample_ms)},
+        {"masking_prepare", s(mask_first ? mask_first->ms - sampled->ms : 0)},
+        {"masking_updates", s(mask_first && mask_done ? mask_done->ms - mask_first->ms : 0)},
+        {"residue_find_originals", s(after_ms - rewrite_ms)},
+        {"residue_rewrite", s(rewrite_ms)},
+        {"stop_restore_server", s(wal->ms - stop->ms)},
+        {"fresh_wal", s(gate->ms - gate_ms - wal->ms)},
+        {"gate", s(gate_ms)},
+        {"gate_files", gate_files},
+        {"gate_mib", gate_mib},
+        {"gate_hits", gate_hits},
+        {"snapshot", s(ready->ms - snapshot->ms)},
+        {"total", s(ready->ms - begin->ms)}};
+  }
+
+  void SummarizeMasking() {
+    const Json& unmasked = result_["runs"]["unmasked"];
+    const Json& masked = result_["runs"]["masked"];
+    auto step = [](const Json& run, const char* key) { return run["steps_s"][key].get<double>(); };
+    auto r2 = [](double v) { return std::round(v * 100) / 100; };
+    double before = unmasked["retrieval_s"].get<double>();
+    double after = masked["retrieval_s"].get<double>();
+    double updates = step(masked, "masking_updates");
+    double work = step(masked, "residue_sample") + step(masked, "masking_prepare") + updates +
+                  step(masked, "residue_find_originals") + step(masked, "residue_rewrite") +
+                  step(masked, "fresh_wal") + step(masked, "gate");
+    double unmasked_work = step(unmasked, "residue_sample") +
+                           step(unmasked, "residue_find_originals") +
+                           step(unmasked, "residue_rewrite") + step(unmasked, "fresh_wal") +
+                           step(unmasked, "gate");
+    result_["summary"] = Json{
+        {"scale", scale_},
+        {"users", o_.users},
+        {"unmasked_retrieval_s", before},
+        {"masked_retrieval_s", after},
+        {"ratio_masked_to_unmasked", r2(after / before)},
+        {"masking_extra_s", r2(after - before)},
+        {"residue_sample_s", step(masked, "residue_sample")},
+        {"masking_updates_s", updates},
+        {"masked_rows_per_s", updates > 0 ? std::round(o_.users / updates) : 0.0},
+        {"residue_find_originals_s", step(masked, "residue_find_originals")},
+        {"residue_rewrite_s", step(masked, "residue_rewrite")},
+        {"fresh_wal_s", step(masked, "fresh_wal")},
+        {"gate_s", step(masked, "gate")},
+        {"gate_mib", step(masked, "gate_mib")},
+        {"masking_cleanup_gate_s", r2(work)},
+        {"masking_cleanup_gate_share_of_masked_retrieval", r2(work / after)},
+        {"unmasked_residue_steps_s", r2(unmasked_work)},
+        {"masked_clone_original_values_found",
+         masked["clone_check"]["known_original_emails_found"].get<int64_t>() +
+             masked["clone_check"]["rows_with_original_email"].get<int64_t>() +
+             masked["clone_check"]["rows_with_original_name"].get<int64_t>() +
+             masked["clone_check"]["rows_with_original_phone"].get<int64_t>() +
+             masked["clone_check"]["rows_with_note"].get<int64_t>()},
+        {"masked_clone_marker_bytes_found", [&] {
+           int64_t total = 0;
+           for (auto& [marker, hits] : masked["clone_check"]["file_scan"]["marker_hits"].items())
+             total += hits.get<int64_t>();
+           return total;
+         }()}};
+  }
+
   const Options& o_;
   int scale_;
   std::string dir_, src_;
@@ -1497,6 +1930,9 @@ class ScaleBench {
   Stats create_, reset_, destroy_, floor_;
   std::map<std::string, std::string> clone_settings_;
   std::string backend_;  // poolManager.backend; "" = the default
+  // --masking: a few original emails as an SQL list, and how many.
+  std::string known_originals_;
+  int known_count_ = 0;
   Json result_;
 };
 
@@ -1609,6 +2045,110 @@ std::string Today() {
   return buffer;
 }
 
+// ---------------------------------------------------------------------------------------------
+// --masking: output
+
+void PrintMaskingTable(const Json& r) {
+  const Json& u = r["runs"]["unmasked"];
+  const Json& m = r["runs"]["masked"];
+  const Json& s = r["summary"];
+  std::printf("\n== masking: pgbench scale %d + %d users rows (database %s MiB; users %s MiB, of "
+              "which TOAST %s MiB) ==\n",
+              r["scale"].get<int>(), r["users"].get<int>(),
+              Mib(r["database_bytes"].get<double>()).c_str(),
+              Mib(r["users_bytes"].get<double>()).c_str(),
+              Mib(r["users_toast_bytes"].get<double>()).c_str());
+  std::printf("%-52s %10s %10s\n", "logical retrieval to the first snapshot (s)", "unmasked",
+              "masked");
+  auto row = [&](const char* label, double a, double b) {
+    std::printf("%-52s %10.2f %10.2f\n", label, a, b);
+  };
+  auto step = [&](const char* label, const char* key) {
+    row(label, u["steps_s"][key].get<double>(), m["steps_s"][key].get<double>());
+  };
+  row("total: engine start -> snapshot listed", u["retrieval_s"].get<double>(),
+      m["retrieval_s"].get<double>());
+  step("  retrieval in the engine log", "total");
+  step("  pg_dump", "dump");
+  step("  initdb of main data", "initdb");
+  step("  start the restore server", "start_restore_server");
+  step("  pg_restore", "restore");
+  step("  residue: sample of the originals", "residue_sample");
+  step("  masking: rules checked against the catalog", "masking_prepare");
+  step("  masking: UPDATE users (4 columns)", "masking_updates");
+  step("  residue: find the replaced originals", "residue_find_originals");
+  step("  residue: rewrite (VACUUM FULL, ANALYZE, stats)", "residue_rewrite");
+  step("  stop the restore server", "stop_restore_server");
+  step("  residue: fresh WAL, temp files", "fresh_wal");
+  step("  residue gate (scan of the snapshot's files)", "gate");
+  step("  snapshot (sync + btrfs snapshot)", "snapshot");
+  std::printf("masked / unmasked retrieval: x%.2f (%+.1f s); masking + cleanup + gate %.1f s = "
+              "%.0f %% of the masked retrieval\n",
+              s["ratio_masked_to_unmasked"].get<double>(), s["masking_extra_s"].get<double>(),
+              s["masking_cleanup_gate_s"].get<double>(),
+              s["masking_cleanup_gate_share_of_masked_retrieval"].get<double>() * 100);
+  std::printf("masking UPDATE: %.0f rows/s; gate: %.0f MiB in %.2f s, %.0f hits\n",
+              s["masked_rows_per_s"].get<double>(), s["gate_mib"].get<double>(),
+              s["gate_s"].get<double>(), m["steps_s"]["gate_hits"].get<double>());
+  const Json& c = m["clone_check"];
+  std::printf("clone of the masked snapshot: %lld of %d known original emails, %lld values with "
+              "an original marker in SQL, %lld marker hits in %lld files (%s MiB)\n",
+              static_cast<long long>(c["known_original_emails_found"].get<int64_t>()),
+              c["known_original_emails"].get<int>(),
+              static_cast<long long>(s["masked_clone_original_values_found"].get<int64_t>()),
+              static_cast<long long>(s["masked_clone_marker_bytes_found"].get<int64_t>()),
+              static_cast<long long>(c["file_scan"]["files"].get<int64_t>()),
+              Mib(c["file_scan"]["bytes"].get<double>()).c_str());
+  std::printf("load average: %s at the start, %s at the end\n",
+              r["load_average_start"].get<std::string>().c_str(),
+              r["load_average_end"].get<std::string>().c_str());
+  std::fflush(stdout);
+}
+
+// One source per scale, two retrievals each; <out>/<date>-masking-scale<N>.json per scale and
+// <out>/<date>-masking-summary.json.
+int RunMaskingBench(const Options& o, const Json& machine, const std::string& pg_version,
+                    const std::string& engine_version, const std::string& date) {
+  std::vector<Json> results;
+  int exit_code = 0;
+  try {
+    for (int scale : o.scales) {
+      ScaleBench bench(o, scale);
+      Json r;
+      r["date"] = date;
+      r["mode"] = "masking";
+      r["machine"] = machine;
+      r["postgres"] = pg_version;
+      r["engine"] = engine_version;
+      r["quick"] = o.quick;
+      r["jobs"] = o.jobs;
+      r["masking_rules"] = {"public.users.email: fake_email", "public.users.full_name: fake_name",
+                            "public.users.phone: partial [2, XXXX, 2]", "public.users.note: null"};
+      r.update(bench.RunMasking());
+      std::string path =
+          o.out_dir + "/" + date + "-masking-scale" + std::to_string(scale) + ".json";
+      WriteFile(path, r.dump(2) + "\n");
+      Log("wrote " + path);
+      results.push_back(r);
+      PrintMaskingTable(r);
+    }
+  } catch (const std::exception& e) {
+    Log(std::string("FAILED: ") + e.what());
+    exit_code = 1;
+  }
+  CleanupAll();
+  if (exit_code == 0 && !results.empty()) {
+    Json per_scale = Json::object();
+    for (const auto& r : results) per_scale[std::to_string(r["scale"].get<int>())] = r["summary"];
+    Json summary{{"date", date},         {"machine", machine},    {"postgres", pg_version},
+                 {"engine", engine_version}, {"per_scale", per_scale},
+                 {"load_average_end", LoadAverage()}};
+    WriteFile(o.out_dir + "/" + date + "-masking-summary.json", summary.dump(2) + "\n");
+    std::printf("results: %s/%s-masking-*.json\n", o.out_dir.c_str(), date.c_str());
+  }
+  return exit_code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -1642,6 +2182,12 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--clone-wal-dir", o.clone_wal_dir, "the engine's provision.cloneWalDir (auto, off)");
+  app.add_flag("--masking", o.masking,
+               "retrieval time without and with masking rules: pgbench data plus a users table "
+               "(default scale 100; with --quick scale 1 and 5,000 users)");
+  app.add_option("--users", o.users, "with --masking: rows of the users table")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 100000000));
   CLI11_PARSE(app, argc, argv);
   if (o.quick) {
     o.scales = {10};
@@ -1651,6 +2197,12 @@ int main(int argc, char** argv) {
     o.alive = 10;
     o.status_samples = 200;
     o.large = false;
+  }
+  if (o.masking && o.quick) {
+    o.scales = {1};
+    if (!app.count("--users")) o.users = 5000;
+  } else if (o.masking && !app.count("--scales")) {
+    o.scales = {100};
   }
   if (geteuid() != 0) {
     std::cerr << "dblab-bench must run as root (the engine mounts a pool)\n";
@@ -1708,6 +2260,11 @@ int main(int argc, char** argv) {
   std::vector<Json> results;
   int exit_code = 0;
   std::string date = Today();
+  if (o.masking) {
+    exit_code = RunMaskingBench(o, machine, pg_version, engine_version, date);
+    curl_global_cleanup();
+    return exit_code;
+  }
   if (o.write) {
     Json summary{{"date", date}, {"machine", machine}, {"postgres", pg_version},
                  {"engine", engine_version}, {"runs", o.runs},

@@ -5,10 +5,12 @@
 #   sudo bench/run.sh --large         # also scale 600 (~9 GB) if the disk allows
 #   sudo bench/run.sh --quick         # scale 10, 3 runs, 5 at once / 10 alive: end-to-end check
 #   sudo bench/run.sh --scales 10 --runs 20 --note "idle machine"
+#   sudo bench/run.sh --masking       # retrieval without and with masking rules: scale 100 + 1M users
+#   sudo bench/run.sh --masking --quick   # scale 1 + 5,000 users: the end-to-end check
 #
 # Options after the mode go to dblab-bench (see `--help`). Environment: DBLAB_BUILD_DIR (default
 # build/), DBLAB_BENCH_OUT (output directory; default bench/results, or $DBLAB_BUILD_DIR/bench-quick
-# with --quick). It uses the build's dblab-bench (CMake target) when there is one, otherwise it
+# with --quick; bench/results/masking and $DBLAB_BUILD_DIR/bench-masking-quick with --masking). It uses the build's dblab-bench (CMake target) when there is one, otherwise it
 # compiles bench/dblab_bench.cc into bench/.build. Whatever happens, it stops and removes what the
 # benchmark started (engine, postgres servers, btrfs loop mount) in its /tmp work directory.
 set -euo pipefail
@@ -17,8 +19,16 @@ root=$(dirname "$bench_dir")
 build_dir=${DBLAB_BUILD_DIR:-$root/build}
 
 quick=0
-for arg in "$@"; do [[ $arg == --quick ]] && quick=1; done
-if ((quick)); then
+masking=0
+for arg in "$@"; do
+  [[ $arg == --quick ]] && quick=1
+  [[ $arg == --masking ]] && masking=1
+done
+if ((masking && quick)); then
+  out=${DBLAB_BENCH_OUT:-$build_dir/bench-masking-quick}
+elif ((masking)); then
+  out=${DBLAB_BENCH_OUT:-$bench_dir/results/masking}
+elif ((quick)); then
   out=${DBLAB_BENCH_OUT:-$build_dir/bench-quick}
 else
   out=${DBLAB_BENCH_OUT:-$bench_dir/results}
@@ -33,7 +43,7 @@ if [[ ! -x $engine ]]; then
   echo "bench/run.sh: $engine not found; build first (scripts/build.sh)" >&2
   exit 2
 fi
-if ! command -v gnuplot >/dev/null; then
+if ((!masking)) && ! command -v gnuplot >/dev/null; then
   echo "bench/run.sh: gnuplot not found; installing gnuplot-nox" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox >&2
 fi
@@ -97,7 +107,21 @@ rc=$?
 set -e
 bench_pid=
 
-if ((quick && rc == 0)); then
+if ((masking && quick && rc == 0)); then
+  # The end-to-end check of --masking: a result file with every number it must show.
+  json=$(ls -t "$out"/*-masking-scale1.json | head -1)
+  for key in unmasked_retrieval_s masked_retrieval_s ratio_masked_to_unmasked masking_extra_s \
+    residue_sample_s masking_updates_s masked_rows_per_s residue_find_originals_s residue_rewrite_s \
+    fresh_wal_s gate_s gate_mib masking_cleanup_gate_s masking_cleanup_gate_share_of_masked_retrieval \
+    unmasked_residue_steps_s; do
+    grep -q "\"$key\": -\?[0-9]" "$json" || { echo "bench/run.sh: $key missing in $json" >&2; rc=1; }
+  done
+  for key in masked_clone_original_values_found masked_clone_marker_bytes_found; do
+    grep -q "\"$key\": 0," "$json" || grep -q "\"$key\": 0\$" "$json" ||
+      { echo "bench/run.sh: $key is not 0 in $json" >&2; rc=1; }
+  done
+  ((rc == 0)) && echo "bench/run.sh --masking --quick: OK ($json)"
+elif ((quick && rc == 0)); then
   # The end-to-end check: one result file with every number the benchmark must show, and a plot.
   json=$(ls -t "$out"/*-scale10.json | head -1)
   for key in create_p50_minus_floor_ms reset_p50_minus_floor_ms fresh_clone_disk_exclusive_bytes \

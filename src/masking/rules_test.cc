@@ -172,7 +172,7 @@ TEST(MaskSqlTest, DerivedValuesGoThroughTheKeyedDigestOfTheOriginal) {
   EXPECT_THAT(sql, HasSubstr("'@' || (ARRAY['example.com','example.net','example.org']"));
   EXPECT_THAT(sql, HasSubstr("FROM (SELECT sha256($2::bytea || sha256($1::bytea || "
                              "convert_to('fake_email:' || (dblab_row.\"email\")::text, "
-                             "'UTF8'))) AS dblab_d) dblab_h)"));
+                             "'UTF8'))) AS dblab_d OFFSET 0) dblab_h)"));
 
   rule.seed_column = "login";
   sql = MaskExpression(rule, {"email", ColumnKind::kString, false});
