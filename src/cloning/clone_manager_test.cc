@@ -381,5 +381,74 @@ TEST_F(CloneManagerTest, AnIdleCloneIsDestroyedOnlyAfterMaxIdleMinutesWithoutAct
   EXPECT_EQ(Status("unknown"), "OK");
 }
 
+TEST_F(CloneManagerTest, AFaultAtAnyStepOfCreateResetOrDestroyLeavesNothingBehind) {
+  // Every pool operation, server start and stop and SQL statement is a step; run the whole
+  // create-reset-destroy once to count them, then once per step with that step failing.
+  std::atomic<int> steps{0};
+  std::atomic<int> fail_at{0};
+  std::mutex what_mutex;
+  std::string failed;
+  auto step = [&](const std::string& what) -> dblab::Status {
+    if (++steps != fail_at) return OkStatus();
+    std::lock_guard lock(what_mutex);
+    failed = what;
+    return Internal("injected fault (" + what + ")");
+  };
+  pool_->fault = [&](const std::string& op, const std::string& name) {
+    return step("pool " + op + " " + name);
+  };
+  servers_.start_fault = [&](const ServerSpec& spec) { return step("start " + spec.data_dir); };
+  servers_.stop_fault = [&](const std::string& dir) { return step("stop " + dir); };
+  sql_.query_fault = [&](const std::string& sql) { return step("sql " + sql.substr(0, 40)); };
+  auto scenario = [&] {
+    auto created = Manager().Create({.id = "c1", .username = "dev", .password = "secret-pw-1"});
+    Manager().WaitIdle();
+    if (created.ok()) {
+      (void)Manager().Reset("c1", {});
+      Manager().WaitIdle();
+    }
+    (void)Manager().Destroy("c1");
+    Manager().WaitIdle();
+  };
+  scenario();
+  const int total = steps;
+  ASSERT_GE(total, 6);
+  EXPECT_EQ(Status("c1"), "gone");
+  for (int k = 1; k <= total; ++k) {
+    steps = 0;
+    fail_at = k;
+    scenario();
+    fail_at = 0;
+    std::string what;
+    {
+      std::lock_guard lock(what_mutex);
+      what = "fault at step " + std::to_string(k) + ": " + failed;
+    }
+    // Whatever failed, the user can destroy what is left ...
+    if (Status("c1") != "gone") {
+      auto destroyed = Manager().Destroy("c1");
+      EXPECT_TRUE(destroyed.ok()) << what << ": " << destroyed.error().message;
+      Manager().WaitIdle();
+    }
+    EXPECT_EQ(Status("c1"), "gone") << what;
+    EXPECT_EQ(servers_.RunningCount(), 0) << what << ": a server left running";
+    // ... and the engine's next start removes storage a failed deletion left.
+    manager_.reset();
+    ASSERT_TRUE(Manager().Reconcile().ok()) << what;
+    Manager().WaitIdle();
+    auto clones = pool_->ListClones();
+    ASSERT_TRUE(clones.ok());
+    EXPECT_TRUE(clones->empty()) << what << ": storage left: " << (*clones)[0];
+    auto records = state_->ListClones();
+    ASSERT_TRUE(records.ok());
+    EXPECT_TRUE(records->empty()) << what << ": a record left";
+  }
+  // After all that, a clone is made as on the first day, on the first port.
+  auto again = CreateAndWait("c2");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(Status("c2"), "OK");
+  EXPECT_EQ(again->db.port, 6000);
+}
+
 }  // namespace
 }  // namespace dblab

@@ -18,6 +18,8 @@ class FakeServerControl : public ServerControl {
  public:
   // A non-ok status fails the start of a server on that data directory.
   std::function<Status(const ServerSpec& spec)> start_fault;
+  // A non-ok status fails a stop (the server keeps running).
+  std::function<Status(const std::string& data_dir)> stop_fault;
 
   Result<pid_t> Start(const ServerSpec& spec) override {
     std::lock_guard lock(mutex_);
@@ -31,6 +33,7 @@ class FakeServerControl : public ServerControl {
               bool /*require_clean*/) override {
     std::lock_guard lock(mutex_);
     stopped_.push_back(data_dir);
+    if (stop_fault) DBLAB_TRY(stop_fault(data_dir));
     running_.erase(Key(data_dir));
     return OkStatus();
   }

@@ -28,6 +28,8 @@ class FakeSqlConnector : public SqlConnector {
     std::string sqlstate;  // e.g. "42710" duplicate_object
   };
   std::vector<std::pair<std::string, Answer>> answers;
+  // A non-ok status fails the statement (after it is recorded), e.g. a fault injected by count.
+  std::function<Status(const std::string& sql)> query_fault;
 
   Result<std::unique_ptr<SqlSession>> Connect(const std::string& conninfo) override {
     if (connect_fault) DBLAB_TRY(connect_fault(conninfo));
@@ -55,6 +57,7 @@ class FakeSqlConnector : public SqlConnector {
       std::lock_guard lock(owner_.mutex_);
       owner_.statements_.push_back({conninfo_, sql});
       sqlstate_.clear();
+      if (owner_.query_fault) DBLAB_TRY(owner_.query_fault(sql));
       for (const auto& [prefix, answer] : owner_.answers) {
         if (sql.rfind(prefix, 0) != 0) continue;
         if (!answer.error.empty()) {
