@@ -280,14 +280,12 @@ void Engine::SuperviseReplica() {
   std::lock_guard lock(mutex_);
   std::string alert = started.ok() ? "" : "the replica does not run: " + started.error().message;
   if (alert == replica_alert_) return;  // reported once, not every check
-  auto& alerts = retrieval_.alerts;
-  if (!replica_alert_.empty()) std::erase(alerts, replica_alert_);
   if (!alert.empty()) {
     spdlog::error("physical retrieval: {}", alert);
-    alerts.push_back(alert);
-    retrieval_.alerts_updated_at = std::chrono::system_clock::now();
+    retrieval_.AddAlert(kAlertReplicaDown, alert, std::chrono::system_clock::now());
   } else {
     spdlog::info("physical retrieval: the replica runs again");
+    retrieval_.alerts.erase(std::string(kAlertReplicaDown));
   }
   replica_alert_ = alert;
 }
@@ -365,9 +363,8 @@ void Engine::RetrievalLoop() {
         replica_alert_.clear();  // under mutex_ (SetRetrieval holds it)
       } else {
         state.status = "failed";
-        state.alerts.push_back(result.error().message);
-        state.alerts_updated_at = std::chrono::system_clock::now();
-        if (state.alerts.size() > 10) state.alerts.erase(state.alerts.begin());
+        state.AddAlert(kAlertRefreshFailed, result.error().message,
+                       std::chrono::system_clock::now());
       }
     });
     if (result.ok()) {
@@ -534,7 +531,11 @@ InstanceStatus Engine::GetStatus() {
   status.warm_pool_ready = clones_->WarmReady();
   if (status.retrieval.status == "failed") {
     status.status_code = "WARNING";
-    status.status_message = "Data retrieval failed: " + status.retrieval.alerts.back();
+    auto failed = status.retrieval.alerts.find(kAlertRefreshFailed);
+    status.status_message = "Data retrieval failed";
+    if (failed != status.retrieval.alerts.end()) {
+      status.status_message += ": " + failed->second.message;
+    }
   } else if (snapshots.empty()) {
     status.status_code = "WARNING";
     status.status_message = "No snapshot yet: data retrieval is " + status.retrieval.status;
@@ -685,7 +686,10 @@ Status Engine::FullRefresh() {
   {
     std::lock_guard lock(mutex_);
     if (refresh_running_ || refresh_requested_) {
-      return Conflict("a full refresh is already running");
+      // DLE raises refresh_skipped when a refresh is asked for while one runs.
+      std::string message = "a full refresh is already running";
+      retrieval_.AddAlert(kAlertRefreshSkipped, message, std::chrono::system_clock::now());
+      return Conflict(message);
     }
     refresh_requested_ = true;
   }

@@ -201,7 +201,8 @@ std::string RenderInstanceMetrics(const InstanceStatus& status,
     out += fmt::format("dblab_retrieval_status{{mode=\"{}\",status=\"{}\"}} {}\n",
                        EscapeLabelValue(retrieval.mode), name, retrieval.status == name ? 1 : 0);
   }
-  Header(out, "dblab_retrieval_alerts", "gauge", "Open retrieval alerts.");
+  Header(out, "dblab_retrieval_alerts", "gauge",
+         "Retrieval alert types raised since the last successful refresh.");
   out += fmt::format("dblab_retrieval_alerts {}\n", retrieval.alerts.size());
   if (retrieval.last_refresh) {
     Header(out, "dblab_retrieval_last_refresh_timestamp_seconds", "gauge",
