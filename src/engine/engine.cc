@@ -266,6 +266,11 @@ Result<Snapshot> Engine::RunRetrieval(bool snapshot_only) {
   }
   LogicalRetrievalOptions options{RetrievalEnv()};
   options.dump_dir = config_.DumpLocation();
+  options.on_restore_target = [this](const std::string& socket_dir, int port) {
+    std::lock_guard lock(mutex_);
+    restore_target_socket_dir_ = socket_dir;
+    restore_target_port_ = port;
+  };
   LogicalRetrieval retrieval(options, *pool_, *postgres_, runner_, *state_, progress);
   return retrieval.Run();
 }

@@ -162,7 +162,7 @@ Result<int> PhysicalRetrieval::SourceMajor() {
       {"user", source.user},
       {"dbname", Env(envs, "PGDATABASE", "postgres")},
       {"connect_timeout", "10"},
-      {"application_name", "dblab-retrieval"}};
+      {"application_name", kRetrievalApplicationName}};
   if (!source.password.empty()) params.push_back({"password", source.password});
   auto connection = PgConnection::Connect(BuildConninfo(params));
   if (!connection.ok()) {
