@@ -116,6 +116,14 @@ struct RetrievalAlert {
 // refresh_skipped, unknown otherwise.
 std::string RetrievalAlertLevel(std::string_view type);
 
+// How far the physical replica is behind the source, as the replica sees it.
+struct ReplicaLag {
+  // Since the last transaction it replayed committed on the source; 0 when it has replayed all
+  // the WAL it received (an idle source is no lag).
+  double seconds = 0;
+  int64_t bytes = 0;  // WAL received but not yet replayed (0 without streaming)
+};
+
 struct RetrievalState {
   std::string mode = "logical";   // logical | physical | unknown
   std::string status = "pending";  // pending | refreshing | finished | failed
@@ -123,6 +131,9 @@ struct RetrievalState {
   std::optional<TimePoint> next_refresh;
   std::map<std::string, RetrievalAlert, std::less<>> alerts;  // keyed by alert type
   std::string progress;             // e.g. "pg_restore: 3/5 databases"
+  // Physical mode with sync: the replica's lag at the last check (every 10 s); empty while no
+  // replica runs or it could not be read.
+  std::optional<ReplicaLag> replica_lag;
 
   // Raises `type` again (DLE's addAlert): the newest message and time, the count plus one.
   void AddAlert(std::string_view type, std::string message, TimePoint now);

@@ -282,7 +282,17 @@ void Engine::SuperviseReplica() {
   PhysicalRetrieval retrieval(PhysicalOptions(), *pool_, *postgres_, runner_, *state_,
                               [](const std::string& step) { spdlog::info("retrieval: {}", step); });
   auto started = retrieval.EnsureReplica();
+  std::optional<ReplicaLag> lag;
+  if (started.ok()) {
+    auto measured = retrieval.MeasureLag();
+    if (measured.ok()) {
+      lag = *measured;
+    } else {
+      spdlog::debug("physical retrieval: {}", measured.error().message);
+    }
+  }
   std::lock_guard lock(mutex_);
+  retrieval_.replica_lag = lag;
   std::string alert = started.ok() ? "" : "the replica does not run: " + started.error().message;
   if (alert == replica_alert_) return;  // reported once, not every check
   if (!alert.empty()) {
@@ -351,6 +361,7 @@ void Engine::RetrievalLoop() {
       refresh_running_ = true;
       retrieval_.status = snapshot_only ? "snapshotting" : "refreshing";
       retrieval_.progress = "starting";
+      retrieval_.replica_lag.reset();  // the replica pauses or is rebuilt; measured again after
     }
     spdlog::info("retrieval: {} started", snapshot_only ? "snapshot" : "full refresh");
     auto retrieval_started = std::chrono::steady_clock::now();
