@@ -213,6 +213,9 @@ Json CloneToJson(const Clone& clone, const CloneJsonContext& context) {
   json["branch"] = clone.branch;
   json["protected"] = clone.is_protected;
   if (clone.protected_till) json["protectedTill"] = FormatRfc3339(*clone.protected_till);
+  // DLE's Clone.DeleteAt: always in its JSON, and never set for a clone (DLE 4.2 schedules the
+  // deletion of snapshots and branches only; idle clones go by cloning.maxIdleMinutes).
+  json["deleteAt"] = nullptr;
   json["createdAt"] = FormatRfc3339(clone.created_at);
   json["status"] = Json{
       {"code", CloneStatusName(clone.status)},

@@ -75,6 +75,7 @@ TEST(JsonMapping, CloneUsesDleFieldNamesAndNeverShowsAPassword) {
   EXPECT_EQ(json["branch"], "main");
   EXPECT_EQ(json["protected"], false);
   EXPECT_FALSE(json.contains("protectedTill"));
+  EXPECT_TRUE(json.contains("deleteAt") && json["deleteAt"].is_null());  // as DLE's clones
   EXPECT_EQ(json["createdAt"], "2026-11-27T12:00:00Z");
   EXPECT_EQ(json["status"]["code"], "OK");
   EXPECT_FALSE(json["status"]["message"].get<std::string>().empty());

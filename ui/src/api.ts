@@ -73,6 +73,8 @@ export interface Clone {
   branch?: string;
   protected: boolean;
   protectedTill?: string;
+  /** DLE's Clone.deleteAt: always null (DLE never schedules a clone's deletion). */
+  deleteAt?: string | null;
   createdAt: string;
   status: { code: CloneStatusCode | string; message: string };
   db: CloneDb;
