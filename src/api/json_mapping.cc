@@ -213,6 +213,9 @@ Json CloneToJson(const Clone& clone, const CloneJsonContext& context) {
   json["branch"] = clone.branch;
   json["protected"] = clone.is_protected;
   if (clone.protected_till) json["protectedTill"] = FormatRfc3339(*clone.protected_till);
+  // DLE's Clone.DeleteAt: always in its JSON, and never set for a clone (DLE 4.2 schedules the
+  // deletion of snapshots and branches only; idle clones go by cloning.maxIdleMinutes).
+  json["deleteAt"] = nullptr;
   json["createdAt"] = FormatRfc3339(clone.created_at);
   json["status"] = Json{
       {"code", CloneStatusName(clone.status)},
@@ -303,7 +306,7 @@ Json InstanceStatusToJson(const InstanceStatus& status, const std::vector<Snapsh
                           {"status", retrieval.status},
                           {"lastRefresh", OptionalTime(retrieval.last_refresh)},
                           {"nextRefresh", OptionalTime(retrieval.next_refresh)},
-                          {"alerts", retrieval.alerts},
+                          {"alerts", RetrievalAlertsToJson(retrieval.alerts)},
                           {"progress", retrieval.progress}}},
       {"provisioner", Json{{"warmPool", Json{{"size", status.warm_pool_size},
                                               {"ready", status.warm_pool_ready}}}}}};
@@ -314,6 +317,17 @@ Json InstanceStatusToJson(const InstanceStatus& status, const std::vector<Snapsh
                             {"pending", hooks.pending},
                             {"lastError", hooks.last_error},
                             {"lastErrorAt", OptionalTime(hooks.last_error_at)}};
+  }
+  return json;
+}
+
+Json RetrievalAlertsToJson(const std::map<std::string, RetrievalAlert, std::less<>>& alerts) {
+  Json json = Json::object();
+  for (const auto& [type, alert] : alerts) {
+    json[type] = Json{{"level", alert.level},
+                      {"message", alert.message},
+                      {"lastSeen", FormatRfc3339(alert.last_seen)},
+                      {"count", alert.count}};
   }
   return json;
 }
@@ -508,16 +522,22 @@ Result<InstanceStatus> InstanceStatusFromJson(const Json& json) {
   status.retrieval.progress = LenientString(retrieving, "progress");
   DBLAB_ASSIGN_OR_RETURN(status.retrieval.last_refresh, LenientTime(retrieving, "lastRefresh"));
   DBLAB_ASSIGN_OR_RETURN(status.retrieval.next_refresh, LenientTime(retrieving, "nextRefresh"));
-  // DLE sends alerts as an object keyed by alert type; dblab as an array of strings.
+  // DLE's alerts object keyed by type; dblab before 2026-12 sent an array of messages.
   if (auto alerts = retrieving.find("alerts"); alerts != retrieving.end()) {
     if (alerts->is_array()) {
       for (const auto& alert : *alerts) {
-        if (alert.is_string()) status.retrieval.alerts.push_back(alert.get<std::string>());
+        if (!alert.is_string()) continue;
+        status.retrieval.AddAlert(kAlertRefreshFailed, alert.get<std::string>(), TimePoint{});
       }
     } else if (alerts->is_object()) {
       for (const auto& [type, alert] : alerts->items()) {
-        std::string message = alert.is_object() ? LenientString(alert, "message") : "";
-        status.retrieval.alerts.push_back(message.empty() ? type : type + ": " + message);
+        if (!alert.is_object()) continue;
+        RetrievalAlert& parsed = status.retrieval.alerts[type];
+        parsed.level = LenientString(alert, "level");
+        parsed.message = LenientString(alert, "message");
+        parsed.count = static_cast<int>(LenientInt(alert, "count"));
+        DBLAB_ASSIGN_OR_RETURN(auto last_seen, LenientTime(alert, "lastSeen"));
+        parsed.last_seen = last_seen.value_or(TimePoint{});
       }
     }
   }

@@ -5,6 +5,7 @@
 // also read a real DLE's answers. Passwords are never written to JSON responses.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -39,6 +40,8 @@ Json SnapshotToJson(const Snapshot& snapshot);
 Json CloneToJson(const Clone& clone, const CloneJsonContext& context);
 // `snapshots` supplies clone snapshot details and each pool's dataStateAt / cloneList.
 Json InstanceStatusToJson(const InstanceStatus& status, const std::vector<Snapshot>& snapshots);
+// DLE's alerts object: {"refresh_failed": {"level", "message", "lastSeen", "count"}}; {} if none.
+Json RetrievalAlertsToJson(const std::map<std::string, RetrievalAlert, std::less<>>& alerts);
 // {"code": "NOT_FOUND", "message": "..."}
 Json ErrorToJson(const Error& error);
 

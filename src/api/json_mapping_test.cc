@@ -75,6 +75,7 @@ TEST(JsonMapping, CloneUsesDleFieldNamesAndNeverShowsAPassword) {
   EXPECT_EQ(json["branch"], "main");
   EXPECT_EQ(json["protected"], false);
   EXPECT_FALSE(json.contains("protectedTill"));
+  EXPECT_TRUE(json.contains("deleteAt") && json["deleteAt"].is_null());  // as DLE's clones
   EXPECT_EQ(json["createdAt"], "2026-11-27T12:00:00Z");
   EXPECT_EQ(json["status"]["code"], "OK");
   EXPECT_FALSE(json["status"]["message"].get<std::string>().empty());
@@ -158,7 +159,10 @@ TEST(JsonMapping, InstanceStatusShape) {
   status.clones.push_back(SampleClone());
   status.expected_cloning_time_seconds = 0.3;
   status.protection_lease_duration_minutes = 60;
-  status.retrieval.alerts = {"pg_dump failed"};
+  status.retrieval.AddAlert(kAlertRefreshFailed, "pg_dump: timeout", At("2026-11-27T10:30:00Z"));
+  status.retrieval.AddAlert(kAlertRefreshFailed, "pg_dump failed", At("2026-11-27T10:40:00Z"));
+  status.retrieval.AddAlert(kAlertRefreshSkipped, "a full refresh is already running",
+                            At("2026-11-27T10:45:00Z"));
   status.retrieval.last_refresh = At("2026-11-27T10:00:00Z");
   status.warm_pool_size = 3;
   status.warm_pool_ready = 2;
@@ -195,7 +199,12 @@ TEST(JsonMapping, InstanceStatusShape) {
   EXPECT_EQ(json["retrieving"]["mode"], "logical");
   EXPECT_EQ(json["retrieving"]["lastRefresh"], "2026-11-27T10:00:00Z");
   EXPECT_TRUE(json["retrieving"]["nextRefresh"].is_null());
-  EXPECT_EQ(json["retrieving"]["alerts"], Json::array({"pg_dump failed"}));
+  // DLE's map[AlertType]Alert: the newest message and time of each type, and its count.
+  EXPECT_EQ(json["retrieving"]["alerts"], Json::parse(R"({
+      "refresh_failed": {"level": "error", "message": "pg_dump failed",
+                         "lastSeen": "2026-11-27T10:40:00Z", "count": 2},
+      "refresh_skipped": {"level": "warning", "message": "a full refresh is already running",
+                          "lastSeen": "2026-11-27T10:45:00Z", "count": 1}})"));
   EXPECT_EQ(json["provisioner"]["warmPool"], Json({{"size", 3}, {"ready", 2}}));
 }
 
@@ -232,6 +241,18 @@ TEST(JsonMapping, ClientSideParsersReadWhatTheServerWrites) {
   EXPECT_EQ(parsed_status->pools.at(0).pg_major, 16);
   EXPECT_EQ(parsed_status->warm_pool_size, 2);
   EXPECT_EQ(parsed_status->warm_pool_ready, 1);
+
+  InstanceStatus failed;
+  failed.retrieval.AddAlert(kAlertReplicaDown, "the replica does not run: no WAL",
+                            At("2026-11-27T11:00:00Z"));
+  auto parsed_failed = InstanceStatusFromJson(InstanceStatusToJson(failed, {}));
+  ASSERT_TRUE(parsed_failed.ok()) << parsed_failed.error().message;
+  EXPECT_EQ(parsed_failed->retrieval.alerts, failed.retrieval.alerts);
+}
+
+TEST(JsonMapping, InstanceStatusWithoutAlertsSendsAnEmptyObject) {
+  Json json = InstanceStatusToJson(InstanceStatus{}, {});
+  EXPECT_EQ(json["retrieving"]["alerts"], Json::object());
 }
 
 TEST(JsonMapping, ClientSideParsersAcceptDleAlertsObject) {
@@ -240,7 +261,34 @@ TEST(JsonMapping, ClientSideParsersAcceptDleAlertsObject) {
           "alerts":{"refresh_failed":{"level":"error","message":"dump failed"}}}})");
   auto status = InstanceStatusFromJson(dle);
   ASSERT_TRUE(status.ok());
-  EXPECT_EQ(status->retrieval.alerts, std::vector<std::string>{"refresh_failed: dump failed"});
+  ASSERT_EQ(status->retrieval.alerts.size(), 1u);
+  const RetrievalAlert& alert = status->retrieval.alerts.at("refresh_failed");
+  EXPECT_EQ(alert.level, "error");
+  EXPECT_EQ(alert.message, "dump failed");
+  EXPECT_EQ(alert.count, 0);  // absent in the answer
+}
+
+TEST(JsonMapping, ClientSideParsersAcceptTheOldAlertsArray) {
+  // dblab engines before 2026-12 sent an array of messages: each counts as refresh_failed.
+  Json old = Json::parse(R"({"retrieving":{"alerts":["dump failed","dump failed again"]}})");
+  auto status = InstanceStatusFromJson(old);
+  ASSERT_TRUE(status.ok());
+  ASSERT_EQ(status->retrieval.alerts.size(), 1u);
+  EXPECT_EQ(status->retrieval.alerts.at("refresh_failed").message, "dump failed again");
+  EXPECT_EQ(status->retrieval.alerts.at("refresh_failed").count, 2);
+}
+
+TEST(RetrievalState, AddAlertKeepsTheNewestMessageOfEachTypeAndCounts) {
+  RetrievalState state;
+  state.AddAlert(kAlertRefreshFailed, "first", At("2026-11-27T10:00:00Z"));
+  state.AddAlert(kAlertRefreshFailed, "second", At("2026-11-27T11:00:00Z"));
+  state.AddAlert(kAlertReplicaDown, "the replica does not run", At("2026-11-27T12:00:00Z"));
+  state.AddAlert("something_new", "?", At("2026-11-27T12:00:00Z"));
+  EXPECT_EQ(state.alerts.at("refresh_failed"),
+            (RetrievalAlert{"error", "second", At("2026-11-27T11:00:00Z"), 2}));
+  EXPECT_EQ(state.alerts.at("replica_down").level, "error");
+  EXPECT_EQ(state.alerts.at("something_new").level, "unknown");  // DLE's AlertLevelByType
+  EXPECT_EQ(RetrievalAlertLevel(kAlertRefreshSkipped), "warning");
 }
 
 // --- requests ---

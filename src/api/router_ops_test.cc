@@ -49,8 +49,10 @@ TEST_F(OpsRouterTest, HealthzAnswersPostAsWellAsGet) {
 TEST_F(OpsRouterTest, RetrievalHasDleShapeWithAlertsKeyedByType) {
   engine_.status.retrieval.mode = "logical";
   engine_.status.retrieval.status = "failed";
-  engine_.status.retrieval.alerts = {"pg_dump: connection refused", "pg_dump: timeout"};
-  engine_.status.retrieval.alerts_updated_at = *ParseRfc3339("2026-11-27T11:00:00Z");
+  engine_.status.retrieval.AddAlert(kAlertRefreshFailed, "pg_dump: connection refused",
+                                    *ParseRfc3339("2026-11-27T10:00:00Z"));
+  engine_.status.retrieval.AddAlert(kAlertRefreshFailed, "pg_dump: timeout",
+                                    *ParseRfc3339("2026-11-27T11:00:00Z"));
   for (const char* path : {"/instance/retrieval", "/api/instance/retrieval"}) {
     ApiResponse response = Call("GET", path);
     ASSERT_EQ(response.status, 200) << path << response.body;
@@ -65,6 +67,10 @@ TEST_F(OpsRouterTest, RetrievalHasDleShapeWithAlertsKeyedByType) {
     EXPECT_TRUE(body["activity"].is_null());
     EXPECT_TRUE(body["currentJob"].is_null());
   }
+  // /status sends the same object.
+  Json status = Json::parse(Call("GET", "/status").body);
+  EXPECT_EQ(status["retrieving"]["alerts"],
+            Json::parse(Call("GET", "/instance/retrieval").body)["alerts"]);
 }
 
 TEST_F(OpsRouterTest, RetrievalShowsTheRunningJobAndNeedsTheToken) {

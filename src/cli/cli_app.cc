@@ -603,10 +603,14 @@ CommandStatus CliRunner::SnapshotDelete() {
       [this](ApiClient& client) { return client.DeleteSnapshot(flags_.snapshot_id); });
 }
 
+// DLE's `dblab commit` prints one line, not the engine's {"snapshotID": ...}.
 CommandStatus CliRunner::Commit() {
-  return PrintFromEngine([this](ApiClient& client) {
-    return client.CreateSnapshotFromClone(flags_.clone_id, flags_.message);
-  });
+  auto client = MakeClient();
+  if (!client) return Local(client.error());
+  auto created = (*client)->CreateSnapshotFromClone(flags_.clone_id, flags_.message);
+  if (!created) return Remote(created.error());
+  io_.out << "Created new snapshot '" << created->value("snapshotID", "") << "'\n";
+  return std::nullopt;
 }
 
 CommandStatus CliRunner::SaveCurrentBranch(const std::string& branch) {

@@ -406,6 +406,20 @@ TEST_F(CliTest, LogPrintsCommitsNewestFirst) {
             "snapshot p@1 (HEAD -> main)\nDataStateAt: Mon, 30 Nov 2026 10:00:00 +0000\n\n");
 }
 
+TEST_F(CliTest, CommitPrintsTheNewSnapshotAsDleDoes) {
+  FakeEngine engine;
+  engine.Script("POST /branch/snapshot",
+                {Ok({{"snapshotID", "dblab_pool@snapshot_20261202040000"}})});
+  UseEngine(engine);
+
+  ASSERT_EQ(Run({"commit", "--clone-id", "c1", "--message", "after the migration"}), kExitOk)
+      << err();
+  EXPECT_EQ(json::parse(engine.requests()[0].body),
+            (json{{"cloneID", "c1"}, {"message", "after the migration"}}));
+  // DLE's CLI: fmt.Fprintf(w, "Created new snapshot '%s'\n", snapshot.SnapshotID).
+  EXPECT_EQ(out(), "Created new snapshot 'dblab_pool@snapshot_20261202040000'\n");
+}
+
 TEST(FormatBranchLogTest, FollowsDleTemplateForPlainAndOddCommits) {
   // A commit no branch points at keeps the space after its id, as DLE's template prints it;
   // "-" is DLE's empty message; an unparsable date prints empty.

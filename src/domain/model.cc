@@ -22,4 +22,20 @@ std::optional<CloneStatus> ParseCloneStatus(const std::string& name) {
   return std::nullopt;
 }
 
+std::string RetrievalAlertLevel(std::string_view type) {
+  if (type == kAlertRefreshFailed || type == kAlertReplicaDown) return "error";
+  if (type == kAlertRefreshSkipped) return "warning";
+  return "unknown";
+}
+
+void RetrievalState::AddAlert(std::string_view type, std::string message, TimePoint now) {
+  auto it = alerts.find(type);
+  if (it == alerts.end()) {
+    it = alerts.emplace(std::string(type), RetrievalAlert{RetrievalAlertLevel(type)}).first;
+  }
+  it->second.message = std::move(message);
+  it->second.last_seen = now;
+  ++it->second.count;
+}
+
 }  // namespace dblab

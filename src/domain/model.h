@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -95,14 +96,47 @@ struct PoolUsage {
   int pg_major = 0;  // PostgreSQL major of main data (its PG_VERSION); 0: none yet
 };
 
+// Retrieval alert types: DLE's refresh_failed (a refresh or snapshot failed) and
+// refresh_skipped (a refresh was asked for while one ran), and dblab's replica_down (the
+// physical replica does not run).
+inline constexpr std::string_view kAlertRefreshFailed = "refresh_failed";
+inline constexpr std::string_view kAlertRefreshSkipped = "refresh_skipped";
+inline constexpr std::string_view kAlertReplicaDown = "replica_down";
+
+// One retrieval alert type's state, as DLE's models.Alert.
+struct RetrievalAlert {
+  std::string level;    // error | warning | unknown (DLE's AlertLevelByType)
+  std::string message;  // the newest
+  TimePoint last_seen{};
+  int count = 0;  // times raised since the alerts were last cleared
+  bool operator==(const RetrievalAlert&) const = default;
+};
+
+// DLE's level of an alert type: error for refresh_failed and replica_down, warning for
+// refresh_skipped, unknown otherwise.
+std::string RetrievalAlertLevel(std::string_view type);
+
+// How far the physical replica is behind the source, as the replica sees it.
+struct ReplicaLag {
+  // Since the last transaction it replayed committed on the source; 0 when it has replayed all
+  // the WAL it received (an idle source is no lag).
+  double seconds = 0;
+  int64_t bytes = 0;  // WAL received but not yet replayed (0 without streaming)
+};
+
 struct RetrievalState {
   std::string mode = "logical";   // logical | physical | unknown
   std::string status = "pending";  // pending | refreshing | finished | failed
   std::optional<TimePoint> last_refresh;
   std::optional<TimePoint> next_refresh;
-  std::vector<std::string> alerts;  // human-readable failures, newest last
-  std::optional<TimePoint> alerts_updated_at;  // when the newest alert was raised
+  std::map<std::string, RetrievalAlert, std::less<>> alerts;  // keyed by alert type
   std::string progress;             // e.g. "pg_restore: 3/5 databases"
+  // Physical mode with sync: the replica's lag at the last check (every 10 s); empty while no
+  // replica runs or it could not be read.
+  std::optional<ReplicaLag> replica_lag;
+
+  // Raises `type` again (DLE's addAlert): the newest message and time, the count plus one.
+  void AddAlert(std::string_view type, std::string message, TimePoint now);
 };
 
 // Webhook deliveries since the engine started (shown in /status when hooks are configured).

@@ -266,6 +266,11 @@ Result<Snapshot> Engine::RunRetrieval(bool snapshot_only) {
   }
   LogicalRetrievalOptions options{RetrievalEnv()};
   options.dump_dir = config_.DumpLocation();
+  options.on_restore_target = [this](const std::string& socket_dir, int port) {
+    std::lock_guard lock(mutex_);
+    restore_target_socket_dir_ = socket_dir;
+    restore_target_port_ = port;
+  };
   LogicalRetrieval retrieval(options, *pool_, *postgres_, runner_, *state_, progress);
   return retrieval.Run();
 }
@@ -277,17 +282,25 @@ void Engine::SuperviseReplica() {
   PhysicalRetrieval retrieval(PhysicalOptions(), *pool_, *postgres_, runner_, *state_,
                               [](const std::string& step) { spdlog::info("retrieval: {}", step); });
   auto started = retrieval.EnsureReplica();
+  std::optional<ReplicaLag> lag;
+  if (started.ok()) {
+    auto measured = retrieval.MeasureLag();
+    if (measured.ok()) {
+      lag = *measured;
+    } else {
+      spdlog::debug("physical retrieval: {}", measured.error().message);
+    }
+  }
   std::lock_guard lock(mutex_);
+  retrieval_.replica_lag = lag;
   std::string alert = started.ok() ? "" : "the replica does not run: " + started.error().message;
   if (alert == replica_alert_) return;  // reported once, not every check
-  auto& alerts = retrieval_.alerts;
-  if (!replica_alert_.empty()) std::erase(alerts, replica_alert_);
   if (!alert.empty()) {
     spdlog::error("physical retrieval: {}", alert);
-    alerts.push_back(alert);
-    retrieval_.alerts_updated_at = std::chrono::system_clock::now();
+    retrieval_.AddAlert(kAlertReplicaDown, alert, std::chrono::system_clock::now());
   } else {
     spdlog::info("physical retrieval: the replica runs again");
+    retrieval_.alerts.erase(std::string(kAlertReplicaDown));
   }
   replica_alert_ = alert;
 }
@@ -348,6 +361,7 @@ void Engine::RetrievalLoop() {
       refresh_running_ = true;
       retrieval_.status = snapshot_only ? "snapshotting" : "refreshing";
       retrieval_.progress = "starting";
+      retrieval_.replica_lag.reset();  // the replica pauses or is rebuilt; measured again after
     }
     spdlog::info("retrieval: {} started", snapshot_only ? "snapshot" : "full refresh");
     auto retrieval_started = std::chrono::steady_clock::now();
@@ -365,9 +379,8 @@ void Engine::RetrievalLoop() {
         replica_alert_.clear();  // under mutex_ (SetRetrieval holds it)
       } else {
         state.status = "failed";
-        state.alerts.push_back(result.error().message);
-        state.alerts_updated_at = std::chrono::system_clock::now();
-        if (state.alerts.size() > 10) state.alerts.erase(state.alerts.begin());
+        state.AddAlert(kAlertRefreshFailed, result.error().message,
+                       std::chrono::system_clock::now());
       }
     });
     if (result.ok()) {
@@ -534,7 +547,11 @@ InstanceStatus Engine::GetStatus() {
   status.warm_pool_ready = clones_->WarmReady();
   if (status.retrieval.status == "failed") {
     status.status_code = "WARNING";
-    status.status_message = "Data retrieval failed: " + status.retrieval.alerts.back();
+    auto failed = status.retrieval.alerts.find(kAlertRefreshFailed);
+    status.status_message = "Data retrieval failed";
+    if (failed != status.retrieval.alerts.end()) {
+      status.status_message += ": " + failed->second.message;
+    }
   } else if (snapshots.empty()) {
     status.status_code = "WARNING";
     status.status_message = "No snapshot yet: data retrieval is " + status.retrieval.status;
@@ -685,7 +702,10 @@ Status Engine::FullRefresh() {
   {
     std::lock_guard lock(mutex_);
     if (refresh_running_ || refresh_requested_) {
-      return Conflict("a full refresh is already running");
+      // DLE raises refresh_skipped when a refresh is asked for while one runs.
+      std::string message = "a full refresh is already running";
+      retrieval_.AddAlert(kAlertRefreshSkipped, message, std::chrono::system_clock::now());
+      return Conflict(message);
     }
     refresh_requested_ = true;
   }

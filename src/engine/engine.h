@@ -135,6 +135,9 @@ class Engine : public EngineService {
   bool snapshot_requested_ = false;
   bool start_replica_ = false;  // physical: adopt or start the replica when the loop starts
   std::string replica_alert_;   // the alert SuperviseReplica last raised ("" = none)
+  // mutex_: where the logical restore's target server listens while it runs (port 0: none).
+  std::string restore_target_socket_dir_;
+  int restore_target_port_ = 0;
   // POST /snapshot waits for its ticket: tickets up to snapshot_done_ have a result.
   uint64_t snapshot_tickets_ = 0;
   uint64_t snapshot_done_ = 0;

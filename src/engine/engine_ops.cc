@@ -11,6 +11,7 @@
 #include "ops/admin_config.h"
 #include "ops/observer.h"
 #include "ops/source_probe.h"
+#include "retrieval/preparation.h"
 
 namespace dblab {
 
@@ -69,19 +70,38 @@ void Engine::OnCloneEvent(const CloneEvent& event) {
 std::string Engine::OperationMetricsText() { return metrics_.Render(); }
 
 std::optional<RetrievalActivity> Engine::GetRetrievalActivity() {
+  ConnParams target;
   {
     std::lock_guard lock(mutex_);
     if (retrieval_.status != "refreshing" || config_.retrieval.physical()) return std::nullopt;
+    if (restore_target_port_ > 0) {
+      // The restore server on main data listens on its unix socket only; the engine reaches it
+      // there as the superuser, as the restore itself does.
+      target = {{"host", restore_target_socket_dir_},
+                {"port", std::to_string(restore_target_port_)},
+                {"user", config_.database_username},
+                {"dbname", "postgres"},
+                {"connect_timeout", "5"},
+                {"application_name", "dblab-engine"}};
+    }
   }
   RetrievalActivity activity;
-  // The dump's sessions on the source; the restore target is a private server on main data
-  // reached by no TCP port, so its sessions are not listed.
+  // The dump's sessions on the source (until the dump ends), and pg_restore's and
+  // preprocessing's on the restore target (while it runs).
   auto source = QuerySessions(SourceConnectionParams(config_.retrieval.logical_dump.source, ""),
-                              "dblab-retrieval");
+                              kRetrievalApplicationName);
   if (source.ok()) {
     activity.source = std::move(*source);
   } else {
     spdlog::debug("retrieval activity: source: {}", source.error().message);
+  }
+  if (!target.empty()) {
+    auto sessions = QuerySessions(target, kRetrievalApplicationName);
+    if (sessions.ok()) {
+      activity.target = std::move(*sessions);
+    } else {
+      spdlog::debug("retrieval activity: restore target: {}", sessions.error().message);
+    }
   }
   return activity;
 }

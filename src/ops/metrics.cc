@@ -201,8 +201,18 @@ std::string RenderInstanceMetrics(const InstanceStatus& status,
     out += fmt::format("dblab_retrieval_status{{mode=\"{}\",status=\"{}\"}} {}\n",
                        EscapeLabelValue(retrieval.mode), name, retrieval.status == name ? 1 : 0);
   }
-  Header(out, "dblab_retrieval_alerts", "gauge", "Open retrieval alerts.");
+  Header(out, "dblab_retrieval_alerts", "gauge",
+         "Retrieval alert types raised since the last successful refresh.");
   out += fmt::format("dblab_retrieval_alerts {}\n", retrieval.alerts.size());
+  if (retrieval.replica_lag) {
+    Header(out, "dblab_retrieval_replica_lag_seconds", "gauge",
+           "Physical mode: seconds the replica's replay is behind the source (0 when it has "
+           "replayed all WAL it received).");
+    out += fmt::format("dblab_retrieval_replica_lag_seconds {}\n", retrieval.replica_lag->seconds);
+    Header(out, "dblab_retrieval_replica_lag_bytes", "gauge",
+           "Physical mode: WAL bytes the replica received but has not replayed yet.");
+    out += fmt::format("dblab_retrieval_replica_lag_bytes {}\n", retrieval.replica_lag->bytes);
+  }
   if (retrieval.last_refresh) {
     Header(out, "dblab_retrieval_last_refresh_timestamp_seconds", "gauge",
            "Unix time of the last successful refresh or snapshot.");

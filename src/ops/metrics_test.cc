@@ -62,6 +62,22 @@ TEST(MetricsTest, InstanceGaugesShowEveryCloneStatusAndRetrievalStatus) {
   EXPECT_NE(text.find("dblab_retrieval_status{mode=\"logical\",status=\"finished\"} 1\n"),
             std::string::npos);
   EXPECT_NE(text.find("dblab_snapshots 0\n"), std::string::npos);
+  EXPECT_EQ(text.find("dblab_retrieval_replica_lag"), std::string::npos);  // no replica
+}
+
+TEST(MetricsTest, ReplicaLagIsShownWhileAReplicaRuns) {
+  InstanceStatus status;
+  status.retrieval.mode = "physical";
+  status.retrieval.replica_lag = ReplicaLag{.seconds = 2.5, .bytes = 16384};
+  std::string text = RenderInstanceMetrics(status, {}, TimePoint{});
+  EXPECT_NE(text.find("# TYPE dblab_retrieval_replica_lag_seconds gauge\n"
+                      "dblab_retrieval_replica_lag_seconds 2.5\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE dblab_retrieval_replica_lag_bytes gauge\n"
+                      "dblab_retrieval_replica_lag_bytes 16384\n"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

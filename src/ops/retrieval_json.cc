@@ -1,7 +1,5 @@
 #include "ops/retrieval_json.h"
 
-#include <map>
-
 #include "common/time.h"
 
 namespace dblab {
@@ -25,23 +23,8 @@ Json EventsToJson(const std::vector<PgActivityEvent>& events) {
 
 }  // namespace
 
-std::string RetrievalAlertType(const std::string& message) {
-  return message.starts_with("the replica") ? "replica_down" : "refresh_failed";
-}
-
 Json RetrievalToJson(const RetrievalState& state,
                      const std::optional<RetrievalActivity>& activity) {
-  // The newest message of each type, and how many times the type was raised.
-  Json alerts = Json::object();
-  std::map<std::string, int> counts;
-  for (const auto& message : state.alerts) ++counts[RetrievalAlertType(message)];
-  for (const auto& message : state.alerts) {
-    std::string type = RetrievalAlertType(message);
-    alerts[type] = Json{{"level", "error"},
-                        {"message", message},
-                        {"lastSeen", TimeOrNull(state.alerts_updated_at)},
-                        {"count", counts[type]}};
-  }
   Json current_job = nullptr;
   if (state.status == "refreshing" || state.status == "snapshotting") {
     current_job = Json{{"kind", state.status == "refreshing" ? "fullRefresh" : "snapshot"},
@@ -56,7 +39,7 @@ Json RetrievalToJson(const RetrievalState& state,
               {"status", state.status},
               {"lastRefresh", TimeOrNull(state.last_refresh)},
               {"nextRefresh", TimeOrNull(state.next_refresh)},
-              {"alerts", alerts},
+              {"alerts", RetrievalAlertsToJson(state.alerts)},
               {"activity", activity_json},
               {"currentJob", current_job}};
 }

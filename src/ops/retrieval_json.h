@@ -12,10 +12,6 @@
 
 namespace dblab {
 
-// Alert type of one alert message: "replica_down" for the physical replica's alert, else
-// "refresh_failed" (DLE's types are refresh_failed and refresh_skipped).
-std::string RetrievalAlertType(const std::string& message);
-
 // `activity` is null in the JSON when absent (no refresh runs).
 Json RetrievalToJson(const RetrievalState& state, const std::optional<RetrievalActivity>& activity);
 

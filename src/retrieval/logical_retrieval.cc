@@ -59,7 +59,7 @@ std::vector<std::pair<std::string, std::string>> LogicalRetrieval::SourceConninf
   if (with_password && !password.empty()) params.push_back({"password", password});
   params.push_back({"dbname", db.empty() ? SourceDatabase() : db});
   params.push_back({"connect_timeout", "10"});
-  params.push_back({"application_name", "dblab-retrieval"});
+  params.push_back({"application_name", kRetrievalApplicationName});
   return params;
 }
 
@@ -215,7 +215,8 @@ Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bi
         "--dbname=" + BuildConninfo({{"host", ServerSocketDir(options_.socket_dir, port)},
                                      {"port", std::to_string(port)},
                                      {"user", options_.superuser},
-                                     {"dbname", name}})};
+                                     {"dbname", name},
+                                     {"application_name", kRetrievalApplicationName}})};
     if (restore.custom_options.empty()) {
       for (const char* option : {"--no-owner", "--no-privileges", "--no-tablespaces"}) {
         argv.push_back(option);
@@ -325,7 +326,9 @@ Result<Snapshot> LogicalRetrieval::Run() {
   for (const auto& [key, value] : ResidueServerSettings()) spec.settings[key] = value;
   progress_("starting restore server");
   DBLAB_TRY(postgres_.Start(spec));
+  if (options_.on_restore_target) options_.on_restore_target(spec.socket_dir, port);
   auto stop = [&] {
+    if (options_.on_restore_target) options_.on_restore_target("", 0);
     return postgres_.Stop(spec.data_dir, std::chrono::seconds(600), /*require_clean=*/true);
   };
   std::vector<std::string> databases;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -162,7 +163,7 @@ Result<int> PhysicalRetrieval::SourceMajor() {
       {"user", source.user},
       {"dbname", Env(envs, "PGDATABASE", "postgres")},
       {"connect_timeout", "10"},
-      {"application_name", "dblab-retrieval"}};
+      {"application_name", kRetrievalApplicationName}};
   if (!source.password.empty()) params.push_back({"password", source.password});
   auto connection = PgConnection::Connect(BuildConninfo(params));
   if (!connection.ok()) {
@@ -370,6 +371,42 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone, const std:
   Status stopped = postgres_.Stop(path, std::chrono::seconds(600), /*require_clean=*/true);
   if (!work.ok()) return work;
   return stopped;
+}
+
+Result<ReplicaLag> MeasureReplicaLag(SqlSession& replica) {
+  // An idle source sends no transactions: the time since the last replayed one is no lag as
+  // long as the replica has replayed everything it received.
+  DBLAB_ASSIGN_OR_RETURN(
+      PgRows rows,
+      replica.Query(
+          "SELECT pg_catalog.pg_is_in_recovery(), "
+          "CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() "
+          "THEN 0 ELSE coalesce(extract(epoch FROM now() - "
+          "pg_catalog.pg_last_xact_replay_timestamp()), 0) END::float8, "
+          "coalesce(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_last_wal_receive_lsn(), "
+          "pg_catalog.pg_last_wal_replay_lsn()), 0)::bigint"));
+  if (rows.empty() || rows[0].size() < 3) return Internal("replica lag: no row");
+  if (rows[0][0] != "t") return Unavailable("replica lag: the server is not in recovery");
+  ReplicaLag lag;
+  try {
+    lag.seconds = std::max(0.0, std::stod(rows[0][1]));
+  } catch (const std::exception&) {
+    return Internal("replica lag: \"" + rows[0][1] + "\" is no number of seconds");
+  }
+  auto bytes = ParseInt64(rows[0][2]);
+  if (!bytes) return Internal("replica lag: \"" + rows[0][2] + "\" is no number of bytes");
+  lag.bytes = std::max<int64_t>(0, *bytes);
+  return lag;
+}
+
+Result<ReplicaLag> PhysicalRetrieval::MeasureLag() {
+  auto port = PostgresControl::RunningPort(pool_.MainDataPath());
+  if (!port) return Unavailable("replica lag: no replica runs on main data");
+  DBLAB_ASSIGN_OR_RETURN(PgConnection replica,
+                         PgConnection::Connect(AdminConninfo(
+                             ServerSocketDir(options_.socket_dir, *port), *port, options_.superuser,
+                             "postgres", {{"connect_timeout", "5"}})));
+  return MeasureReplicaLag(replica);
 }
 
 Result<Snapshot> PhysicalRetrieval::TakeSnapshot() {

@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "domain/model.h"
 #include "platform/process.h"
+#include "postgres/pq.h"
 #include "postgres/server.h"
 #include "retrieval/preparation.h"
 #include "state/state_store.h"
@@ -53,6 +54,9 @@ class PhysicalRetrieval {
   // Whether main data holds a copy of the source (PG_VERSION).
   bool HasCopy() const;
 
+  // The running replica's lag (MeasureReplicaLag); kUnavailable when no replica runs.
+  Result<ReplicaLag> MeasureLag();
+
  private:
   Result<std::string> BinDir();                // of main data's major version
   Result<int> SourceMajor();                   // connects with envs
@@ -75,6 +79,11 @@ class PhysicalRetrieval {
   StateStore& state_;
   Progress progress_;
 };
+
+// Reads a standby's lag over `replica`: seconds since the last replayed transaction committed
+// (0 once all received WAL is replayed) and the received-but-unreplayed WAL in bytes.
+// kUnavailable when the server is not in recovery.
+Result<ReplicaLag> MeasureReplicaLag(SqlSession& replica);
 
 // Splits a command line into arguments like a POSIX shell would for plain words, single and
 // double quotes and backslashes, without running one: kBadRequest for unbalanced quotes and for

@@ -2,10 +2,50 @@
 
 #include <gtest/gtest.h>
 
+#include "postgres/fake_sql.h"
+
 namespace dblab {
 namespace {
 
 using Words = std::vector<std::string>;
+
+// A session on a fake replica that answers the lag query with `row`.
+std::unique_ptr<SqlSession> Replica(FakeSqlConnector& connector, PgRows rows) {
+  connector.answers = {{"SELECT pg_catalog.pg_is_in_recovery()", {std::move(rows)}}};
+  auto session = connector.Connect("host=/run/dblab port=6000");
+  return std::move(session.value());
+}
+
+TEST(MeasureReplicaLagTest, ReadsSecondsAndBytesOfAStandby) {
+  FakeSqlConnector connector;
+  auto replica = Replica(connector, {{"t", "1.75", "8192"}});
+  auto lag = MeasureReplicaLag(*replica);
+  ASSERT_TRUE(lag.ok()) << lag.error().message;
+  EXPECT_DOUBLE_EQ(lag->seconds, 1.75);
+  EXPECT_EQ(lag->bytes, 8192);
+  // One query: seconds are 0 once all received WAL is replayed (an idle source is no lag).
+  auto statements = connector.Statements();
+  ASSERT_EQ(statements.size(), 1u);
+  EXPECT_NE(statements[0].sql.find("pg_last_wal_receive_lsn() = "
+                                   "pg_catalog.pg_last_wal_replay_lsn() THEN 0"),
+            std::string::npos);
+  EXPECT_NE(statements[0].sql.find("pg_last_xact_replay_timestamp()"), std::string::npos);
+  EXPECT_NE(statements[0].sql.find("pg_wal_lsn_diff("), std::string::npos);
+}
+
+TEST(MeasureReplicaLagTest, APrimaryOrAnUnreadableAnswerIsAnError) {
+  FakeSqlConnector connector;
+  auto primary = Replica(connector, {{"f", "0", "0"}});
+  auto lag = MeasureReplicaLag(*primary);
+  ASSERT_FALSE(lag.ok());
+  EXPECT_EQ(lag.error().code, ErrorCode::kUnavailable);
+  EXPECT_FALSE(MeasureReplicaLag(*Replica(connector, {{"t", "x", "0"}})).ok());
+  EXPECT_FALSE(MeasureReplicaLag(*Replica(connector, {})).ok());
+  // A negative difference (clock skew between the hosts) is no lag.
+  auto skewed = MeasureReplicaLag(*Replica(connector, {{"t", "-0.2", "0"}}));
+  ASSERT_TRUE(skewed.ok());
+  EXPECT_EQ(skewed->seconds, 0);
+}
 
 TEST(SplitCommandLineTest, SplitsLikeAShellForWordsQuotesAndBackslashes) {
   EXPECT_EQ(*SplitCommandLine("pg_basebackup -X stream -D /var/lib/dblab/dblab_pool/data"),

@@ -60,7 +60,8 @@ Status RunQueryPreprocessing(const PreparationServer& server, const QueryPreproc
           "--dbname=" + BuildConninfo({{"host", server.socket_dir},
                                        {"port", std::to_string(server.port)},
                                        {"user", server.superuser},
-                                       {"dbname", db}})};
+                                       {"dbname", db},
+                                       {"application_name", kRetrievalApplicationName}})};
       argv.insert(argv.end(), extra.begin(), extra.end());
       return RunChecked(server.runner, argv, {.cancel = server.cancel});
     };

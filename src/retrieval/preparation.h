@@ -17,6 +17,10 @@
 
 namespace dblab {
 
+// The application_name of every session retrieval opens on the source and on the restore
+// target (GET /instance/retrieval's activity lists the sessions of that name).
+inline constexpr char kRetrievalApplicationName[] = "dblab-retrieval";
+
 // What every retrieval method runs with (filled by the engine from its config).
 struct RetrievalEnvironment {
   RetrievalConfig retrieval;
@@ -30,6 +34,10 @@ struct RetrievalEnvironment {
   // Set by the engine on shutdown: the running step's program is killed, no further step runs,
   // and temporary servers are stopped. Must outlive the retrieval.
   const std::atomic<bool>* cancel = nullptr;
+  // Told where the logical restore's target server listens (its socket dir and port) once it
+  // runs, and ("", 0) just before it stops, so the engine can list its sessions. Called on the
+  // retrieval's thread; may be empty.
+  std::function<void(const std::string& socket_dir, int port)> on_restore_target;
 };
 
 // A temporary server being prepared, reached through its unix socket as the superuser.

@@ -89,6 +89,20 @@ nlohmann::json EngineFixture::CliJson(const std::vector<std::string>& args) {
   return parsed;
 }
 
+std::string EngineFixture::Commit(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"commit"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto result = Cli(argv);
+  EXPECT_EQ(result.exit_code, 0) << result.err << "\n" << engine_.Log();
+  const std::string prefix = "Created new snapshot '";
+  if (result.out.rfind(prefix, 0) != 0 || result.out.size() < prefix.size() + 3 ||
+      result.out.substr(result.out.size() - 2) != "'\n") {
+    ADD_FAILURE() << "not DLE's commit line: " << result.out;
+    return "";
+  }
+  return result.out.substr(prefix.size(), result.out.size() - prefix.size() - 2);
+}
+
 void EngineFixture::InitCli() {
   auto result = Cli({"init", "--token", kToken, "--url", Url(), "--environment-id", "local",
                      "--insecure"});

@@ -31,6 +31,9 @@ class EngineFixture : public ::testing::Test {
                     const std::map<std::string, std::string>& env = {});
   // Runs the CLI and parses its stdout as JSON (fails the test if it is not).
   nlohmann::json CliJson(const std::vector<std::string>& args);
+  // Runs `dblab commit ARGS` and returns the new snapshot's id from its one line, DLE's
+  // "Created new snapshot 'ID'" (fails the test and returns "" otherwise).
+  std::string Commit(const std::vector<std::string>& args);
   void InitCli();
   std::string Url() const { return "http://127.0.0.1:" + std::to_string(api_port_); }
   std::string ClonePath(const std::string& id) const {

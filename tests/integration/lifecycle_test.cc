@@ -34,9 +34,13 @@ TEST_F(LifecycleTest, WrongSourcePasswordIsOneClearMessageAndSnapshotsKeepServin
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_EQ(status["retrieving"]["status"], "failed") << status.dump(2);
-  std::string alert = status["retrieving"]["alerts"].back();
+  std::string alert = status["retrieving"]["alerts"]["refresh_failed"]["message"];
   EXPECT_NE(alert.find("password authentication failed"), std::string::npos) << alert;
   EXPECT_NE(alert.find("127.0.0.1:" + std::to_string(source_.port)), std::string::npos) << alert;
+  // DLE's alert shape, in /status as in /instance/retrieval.
+  EXPECT_EQ(status["retrieving"]["alerts"]["refresh_failed"]["level"], "error");
+  EXPECT_EQ(status["retrieving"]["alerts"]["refresh_failed"]["count"], 1);
+  EXPECT_TRUE(status["retrieving"]["alerts"]["refresh_failed"]["lastSeen"].is_string());
   EXPECT_NE(engine_.Log().find("password authentication failed"), std::string::npos);
 
   // The snapshot taken before still serves clones.

@@ -210,7 +210,7 @@ TEST_F(MaskingRulesTest, ALabelDblabCannotApplyFailsTheRetrievalAndPublishesNoth
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_EQ(status["retrieving"]["status"], "failed") << status.dump(2) << engine_.Log();
-  std::string alert = status["retrieving"]["alerts"].back();
+  std::string alert = status["retrieving"]["alerts"]["refresh_failed"]["message"];
   EXPECT_NE(alert.find("security label for anon on column public.users.email"), std::string::npos)
       << alert;
   EXPECT_NE(alert.find("anon.fake_iban"), std::string::npos) << alert;
@@ -229,7 +229,7 @@ TEST_F(MaskingRulesTest, ARuleOnAMissingTableFailsTheRetrievalAndAnUnknownFuncti
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_EQ(status["retrieving"]["status"], "failed") << status.dump(2) << engine_.Log();
-  std::string alert = status["retrieving"]["alerts"].back();
+  std::string alert = status["retrieving"]["alerts"]["refresh_failed"]["message"];
   EXPECT_NE(alert.find("masking.rules[0] (public.customers.email): table public.customers does "
                        "not exist in any retrieved database (app)"),
             std::string::npos)

@@ -191,6 +191,38 @@ TEST_F(OpsTest, RetrievalStateAndHealthzAnswerAsDle) {
   EXPECT_EQ(Http("GET", Url() + "/instance/retrieval").status, 401);
 }
 
+TEST_F(OpsTest, RetrievalActivityListsTheSessionsOnTheRestoreTarget) {
+  // logicalRestore's preprocessing sleeps on the restore target: long enough to be seen there.
+  WriteConfig(
+      "    logicalRestore:\n      options:\n        queryPreprocessing:\n"
+      "          inline: \"SELECT pg_sleep(3)\"\n");
+  ASSERT_TRUE(StartEngine()) << engine_.Log();
+  nlohmann::json seen;
+  std::string last;
+  for (int i = 0; i < 1800 && seen.is_null(); ++i) {
+    HttpAnswer answer = Api("GET", "/instance/retrieval");
+    nlohmann::json body = nlohmann::json::parse(answer.body, nullptr, false);
+    if (body.is_object() && body["activity"].is_object()) {
+      last = body["activity"].dump();
+      for (const auto& session : body["activity"]["target"]) {
+        if (session.value("query", "").find("pg_sleep") != std::string::npos) seen = session;
+      }
+    }
+    if (body.is_object() && (body["status"] == "finished" || body["status"] == "failed")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(seen.is_null()) << "last activity: " << last << "\n" << engine_.Log();
+  // DLE's PGActivityEvent.
+  EXPECT_EQ(seen["user"], "postgres");
+  EXPECT_EQ(seen["query"], "SELECT pg_sleep(3)");
+  EXPECT_TRUE(seen["duration"].is_number());
+  EXPECT_EQ(seen["waitEventType"], "Timeout");
+  EXPECT_EQ(seen["waitEvent"], "PgSleep");
+  InitCli();
+  ASSERT_TRUE(WaitForSnapshot()) << engine_.Log();
+  EXPECT_TRUE(ApiJson("GET", "/instance/retrieval")["activity"].is_null());
+}
+
 TEST_F(OpsTest, AdminConfigMasksSecretsAndChangesOnlyLiveKeys) {
   StartEngineAndWaitForSnapshot();
   nlohmann::json config = ApiJson("GET", "/admin/config");

@@ -146,6 +146,16 @@ TEST_F(PhysicalTest, AReplicaInSyncGivesMaskedSnapshotsThatSurviveARestart) {
             replica_pid)
       << "the replica was restarted instead of kept";
 
+  // The replica's lag is a Prometheus gauge, measured when the engine checks the replica.
+  std::string metrics;
+  for (int i = 0; i < 150; ++i) {
+    metrics = RunCommand({"curl", "-sS", "--max-time", "10", Url() + "/metrics"}).out;
+    if (metrics.find("\ndblab_retrieval_replica_lag_seconds ") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(metrics.find("\ndblab_retrieval_replica_lag_seconds "), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\ndblab_retrieval_replica_lag_bytes "), std::string::npos) << metrics;
+
   // A replica that dies is started again: the engine checks every 10 s.
   std::string main_data = dir_ + "/mnt/dblab_pool/data";
   auto replica = PostgresControl::RunningPid(main_data);

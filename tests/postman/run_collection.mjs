@@ -48,12 +48,24 @@ function replaceValues(example, real, where) {
 // expectedCloningTime, compressRatio, total_duration), and the *LocalTime fields without
 // omitempty (a clone's deleteAt and createdAt, a snapshot's createdAt and dataStateAt,
 // retrieval's lastRefresh and nextRefresh) may be null.
-// Retrieval's alerts are a map[AlertType]Alert (an object, null when nil; the schema says an
-// array of strings, which dblab's /status still sends: both are accepted) and its activity a
-// pointer (null outside a refresh).
+// Retrieval's alerts are a map[AlertType]Alert (an object of {level, message, lastSeen, count},
+// null when nil; the schema says an array of strings) and its activity a pointer (null outside
+// a refresh).
 const kNullableByModel = new Set(['deleteAt', 'createdAt', 'dataStateAt', 'lastRefresh', 'nextRefresh']);
 const kRetrievalByModel = {
-  alerts: (schema) => ({ anyOf: [schema, { type: ['object', 'null'] }] }),
+  alerts: () => ({
+    type: ['object', 'null'],
+    additionalProperties: {
+      type: 'object',
+      required: ['level', 'message', 'lastSeen', 'count'],
+      properties: {
+        level: { type: 'string' },
+        message: { type: 'string' },
+        lastSeen: { type: 'string' },
+        count: { type: 'integer' },
+      },
+    },
+  }),
   activity: (schema) => ({ anyOf: [schema, { type: 'null' }] }),
 };
 function modelsWin(schema) {

@@ -73,6 +73,8 @@ export interface Clone {
   branch?: string;
   protected: boolean;
   protectedTill?: string;
+  /** DLE's Clone.deleteAt: always null (DLE never schedules a clone's deletion). */
+  deleteAt?: string | null;
   createdAt: string;
   status: { code: CloneStatusCode | string; message: string };
   db: CloneDb;
@@ -105,6 +107,16 @@ export interface Pool {
   fileSystem: PoolFileSystem;
 }
 
+/** One retrieval alert type's state, as DLE's models.Alert. */
+export interface RetrievalAlert {
+  level: 'error' | 'warning' | 'unknown' | string;
+  /** The newest message of this type. */
+  message: string;
+  lastSeen: string;
+  /** Times raised since the alerts were last cleared (a successful refresh clears them). */
+  count: number;
+}
+
 export interface InstanceStatus {
   status: { code: string; message: string };
   engine: { version: string; edition: string; instanceID: string; startedAt: string };
@@ -121,7 +133,8 @@ export interface InstanceStatus {
     status: string;
     lastRefresh: string | null;
     nextRefresh: string | null;
-    alerts: unknown;
+    /** DLE's alerts keyed by type (refresh_failed, refresh_skipped, replica_down). */
+    alerts: Record<string, RetrievalAlert>;
     progress?: string;
   };
 }

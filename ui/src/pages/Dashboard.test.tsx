@@ -83,3 +83,31 @@ describe('dashboard snapshots', () => {
     expect(within(card).getAllByRole('listitem')).toHaveLength(1);
   });
 });
+
+describe('dashboard retrieval alerts', () => {
+  it("lists DLE's alerts object: each type with its newest message and how often it was raised", async () => {
+    const status = makeStatus([makeClone()]);
+    status.retrieving = {
+      ...status.retrieving,
+      status: 'failed',
+      alerts: {
+        refresh_failed: { level: 'error', message: 'pg_dump: connection refused', lastSeen: '2024-01-05T11:00:00Z', count: 3 },
+        refresh_skipped: { level: 'warning', message: 'a full refresh is already running', lastSeen: '2024-01-05T11:05:00Z', count: 1 },
+      },
+    };
+    fakeApi({ 'GET /status': { json: status }, 'GET /snapshots': { json: [SNAPSHOT] } });
+    render(withApp(<Dashboard />));
+    const note = (await screen.findByText('Retrieval alerts:')).closest('[role="note"]')!;
+    const items = within(note as HTMLElement).getAllByRole('listitem');
+    expect(items.map((li) => li.getAttribute('data-level'))).toEqual(['error', 'warning']);
+    expect(items[0].textContent).toMatch(/^refresh_failed pg_dump: connection refused \(3 times, last /);
+    expect(items[1].textContent).toMatch(/^refresh_skipped a full refresh is already running \(/);
+  });
+
+  it('shows no alert note when the alerts object is empty', async () => {
+    fakeApi({ 'GET /status': { json: makeStatus([makeClone()]) }, 'GET /snapshots': { json: [SNAPSHOT] } });
+    render(withApp(<Dashboard />));
+    await screen.findByText(SNAPSHOT.id);
+    expect(screen.queryByText('Retrieval alerts:')).toBeNull();
+  });
+});

@@ -10,12 +10,20 @@ import { useNow, usePolling } from '../hooks';
 import { href } from '../router';
 import { statusInfo } from '../status';
 
-function alertsList(alerts: unknown): string[] {
-  if (Array.isArray(alerts)) return alerts.map(String);
-  if (alerts && typeof alerts === 'object') {
-    return Object.entries(alerts as Record<string, { message?: string }>).map(([k, v]) => (v?.message ? `${k}: ${v.message}` : k));
-  }
-  return [];
+interface AlertLine {
+  type: string;
+  level: string;
+  text: string;
+}
+
+// DLE's alerts object keyed by type; an engine before 2026-12 sent an array of messages.
+function alertsList(alerts: InstanceStatus['retrieving']['alerts'] | string[] | null | undefined): AlertLine[] {
+  if (Array.isArray(alerts)) return alerts.map((message) => ({ type: 'refresh_failed', level: 'error', text: String(message) }));
+  if (!alerts || typeof alerts !== 'object') return [];
+  return Object.entries(alerts).map(([type, alert]) => {
+    const times = alert.count > 1 ? ` (${alert.count} times, last ${formatTime(alert.lastSeen)})` : alert.lastSeen ? ` (${formatTime(alert.lastSeen)})` : '';
+    return { type, level: alert.level, text: `${alert.message || type}${times}` };
+  });
 }
 
 function InstancePanel({ status, now }: { status: InstanceStatus; now: number }) {
@@ -57,7 +65,9 @@ function InstancePanel({ status, now }: { status: InstanceStatus; now: number })
           <strong>Retrieval alerts:</strong>
           <ul>
             {alerts.map((a) => (
-              <li key={a}>{a}</li>
+              <li key={a.type} data-level={a.level}>
+                <code>{a.type}</code> {a.text}
+              </li>
             ))}
           </ul>
         </div>

@@ -72,6 +72,6 @@ export function makeStatus(clones: Clone[] = []): InstanceStatus {
       },
     ],
     cloning: { expectedCloningTime: 0.5, numClones: clones.length, clones, protectionLeaseDurationMinutes: 1440, protectionMaxDurationMinutes: 10080 },
-    retrieving: { mode: 'logical', status: 'finished', lastRefresh: '2024-01-05T10:10:10Z', nextRefresh: null, alerts: [], progress: '' },
+    retrieving: { mode: 'logical', status: 'finished', lastRefresh: '2024-01-05T10:10:10Z', nextRefresh: null, alerts: {}, progress: '' },
   };
 }
