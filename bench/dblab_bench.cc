@@ -801,7 +801,18 @@ class ScaleBench {
   SpawnOptions AsPostgres(const std::string& out = "") const {
     return {.user = o_.os_user, .cwd = dir_ + "/alt", .out_file = out};
   }
-  std::string Bin(const std::string& name) const { return o_.pg_bin + "/" + name; }
+  // A program of --pg-bin; the server packages of other majors (/usr/lib/dblab/pg/<major>)
+  // carry no client tools, so pgbench comes from Debian's 15 and pg_dump, pg_restore and psql
+  // from the newest client build (they must be at least the server's major).
+  std::string Bin(const std::string& name) const {
+    std::string own = o_.pg_bin + "/" + name;
+    if (access(own.c_str(), X_OK) == 0) return own;
+    for (const char* dir : {"/usr/lib/dblab/client/18/bin", "/usr/lib/postgresql/15/bin"}) {
+      std::string other = std::string(dir) + "/" + name;
+      if (access(other.c_str(), X_OK) == 0) return other;
+    }
+    return own;
+  }
 
   void Chown(const std::string& path) {
     passwd* pw = getpwnam(o_.os_user.c_str());
@@ -2171,7 +2182,9 @@ int main(int argc, char** argv) {
   app.add_option("--work-dir", o.work_dir, "empty directory under /tmp for everything started")
       ->required();
   app.add_option("--out", o.out_dir, "where the JSON results and the plot go")->required();
-  app.add_option("--pg-bin", o.pg_bin, "PostgreSQL 15 binaries")->capture_default_str();
+  app.add_option("--pg-bin", o.pg_bin,
+                 "PostgreSQL server binaries of the source and the floor (another major: "
+                 "/usr/lib/dblab/pg/<major>/bin; client tools missing there come from 15 and 18)")->capture_default_str();
   app.add_option("--jobs", o.jobs, "-j for pg_dump/pg_restore and retrieval")->capture_default_str();
   app.add_option("--note", o.note, "a note stored with the results (e.g. 'machine busy')");
   app.add_flag("--write", o.write,
