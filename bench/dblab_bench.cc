@@ -921,9 +921,14 @@ class ScaleBench {
     {
       Pg admin(AdminConninfo());
       if (!admin.ok()) throw std::runtime_error("source: " + admin.error());
+      // SCRAM verifiers (hba says scram-sha-256), also on 13 whose default is still md5.
+      admin.Exec("SET password_encryption = 'scram-sha-256'");
       admin.Exec("ALTER ROLE postgres PASSWORD '" + source_password_ + "'");
       admin.Exec("CREATE ROLE dev LOGIN PASSWORD '" + dev_password_ + "'");
-      admin.Exec("GRANT pg_read_all_data TO dev");
+      // pg_read_all_data exists from 14 on (the benchmark also runs sources of 13).
+      admin.Exec(
+          "DO $$BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_read_all_data') THEN "
+          "GRANT pg_read_all_data TO dev; END IF; END$$");
       admin.Exec(std::string("CREATE DATABASE ") + kDb);
     }
     // Server-side generation (G) is the quickest way to the same tables and indexes.
@@ -1564,9 +1569,14 @@ class ScaleBench {
     {
       Pg admin(AdminConninfo());
       if (!admin.ok()) throw std::runtime_error("source: " + admin.error());
+      // SCRAM verifiers (hba says scram-sha-256), also on 13 whose default is still md5.
+      admin.Exec("SET password_encryption = 'scram-sha-256'");
       admin.Exec("ALTER ROLE postgres PASSWORD '" + source_password_ + "'");
       admin.Exec("CREATE ROLE dev LOGIN PASSWORD '" + dev_password_ + "'");
-      admin.Exec("GRANT pg_read_all_data TO dev");
+      // pg_read_all_data exists from 14 on (the benchmark also runs sources of 13).
+      admin.Exec(
+          "DO $$BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_read_all_data') THEN "
+          "GRANT pg_read_all_data TO dev; END IF; END$$");
       admin.Exec(std::string("CREATE DATABASE ") + kDb);
     }
     RunCommand({Bin("pgbench"), "-i", "-q", "-s", std::to_string(scale_), "-I", "dtGvp", "-h",
