@@ -27,6 +27,18 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
+std::optional<std::string> ResidueSkipReason(const DataChanges& changes) {
+  if (changes.sql || changes.script || changes.masking_rules > 0 ||
+      changes.anonymizer_labels > 0) {
+    return std::nullopt;
+  }
+  return std::string(
+             "nothing configured can change the data (no query preprocessing, data patching, "
+             "preprocessing script or masking.rules; ") +
+         (changes.labels_checked ? "no PostgreSQL Anonymizer labels on the source)"
+                                 : "masking.anonymizerLabels is off)");
+}
+
 SqlConnect ConnectToPreparationServer(const std::string& socket_dir, int port,
                                       const std::string& superuser) {
   return [=](const std::string& db) -> Result<std::unique_ptr<SqlSession>> {

@@ -15,6 +15,9 @@
 //   Gate()            searches every file of the data directory for the replaced values and
 //                     refuses (kConflict, naming table, column, file and count) on any hit.
 //
+// The retrievals skip BeforeMasking, AfterMasking and Gate when nothing configured can change
+// the data (ResidueSkipReason); AfterCleanStop runs either way.
+//
 // The sample is a subset: the gate proves that none of the sampled originals is stored as plain
 // bytes, not that no original is (see docs/masking.md). Not thread-safe; one per preparation.
 #pragma once
@@ -24,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +37,20 @@
 #include "postgres/pq.h"
 
 namespace dblab {
+
+// What a preparation has configured that can change data (and so leave originals behind).
+struct DataChanges {
+  bool sql = false;     // SQL files or inline SQL (queryPreprocessing, dataPatching)
+  bool script = false;  // a preprocessing script
+  size_t masking_rules = 0;      // masking.rules
+  bool labels_checked = false;   // masking.anonymizerLabels on: the labels were read
+  size_t anonymizer_labels = 0;  // PostgreSQL Anonymizer labels found (NOT MASKED ones left out)
+};
+
+// Why the residue scan (BeforeMasking, AfterMasking, Gate) can be skipped: nothing configured
+// can change the data, so no original can be replaced. nullopt: something can; the scan runs.
+// A fresh WAL (AfterCleanStop) is wanted either way.
+std::optional<std::string> ResidueSkipReason(const DataChanges& changes);
 
 // SQL on one database of the preparation server (SqlSession, postgres/pq.h: unit tests use a
 // scripted fake).

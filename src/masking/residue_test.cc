@@ -135,6 +135,22 @@ TEST(MaskingResidueTest, TheGateSearchesTheFilesAndCanBeTurnedOff) {
   std::filesystem::remove_all(data);
 }
 
+TEST(ResidueSkipReasonTest, NothingThatCanChangeDataSkipsTheScanAndSaysWhy) {
+  auto checked = ResidueSkipReason({.labels_checked = true});
+  ASSERT_TRUE(checked.has_value());
+  EXPECT_NE(checked->find("no PostgreSQL Anonymizer labels"), std::string::npos) << *checked;
+  auto off = ResidueSkipReason({});
+  ASSERT_TRUE(off.has_value());
+  EXPECT_NE(off->find("masking.anonymizerLabels is off"), std::string::npos) << *off;
+}
+
+TEST(ResidueSkipReasonTest, AnythingThatCanChangeDataKeepsTheScan) {
+  EXPECT_FALSE(ResidueSkipReason({.sql = true, .labels_checked = true}));
+  EXPECT_FALSE(ResidueSkipReason({.script = true, .labels_checked = true}));
+  EXPECT_FALSE(ResidueSkipReason({.masking_rules = 1}));
+  EXPECT_FALSE(ResidueSkipReason({.labels_checked = true, .anonymizer_labels = 2}));
+}
+
 TEST(ResidueVerdictTest, ARefusalNamesColumnFileAndCount) {
   std::vector<SampledColumn> columns = {
       {"app",
