@@ -3,7 +3,8 @@
 // and histograms in pg_statistic. MaskingResidue runs around the masking steps of a preparation
 // server and makes sure none of that reaches a snapshot:
 //
-//   BeforeMasking()   samples values of every text-like column (the originals to look for);
+//   BeforeMasking()   samples values of every text-like column (the originals to look for;
+//                     a table of more than ResidueOptions::block_sample_rows rows by block);
 //   AfterMasking()    finds which sampled values masking replaced, rewrites the tables that
 //                     changed (VACUUM FULL: heap, TOAST and indexes anew), drops their old
 //                     statistics and gathers new ones, rewrites pg_statistic and
@@ -65,7 +66,15 @@ struct ResidueOptions {
   int values_per_column = 100;  // distinct values sampled per column
   int min_value_bytes = 6;      // shorter values would match anywhere by chance
   int prefix_chars = 64;        // a longer value is looked for by its first characters
+  // A table with more rows than this (pg_class.reltuples) is sampled by block (BlockSample);
+  // 0: every table is read whole.
+  int64_t block_sample_rows = 1000000;
 };
+
+// The TABLESAMPLE clause that reads about `rows` of a table of `reltuples` rows by whole blocks
+// (" TABLESAMPLE SYSTEM (p)"), or "" when the table is not larger than that, its size unknown
+// (reltuples -1: never analyzed) or `rows` is 0.
+std::string BlockSample(int64_t reltuples, int64_t rows);
 
 // A text-like column and what was sampled from it before masking.
 struct SampledColumn {
