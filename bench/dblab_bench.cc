@@ -1842,6 +1842,8 @@ class ScaleBench {
     const Line* initdb = starting("initdb: ");
     const Line* server = starting("starting restore server");
     const Line* restore = starting("pg_restore: ");
+    // Without masking the engine skips the residue scan: no sample, no gate (one line instead).
+    const Line* skipped = starting("residue: scan skipped");
     const Line* sampled = starting("residue: sampled ");
     const Line* mask_first = starting("masking rules: ", " columns masked");
     const Line* mask_done = find([](const std::string& t) {
@@ -1856,15 +1858,19 @@ class ScaleBench {
     const Line* ready = find([](const std::string& t) {
       return t.rfind("snapshot ", 0) == 0 && t.find(" is ready") != std::string::npos;
     });
-    for (const Line* needed :
-         {begin, dump, initdb, server, restore, sampled, after, stop, wal, gate, snapshot, ready}) {
-      if (!needed) throw std::runtime_error("the engine log lacks a retrieval step:\n" + Tail(log));
+    std::vector<const Line*> needed = {begin, dump, initdb, server, restore, stop, wal, snapshot,
+                                       ready};
+    if (!skipped) needed.insert(needed.end(), {sampled, after, gate});
+    for (const Line* line : needed) {
+      if (!line) throw std::runtime_error("the engine log lacks a retrieval step:\n" + Tail(log));
     }
     auto s = [](double ms) { return std::round(ms / 10) / 100; };
-    double sample_ms = logged_s(sampled) * 1000;
-    double after_ms = logged_s(after) * 1000;
-    double gate_ms = gate->text.find(" hits") == std::string::npos ? 0 : logged_s(gate) * 1000;
-    double rewrite_ms = rewrite_first ? after->ms - rewrite_first->ms : 0;
+    double sample_ms = sampled ? logged_s(sampled) * 1000 : 0;
+    double after_ms = after ? logged_s(after) * 1000 : 0;
+    double gate_ms = !gate || gate->text.find(" hits") == std::string::npos ? 0 : logged_s(gate) * 1000;
+    double rewrite_ms = rewrite_first && after ? after->ms - rewrite_first->ms : 0;
+    const Line* masking_start = sampled ? sampled : skipped;  // the first step after the restore
+    double after_wal_ms = gate ? gate->ms - gate_ms : snapshot->ms;
     double gate_mib = 0, gate_files = 0, gate_hits = 0;
     if (gate_ms > 0) {  // "looked for N originals in F files (M MiB) in X s: H hits"
       const std::string& t = gate->text;
@@ -1877,14 +1883,15 @@ class ScaleBench {
         {"dump", s(initdb->ms - dump->ms)},
         {"initdb", s(server->ms - initdb->ms)},
         {"start_restore_server", s(restore->ms - server->ms)},
-        {"restore", s(sampled->ms - sample_ms - restore->ms)},
+        {"restore", s(masking_start->ms - sample_ms - restore->ms)},
+        {"residue_scan_skipped", skipped != nullptr},
         {"residue_sample", s(sample_ms)},
-        {"masking_prepare", s(mask_first ? mask_first->ms - sampled->ms : 0)},
+        {"masking_prepare", s(mask_first ? mask_first->ms - masking_start->ms : 0)},
         {"masking_updates", s(mask_first && mask_done ? mask_done->ms - mask_first->ms : 0)},
         {"residue_find_originals", s(after_ms - rewrite_ms)},
         {"residue_rewrite", s(rewrite_ms)},
         {"stop_restore_server", s(wal->ms - stop->ms)},
-        {"fresh_wal", s(gate->ms - gate_ms - wal->ms)},
+        {"fresh_wal", s(after_wal_ms - wal->ms)},
         {"gate", s(gate_ms)},
         {"gate_files", gate_files},
         {"gate_mib", gate_mib},

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <set>
 
+#include "common/numbers.h"
 #include "masking/rules.h"
 #include "postgres/wal_reset.h"
 
@@ -26,6 +28,27 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 }
 
 }  // namespace
+
+std::string BlockSample(int64_t reltuples, int64_t rows) {
+  if (rows <= 0 || reltuples <= rows) return "";
+  // Whole blocks, each with probability `percent`: about `rows` rows read, not every row.
+  double percent = 100.0 * double(rows) / double(reltuples);
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6f", percent);
+  return std::string(" TABLESAMPLE SYSTEM (") + text + ")";
+}
+
+std::optional<std::string> ResidueSkipReason(const DataChanges& changes) {
+  if (changes.sql || changes.script || changes.masking_rules > 0 ||
+      changes.anonymizer_labels > 0) {
+    return std::nullopt;
+  }
+  return std::string(
+             "nothing configured can change the data (no query preprocessing, data patching, "
+             "preprocessing script or masking.rules; ") +
+         (changes.labels_checked ? "no PostgreSQL Anonymizer labels on the source)"
+                                 : "masking.anonymizerLabels is off)");
+}
 
 SqlConnect ConnectToPreparationServer(const std::string& socket_dir, int port,
                                       const std::string& superuser) {
@@ -114,7 +137,8 @@ Status MaskingResidue::Sample(const std::string& database, SqlSession& session) 
   // Text-like columns of ordinary tables (partitions are tables; their parent has no rows).
   DBLAB_ASSIGN_OR_RETURN(
       PgRows columns,
-      session.Query("SELECT n.nspname, c.relname, a.attname FROM pg_attribute a "
+      session.Query("SELECT n.nspname, c.relname, a.attname, c.reltuples::bigint "
+                    "FROM pg_attribute a "
                     "JOIN pg_class c ON c.oid = a.attrelid "
                     "JOIN pg_namespace n ON n.oid = c.relnamespace "
                     "JOIN pg_type t ON t.oid = a.atttypid "
@@ -127,6 +151,7 @@ Status MaskingResidue::Sample(const std::string& database, SqlSession& session) 
     std::string value = "left(" + QuoteSqlIdentifier(column.column) + "::text, " + prefix + ")";
     auto sampled = session.Query(
         "SELECT DISTINCT v FROM (SELECT " + value + " AS v FROM ONLY " + QualifiedTable(column) +
+        BlockSample(ParseInt64(row[3]).value_or(-1), options_.block_sample_rows) +
         " WHERE octet_length(" + value + ") >= " + std::to_string(options_.min_value_bytes) +
         " ORDER BY random() LIMIT " + std::to_string(4 * options_.values_per_column) +
         ") AS s LIMIT " + std::to_string(options_.values_per_column));

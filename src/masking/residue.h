@@ -3,7 +3,8 @@
 // and histograms in pg_statistic. MaskingResidue runs around the masking steps of a preparation
 // server and makes sure none of that reaches a snapshot:
 //
-//   BeforeMasking()   samples values of every text-like column (the originals to look for);
+//   BeforeMasking()   samples values of every text-like column (the originals to look for;
+//                     a table of more than ResidueOptions::block_sample_rows rows by block);
 //   AfterMasking()    finds which sampled values masking replaced, rewrites the tables that
 //                     changed (VACUUM FULL: heap, TOAST and indexes anew), drops their old
 //                     statistics and gathers new ones, rewrites pg_statistic and
@@ -15,6 +16,9 @@
 //   Gate()            searches every file of the data directory for the replaced values and
 //                     refuses (kConflict, naming table, column, file and count) on any hit.
 //
+// The retrievals skip BeforeMasking, AfterMasking and Gate when nothing configured can change
+// the data (ResidueSkipReason); AfterCleanStop runs either way.
+//
 // The sample is a subset: the gate proves that none of the sampled originals is stored as plain
 // bytes, not that no original is (see docs/masking.md). Not thread-safe; one per preparation.
 #pragma once
@@ -24,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +38,20 @@
 #include "postgres/pq.h"
 
 namespace dblab {
+
+// What a preparation has configured that can change data (and so leave originals behind).
+struct DataChanges {
+  bool sql = false;     // SQL files or inline SQL (queryPreprocessing, dataPatching)
+  bool script = false;  // a preprocessing script
+  size_t masking_rules = 0;      // masking.rules
+  bool labels_checked = false;   // masking.anonymizerLabels on: the labels were read
+  size_t anonymizer_labels = 0;  // PostgreSQL Anonymizer labels found (NOT MASKED ones left out)
+};
+
+// Why the residue scan (BeforeMasking, AfterMasking, Gate) can be skipped: nothing configured
+// can change the data, so no original can be replaced. nullopt: something can; the scan runs.
+// A fresh WAL (AfterCleanStop) is wanted either way.
+std::optional<std::string> ResidueSkipReason(const DataChanges& changes);
 
 // SQL on one database of the preparation server (SqlSession, postgres/pq.h: unit tests use a
 // scripted fake).
@@ -47,7 +66,15 @@ struct ResidueOptions {
   int values_per_column = 100;  // distinct values sampled per column
   int min_value_bytes = 6;      // shorter values would match anywhere by chance
   int prefix_chars = 64;        // a longer value is looked for by its first characters
+  // A table with more rows than this (pg_class.reltuples) is sampled by block (BlockSample);
+  // 0: every table is read whole.
+  int64_t block_sample_rows = 1000000;
 };
+
+// The TABLESAMPLE clause that reads about `rows` of a table of `reltuples` rows by whole blocks
+// (" TABLESAMPLE SYSTEM (p)"), or "" when the table is not larger than that, its size unknown
+// (reltuples -1: never analyzed) or `rows` is 0.
+std::string BlockSample(int64_t reltuples, int64_t rows);
 
 // A text-like column and what was sampled from it before masking.
 struct SampledColumn {

@@ -58,7 +58,7 @@ TEST(MaskingResidueTest, ValuesMaskingReplacedAreOriginalsAndTheirTablesAreRewri
   FakeServer server;
   // Before masking: one text column with three sampled values.
   server.rules = {
-      {"FROM pg_attribute a", {{"public", "users", "email"}}},
+      {"FROM pg_attribute a", {{"public", "users", "email", "3"}}},
       {"ORDER BY random()", {{"ann@example.com"}, {"bob@example.com"}, {"cid@example.com"}}}};
   MaskingResidue residue({}, server.Connect(), {"app"}, nullptr);
   ASSERT_TRUE(residue.BeforeMasking().ok());
@@ -87,7 +87,7 @@ TEST(MaskingResidueTest, ValuesMaskingReplacedAreOriginalsAndTheirTablesAreRewri
 
 TEST(MaskingResidueTest, NothingMaskedMeansNoRewriteAndNothingForTheGateToFind) {
   FakeServer server;
-  server.rules = {{"FROM pg_attribute a", {{"public", "users", "email"}}},
+  server.rules = {{"FROM pg_attribute a", {{"public", "users", "email", "3"}}},
                   {"ORDER BY random()", {{"ann@example.com"}}}};
   MaskingResidue residue({}, server.Connect(), {"app"}, nullptr);
   ASSERT_TRUE(residue.BeforeMasking().ok());
@@ -102,7 +102,7 @@ TEST(MaskingResidueTest, NothingMaskedMeansNoRewriteAndNothingForTheGateToFind) 
 
 TEST(MaskingResidueTest, ADroppedColumnCountsAsFullyReplaced) {
   FakeServer server;
-  server.rules = {{"FROM pg_attribute a", {{"public", "users", "phone"}}},
+  server.rules = {{"FROM pg_attribute a", {{"public", "users", "phone", "3"}}},
                   {"ORDER BY random()", {{"+1-555-0100"}}}};
   MaskingResidue residue({}, server.Connect(), {"app"}, nullptr);
   ASSERT_TRUE(residue.BeforeMasking().ok());
@@ -118,7 +118,7 @@ TEST(MaskingResidueTest, TheGateSearchesTheFilesAndCanBeTurnedOff) {
   std::ofstream(data + "/base/5/16390") << "....ann@example.com....";
   for (bool gate : {true, false}) {
     FakeServer server;
-    server.rules = {{"FROM pg_attribute a", {{"public", "users", "email"}}},
+    server.rules = {{"FROM pg_attribute a", {{"public", "users", "email", "3"}}},
                     {"ORDER BY random()", {{"ann@example.com"}}}};
     MaskingResidue residue({.gate = gate}, server.Connect(), {"app"}, nullptr);
     ASSERT_TRUE(residue.BeforeMasking().ok());
@@ -133,6 +133,50 @@ TEST(MaskingResidueTest, TheGateSearchesTheFilesAndCanBeTurnedOff) {
     }
   }
   std::filesystem::remove_all(data);
+}
+
+TEST(BlockSampleTest, OnlyTablesLargerThanTheRowsAreSampledByBlock) {
+  EXPECT_EQ(BlockSample(-1, 1000000), "");  // never analyzed: read whole
+  EXPECT_EQ(BlockSample(1000000, 1000000), "");
+  EXPECT_EQ(BlockSample(10000000, 0), "");
+  EXPECT_EQ(BlockSample(10000000, 1000000), " TABLESAMPLE SYSTEM (10.000000)");
+  EXPECT_EQ(BlockSample(400000000, 1000000), " TABLESAMPLE SYSTEM (0.250000)");
+}
+
+TEST(MaskingResidueTest, ALargeTableIsSampledByBlockASmallOneWhole) {
+  FakeServer server;
+  server.rules = {{"FROM pg_attribute a",
+                   {{"public", "accounts", "filler", "10000000"}, {"public", "users", "email", "3"}}},
+                  {"ORDER BY random()", {{"ann@example.com"}}}};
+  MaskingResidue residue({}, server.Connect(), {"app"}, nullptr);
+  ASSERT_TRUE(residue.BeforeMasking().ok());
+  int by_block = 0, whole = 0;
+  for (const auto& sql : server.log) {
+    if (sql.find("ORDER BY random()") == std::string::npos) continue;
+    if (sql.find("\"accounts\" TABLESAMPLE SYSTEM (10.000000) WHERE") != std::string::npos) {
+      ++by_block;
+    } else if (sql.find("\"users\" WHERE") != std::string::npos) {
+      ++whole;
+    }
+  }
+  EXPECT_EQ(by_block, 1);
+  EXPECT_EQ(whole, 1);
+}
+
+TEST(ResidueSkipReasonTest, NothingThatCanChangeDataSkipsTheScanAndSaysWhy) {
+  auto checked = ResidueSkipReason({.labels_checked = true});
+  ASSERT_TRUE(checked.has_value());
+  EXPECT_NE(checked->find("no PostgreSQL Anonymizer labels"), std::string::npos) << *checked;
+  auto off = ResidueSkipReason({});
+  ASSERT_TRUE(off.has_value());
+  EXPECT_NE(off->find("masking.anonymizerLabels is off"), std::string::npos) << *off;
+}
+
+TEST(ResidueSkipReasonTest, AnythingThatCanChangeDataKeepsTheScan) {
+  EXPECT_FALSE(ResidueSkipReason({.sql = true, .labels_checked = true}));
+  EXPECT_FALSE(ResidueSkipReason({.script = true, .labels_checked = true}));
+  EXPECT_FALSE(ResidueSkipReason({.masking_rules = 1}));
+  EXPECT_FALSE(ResidueSkipReason({.labels_checked = true, .anonymizer_labels = 2}));
 }
 
 TEST(ResidueVerdictTest, ARefusalNamesColumnFileAndCount) {

@@ -157,6 +157,21 @@ Result<std::vector<MaskingRule>> ReadAnonymizerLabels(PgConnection& connection,
   return rules;
 }
 
+Result<size_t> CountAnonymizerLabels(const std::vector<std::string>& databases,
+                                     const ConnectToDatabase& connect) {
+  size_t count = 0;
+  for (const std::string& database : databases) {
+    auto connection = connect(database);
+    if (!connection.ok()) {
+      return connection.error().Wrap("read PostgreSQL Anonymizer labels of database " + database);
+    }
+    DBLAB_ASSIGN_OR_RETURN(std::vector<MaskingRule> labels,
+                           ReadAnonymizerLabels(*connection, database));
+    count += labels.size();
+  }
+  return count;
+}
+
 Result<std::vector<MaskedColumn>> ApplyMaskingRules(const MaskingConfig& config,
                                                     const MaskingTarget& target) {
   auto progress = [&](const std::string& step) {

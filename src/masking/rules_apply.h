@@ -57,4 +57,10 @@ Status MaskLocalServer(const MaskingConfig& config, const std::string& socket_di
 Result<std::vector<MaskingRule>> ReadAnonymizerLabels(PgConnection& connection,
                                                       const std::string& database);
 
+// How many anon labels (NOT MASKED ones left out) the columns of `databases` have, read through
+// `connect` as ApplyMaskingRules reads them: whether the labels give masking anything to do.
+// Errors: those of connecting and of ReadAnonymizerLabels (a label that does not parse).
+Result<size_t> CountAnonymizerLabels(const std::vector<std::string>& databases,
+                                     const ConnectToDatabase& connect);
+
 }  // namespace dblab

@@ -353,7 +353,27 @@ Result<Snapshot> LogicalRetrieval::Run() {
   MaskingResidue residue({.gate = options_.residue_gate},
                          ConnectToPreparationServer(server.socket_dir, port, options_.superuser),
                          databases, progress_);
-  if (work.ok()) work = residue.BeforeMasking();
+  // The scan samples every text column; without anything that can change the data, it would
+  // read whole tables to find that nothing was replaced.
+  bool scan = true;
+  if (work.ok()) {
+    const auto& restore = options_.retrieval.logical_restore;
+    const auto& snapshot = options_.retrieval.logical_snapshot;
+    auto needed = NeedsResidueScan(
+        options_.retrieval.masking,
+        HasQueries(restore.query_preprocessing) || HasQueries(snapshot.data_patching),
+        !snapshot.preprocessing_script.empty(), databases,
+        [this](const std::string& db) {
+          return PgConnection::Connect(BuildConninfo(SourceConninfo(db)));
+        },
+        progress_);
+    if (needed.ok()) {
+      scan = *needed;
+    } else {
+      work = needed.error();
+    }
+  }
+  if (work.ok() && scan) work = residue.BeforeMasking();
   if (work.ok()) {
     work = RunQueryPreprocessing(server, options_.retrieval.logical_restore.query_preprocessing,
                                  databases, "logicalRestore");
@@ -374,12 +394,12 @@ Result<Snapshot> LogicalRetrieval::Run() {
     work = RunPreprocessingScript(server, options_.retrieval.logical_snapshot.preprocessing_script,
                                   "logicalSnapshot.options");
   }
-  if (work.ok()) work = residue.AfterMasking();
+  if (work.ok() && scan) work = residue.AfterMasking();
   progress_("stopping restore server");
   Status stopped = stop();
   if (work.ok()) work = stopped;
   if (work.ok()) work = residue.AfterCleanStop(spec.data_dir);
-  if (work.ok()) work = residue.Gate(spec.data_dir, "the new snapshot of main data");
+  if (work.ok() && scan) work = residue.Gate(spec.data_dir, "the new snapshot of main data");
   if (!work.ok()) {
     // Main data may hold values masking had not replaced (yet): nothing of it is kept.
     if (stopped.ok()) ClearDirectory(spec.data_dir);

@@ -316,7 +316,8 @@ Result<std::optional<Snapshot>> PhysicalRetrieval::Run() {
 }
 
 Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone, const std::string& bin_dir,
-                                            std::unique_ptr<MaskingResidue>& residue) {
+                                            std::unique_ptr<MaskingResidue>& residue,
+                                            bool& scan_residue) {
   const auto& snap = options_.retrieval.physical_snapshot;
   std::string path = pool_.ClonePath(clone);
   DBLAB_ASSIGN_OR_RETURN(int port, PickFreePort());
@@ -358,13 +359,29 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone, const std:
         ResidueOptions{.gate = options_.residue_gate},
         ConnectToPreparationServer(server.socket_dir, port, options_.superuser),
         every_database, progress_);
-    DBLAB_TRY(residue->BeforeMasking());
+    // Labels live in the copy itself, in the databases masking reads them from.
+    DBLAB_ASSIGN_OR_RETURN(PgRows labelled, admin->Query("SELECT datname FROM pg_database WHERE "
+                                                         "datallowconn AND NOT datistemplate "
+                                                         "ORDER BY datname"));
+    std::vector<std::string> label_databases;
+    for (const auto& row : labelled) label_databases.push_back(row[0]);
+    DBLAB_ASSIGN_OR_RETURN(
+        scan_residue,
+        NeedsResidueScan(options_.retrieval.masking, HasQueries(snap.query_preprocessing),
+                         !snap.preprocessing_script.empty(), label_databases,
+                         [&](const std::string& db) {
+                           return PgConnection::Connect(
+                               AdminConninfo(server.socket_dir, port, options_.superuser, db));
+                         },
+                         progress_));
+    if (scan_residue) DBLAB_TRY(residue->BeforeMasking());
     DBLAB_TRY(RunQueryPreprocessing(server, snap.query_preprocessing, databases,
                                     "physicalSnapshot.options.promotion"));
     DBLAB_TRY(MaskLocalServer(options_.retrieval.masking, server.socket_dir, port,
                               options_.superuser, {}, nullptr, progress_));
     DBLAB_TRY(RunPreprocessingScript(server, snap.preprocessing_script,
                                      "physicalSnapshot.options"));
+    if (!scan_residue) return OkStatus();
     return residue->AfterMasking();  // ends with a CHECKPOINT
   }();
   progress_("stopping the promoted copy");
@@ -449,10 +466,13 @@ Result<Snapshot> PhysicalRetrieval::TakeSnapshot() {
     return created.error().Wrap("clone the replica's snapshot");
   }
   std::unique_ptr<MaskingResidue> residue;
-  Status prepared = PromoteAndPrepare(clone, bin_dir, residue);
+  bool scan_residue = true;
+  Status prepared = PromoteAndPrepare(clone, bin_dir, residue, scan_residue);
   ForgetTheSource(pool_.ClonePath(clone));  // preprocessing may have run ALTER SYSTEM too
   if (prepared.ok()) prepared = residue->AfterCleanStop(pool_.ClonePath(clone));
-  if (prepared.ok()) prepared = residue->Gate(pool_.ClonePath(clone), "the new snapshot");
+  if (prepared.ok() && scan_residue) {
+    prepared = residue->Gate(pool_.ClonePath(clone), "the new snapshot");
+  }
   if (!prepared.ok()) {
     cleanup();
     return prepared.error();

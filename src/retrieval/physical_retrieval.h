@@ -63,9 +63,11 @@ class PhysicalRetrieval {
   Status Copy();                               // the tool into empty main data
   Status WritePassfile();                      // PGPASSWORD -> <state>/source.pgpass, 0600
   std::string PrimaryConninfo() const;
-  // Promotes and masks the clone; `residue` is set once sampled (see masking/residue.h).
+  // Promotes and masks the clone; `residue` is set once created (see masking/residue.h);
+  // `scan_residue` false: nothing configured could change the data, so it was not sampled and
+  // needs no gate (the fresh WAL is still wanted).
   Status PromoteAndPrepare(const std::string& clone, const std::string& bin_dir,
-                           std::unique_ptr<MaskingResidue>& residue);
+                           std::unique_ptr<MaskingResidue>& residue, bool& scan_residue);
   // A standby on `data_dir` (no TCP), logging to <log_dir>/<log_name>.
   ServerSpec StandbySpec(const std::string& data_dir, int port, const std::string& bin_dir,
                          const std::string& log_name,

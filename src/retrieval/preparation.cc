@@ -11,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "masking/residue.h"
 #include "platform/posix_process.h"
 #include "postgres/pq.h"
 #include "postgres/server.h"
@@ -33,6 +34,28 @@ Result<int> PickFreePort() {
   }
   close(fd);
   return static_cast<int>(ntohs(address.sin_port));
+}
+
+bool HasQueries(const QueryPreprocessing& queries) {
+  return !queries.query_path.empty() ||
+         queries.inline_sql.find_first_not_of(" \t\r\n") != std::string::npos;
+}
+
+Result<bool> NeedsResidueScan(const MaskingConfig& masking, bool sql, bool script,
+                              const std::vector<std::string>& label_databases,
+                              const ConnectToDatabase& label_source,
+                              const std::function<void(const std::string&)>& progress) {
+  DataChanges changes{.sql = sql, .script = script, .masking_rules = masking.rules.size()};
+  std::optional<std::string> skip = ResidueSkipReason(changes);
+  if (skip && masking.anonymizer_labels) {
+    changes.labels_checked = true;
+    DBLAB_ASSIGN_OR_RETURN(changes.anonymizer_labels,
+                           CountAnonymizerLabels(label_databases, label_source));
+    skip = ResidueSkipReason(changes);
+  }
+  if (!skip) return true;
+  if (progress) progress("residue: scan skipped: " + *skip);
+  return false;
 }
 
 Status RunQueryPreprocessing(const PreparationServer& server, const QueryPreprocessing& queries,

@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "domain/model.h"
+#include "masking/rules_apply.h"
 #include "platform/process.h"
 #include "postgres/binaries.h"
 #include "state/state_store.h"
@@ -63,6 +64,20 @@ Status RunQueryPreprocessing(const PreparationServer& server, const QueryPreproc
 // binaries first in PATH. Empty script: nothing.
 Status RunPreprocessingScript(const PreparationServer& server, const std::string& script,
                               const std::string& stage);
+
+// Whether `queries` has anything to run (a queryPath or inline SQL; a queryPath without *.sql
+// files counts: what it holds may change before the run).
+bool HasQueries(const QueryPreprocessing& queries);
+
+// Whether a preparation needs the residue scan (masking/residue.h: BeforeMasking, AfterMasking,
+// Gate): `sql` and `script` say whether SQL preprocessing or a script is configured; with
+// masking.anonymizerLabels the labels of `label_databases` are counted through `label_source`
+// (read once, before the sample). When nothing can change the data, logs why the scan is skipped
+// and returns false.
+Result<bool> NeedsResidueScan(const MaskingConfig& masking, bool sql, bool script,
+                              const std::vector<std::string>& label_databases,
+                              const ConnectToDatabase& label_source,
+                              const std::function<void(const std::string&)>& progress);
 
 // A snapshot name from the current UTC time ("snapshot_YYYYMMDDHHMMSS", suffixed if taken).
 Result<std::string> NewSnapshotName(PoolBackend& pool, const std::string& prefix = "snapshot_");

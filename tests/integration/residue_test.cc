@@ -207,6 +207,28 @@ TEST_F(ResidueTest, LogicalDataPatchingLeavesNoOriginalValueAnywhere) {
   ExpectNoOriginalReadableFromClone(*session);
 }
 
+TEST_F(ResidueTest, NothingThatCanChangeDataSkipsTheScanButNotTheFreshWal) {
+  // No SQL, no script, no masking.rules, no Anonymizer label on the source: nothing to sample.
+  retrieval_ = LogicalRetrieval("");
+  StartEngineAndWaitForSnapshot();
+  std::string log = engine_.Log();
+  EXPECT_NE(log.find("residue: scan skipped: nothing configured can change the data"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("no PostgreSQL Anonymizer labels on the source"), std::string::npos) << log;
+  EXPECT_EQ(log.find("residue: sampled"), std::string::npos) << log;
+  EXPECT_EQ(log.find("residue gate:"), std::string::npos) << log;
+  EXPECT_NE(log.find("residue: a fresh WAL"), std::string::npos) << log;
+  auto clone =
+      CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw", "--id", "dev"});
+  ASSERT_EQ(clone["status"]["code"], "OK") << clone.dump(2) << engine_.Log();
+  auto session = ConnectClone(std::stoi(clone["db"]["port"].get<std::string>()), "dev", "dev-pw",
+                              source_.dbname);
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  EXPECT_EQ(QueryValue(*session, "SELECT count(*) FROM customers WHERE email LIKE '%@pii.example'"),
+            std::to_string(kCustomers));
+}
+
 TEST_F(ResidueTest, TheGateRefusesASnapshotWithOriginalsAndOlderSnapshotsKeepServing) {
   // Masking that copies the originals into a file inside the data directory, once the source
   // has a table leak_switch.
