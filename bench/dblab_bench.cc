@@ -907,12 +907,11 @@ class ScaleBench {
     return Conninfo("127.0.0.1", port, kCloneUser, dev_password_, db);
   }
 
-  void CreateSource() {
-    Step("creating the source: initdb + pgbench -i -s " + std::to_string(scale_));
-    auto start = Clock::now();
-    RunCommand({Bin("initdb"), "-D", src_ + "/data", "-U", "postgres", "--auth=trust", "--encoding=UTF8",
-         "--locale=C.UTF-8", "--no-sync"},
-        AsPostgres());
+  // initdb, a server, the roles (postgres with a password, dev) and pgbench's tables.
+  void InitPgbenchSource() {
+    RunCommand({Bin("initdb"), "-D", src_ + "/data", "-U", "postgres", "--auth=trust",
+                "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"},
+               AsPostgres());
     src_port_ = FreePort();
     src_pid_ = StartPostgres(src_ + "/data", src_port_, src_ + "/postgres.log");
     WaitReady(src_ + "/data", src_pid_);
@@ -933,10 +932,17 @@ class ScaleBench {
     }
     // Server-side generation (G) is the quickest way to the same tables and indexes.
     RunCommand({Bin("pgbench"), "-i", "-q", "-s", std::to_string(scale_), "-I", "dtGvp", "-h",
-         src_ + "/run", "-p", std::to_string(src_port_), "-U", "postgres", kDb},
-        AsPostgres());
+                src_ + "/run", "-p", std::to_string(src_port_), "-U", "postgres", kDb},
+               AsPostgres());
+  }
+
+  void CreateSource() {
+    Step("creating the source: initdb + pgbench -i -s " + std::to_string(scale_));
+    auto start = Clock::now();
+    InitPgbenchSource();
     {
       Pg admin(AdminConninfo(kDb));
+      admin.Exec("GRANT SELECT ON ALL TABLES IN SCHEMA public TO dev");  // 13: no pg_read_all_data
       admin.Exec("CHECKPOINT");
       db_bytes_ = std::stod(admin.Exec(std::string("SELECT pg_database_size('") + kDb + "')"));
     }
@@ -1558,30 +1564,7 @@ class ScaleBench {
     Step("creating the source: initdb + pgbench -i -s " + std::to_string(scale_) + " + " +
          std::to_string(o_.users) + " users rows");
     auto start = Clock::now();
-    RunCommand({Bin("initdb"), "-D", src_ + "/data", "-U", "postgres", "--auth=trust",
-                "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"},
-               AsPostgres());
-    src_port_ = FreePort();
-    src_pid_ = StartPostgres(src_ + "/data", src_port_, src_ + "/postgres.log");
-    WaitReady(src_ + "/data", src_pid_);
-    source_password_ = RandomToken(20);
-    dev_password_ = kClonePassword;
-    {
-      Pg admin(AdminConninfo());
-      if (!admin.ok()) throw std::runtime_error("source: " + admin.error());
-      // SCRAM verifiers (hba says scram-sha-256), also on 13 whose default is still md5.
-      admin.Exec("SET password_encryption = 'scram-sha-256'");
-      admin.Exec("ALTER ROLE postgres PASSWORD '" + source_password_ + "'");
-      admin.Exec("CREATE ROLE dev LOGIN PASSWORD '" + dev_password_ + "'");
-      // pg_read_all_data exists from 14 on (the benchmark also runs sources of 13).
-      admin.Exec(
-          "DO $$BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_read_all_data') THEN "
-          "GRANT pg_read_all_data TO dev; END IF; END$$");
-      admin.Exec(std::string("CREATE DATABASE ") + kDb);
-    }
-    RunCommand({Bin("pgbench"), "-i", "-q", "-s", std::to_string(scale_), "-I", "dtGvp", "-h",
-                src_ + "/run", "-p", std::to_string(src_port_), "-U", "postgres", kDb},
-               AsPostgres());
+    InitPgbenchSource();
     Pg admin(AdminConninfo(kDb));
     if (!admin.ok()) throw std::runtime_error("source: " + admin.error());
     admin.Exec(
