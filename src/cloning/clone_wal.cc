@@ -310,7 +310,8 @@ Status CloneWal::Externalize(const std::string& data_dir, const std::string& nam
   if (error) return Internal("cannot empty " + dir + ": " + error.message());
   DBLAB_TRY(MakeOwnedDir(dir, owner_uid_, owner_gid_));
   std::string inside = data_dir + "/pg_wal";
-  if (auto copied = CopyWal(inside, dir, owner_uid_, owner_gid_, StartOfNeededWal(data_dir)); !copied.ok()) {
+  WalStart start = StartOfNeededWal(data_dir);
+  if (auto copied = CopyWal(inside, dir, owner_uid_, owner_gid_, start); !copied.ok()) {
     fs::remove_all(dir, error);
     return copied.error().Wrap("moving the WAL of clone " + name + " out of the pool");
   }
@@ -337,7 +338,8 @@ Result<bool> CloneWal::Internalize(const std::string& data_dir, const std::strin
     return Internal("cannot remove " + inside + ": " + ErrnoText(errno));
   }
   DBLAB_TRY(MakeOwnedDir(inside, owner_uid_, owner_gid_));
-  if (auto copied = CopyWal(Dir(name), inside, owner_uid_, owner_gid_, StartOfNeededWal(data_dir)); !copied.ok()) {
+  WalStart start = StartOfNeededWal(data_dir);
+  if (auto copied = CopyWal(Dir(name), inside, owner_uid_, owner_gid_, start); !copied.ok()) {
     (void)Relink(data_dir, name);
     return copied.error().Wrap("putting the WAL of clone " + name + " back for a snapshot");
   }

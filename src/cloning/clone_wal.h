@@ -12,8 +12,9 @@
 //
 // A clone's WAL directory starts with the WAL its snapshot needs (the segments whose pages are
 // valid for their position, copied up to the end of the valid pages; of the segment holding the
-// redo point of a cleanly stopped server, only its first page and the pages from the redo point
-// on, the rest a hole) and goes away with the clone. A snapshot of a clone gets its WAL back inside (Internalize) while the server is stopped.
+// redo point in pg_control, only its first page and the pages from the redo point
+// on, the rest a hole) and goes away with the clone. A snapshot of a clone gets its WAL back
+// inside (Internalize) while the server is stopped.
 // The engine never follows a clone's pg_wal symlink: the clone's superuser can change it.
 
 #include <sys/types.h>
