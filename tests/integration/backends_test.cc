@@ -3,9 +3,6 @@
 // to the snapshot, survive an engine restart and are destroyed without leftovers.
 #include <gtest/gtest.h>
 
-#include <random>
-#include <sstream>
-
 #include "engine_fixture.h"
 
 namespace dblab::testing {
@@ -17,10 +14,7 @@ class BackendTest : public EngineFixture, public ::testing::WithParamInterface<s
     if (GetParam() == "zfs") {
       std::string unusable = EnsureZfsRunning();
       if (!unusable.empty()) GTEST_FAIL() << unusable;
-      std::random_device random;
-      std::ostringstream name;
-      name << "dblab_e2e_" << std::hex << random();
-      zpool_ = name.str();  // never the real "dblab_pool"
+      zpool_ = UniqueZpoolName();
       pool_extra_ = "  selectedPool: " + zpool_ + "\n";
     }
     pool_extra_ += "  backend: " + GetParam() + "\n";

@@ -11,8 +11,6 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <random>
-#include <sstream>
 #include <thread>
 
 #include "engine_fixture.h"
@@ -381,10 +379,7 @@ class ResidueBackendTest : public ResidueTest, public ::testing::WithParamInterf
     if (GetParam() == "zfs") {
       std::string unusable = EnsureZfsRunning();
       if (!unusable.empty()) GTEST_FAIL() << unusable;
-      std::random_device random;
-      std::ostringstream name;
-      name << "dblab_e2e_" << std::hex << random();
-      zpool_ = name.str();
+      zpool_ = UniqueZpoolName();
       pool_extra_ = "  selectedPool: " + zpool_ + "\n";
     }
     pool_extra_ += "  backend: " + GetParam() + "\n";

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -176,6 +177,13 @@ bool StartsWith(const std::string& text, const std::string& prefix) {
 }
 
 std::string EnsureZfsRunning() { return ZfsDaemon::Get().EnsureRunning(); }
+
+std::string UniqueZpoolName() {
+  std::random_device random;
+  std::ostringstream name;
+  name << "dblab_e2e_" << std::hex << random();
+  return name.str();
+}
 
 std::vector<pid_t> ProcessesBelow(const std::string& root) {
   std::vector<pid_t> pids;

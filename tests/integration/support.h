@@ -42,6 +42,9 @@ void CleanupTree(const std::string& root);
 // when the tests end.
 std::string EnsureZfsRunning();
 
+// A zpool name no other test and never the engine's default "dblab_pool" uses.
+std::string UniqueZpoolName();
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;
