@@ -8,7 +8,8 @@
 #   web UI:    nodejs (18) and npm (9) to build it; chromium for its end-to-end test
 #   npm:       newman (tests/postman) for the test that runs DLE's Postman collection
 #   tests:     GoogleTest, Google Benchmark, gnuplot (bench plots), debootstrap and dpkg-dev
-#              (the Debian package's install test), curl, prometheus (scrapes /metrics)
+#              (the Debian package's install test), curl, prometheus (scrapes /metrics), zsh
+#              (its completion script)
 set -euo pipefail
 packages=(
   build-essential
@@ -51,6 +52,8 @@ packages=(
   debootstrap
   dpkg-dev
   fakeroot
+  # zsh runs the zsh completion script in tests/integration/cli_completion_test.cc
+  zsh
   # libFuzzer targets (scripts/fuzz.sh)
   clang-14
   libclang-rt-14-dev

@@ -29,5 +29,38 @@ TEST(CliCompletionTest, BashCompletesCommandsSubcommandsAndFlags) {
   EXPECT_EQ(BashCompletes("snapshot ''"), "list create delete --help -h");
 }
 
+// What `dblab completion zsh` hands to compadd after `dblab <words...>` with the cursor on the
+// last word, run by a real zsh. compadd (which filters by the typed prefix) and compdef exist
+// only inside zsh's completion system: stand-ins print the candidates instead.
+std::string ZshCandidates(const std::string& words) {
+  std::string script =
+      "compadd() { [[ $1 == -- ]] && shift; print -r -- \"$*\"; }\n"
+      "compdef() { print -r -- \"compdef $*\"; }\n"
+      "source <(\"$0\" completion zsh) || exit 1\n"
+      "words=(dblab " +
+      words +
+      ")\n"
+      "CURRENT=${#words}\n"
+      "_dblab\n";
+  auto result = RunCommand({"/usr/bin/zsh", "-f", "-c", script, CliBinary()});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(result.err.empty()) << result.err;
+  return result.out;
+}
+
+TEST(CliCompletionTest, ZshRegistersAndOffersTheWordsOfTheCommandTyped) {
+  std::string top = ZshCandidates("cl");
+  EXPECT_NE(top.find("compdef _dblab dblab\n"), std::string::npos) << top;
+  EXPECT_NE(top.find("clone"), std::string::npos) << top;
+  EXPECT_NE(top.find("snapshot"), std::string::npos) << top;
+  EXPECT_NE(ZshCandidates("clone re").find("reset"), std::string::npos);
+  std::string create = ZshCandidates("clone create --user");
+  EXPECT_NE(create.find("--username"), std::string::npos) << create;
+  EXPECT_EQ(create.find("reset"), std::string::npos) << create;
+  EXPECT_NE(ZshCandidates("--url http://x clone reset --la").find("--latest"), std::string::npos);
+  std::string snapshot = ZshCandidates("snapshot ''");
+  EXPECT_NE(snapshot.find("list create delete"), std::string::npos) << snapshot;
+}
+
 }  // namespace
 }  // namespace dblab::testing
