@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "branching/history.h"
 #include "cloning/validation.h"
@@ -685,13 +687,24 @@ Status Engine::DeleteSnapshot(const std::string& id) {
                     "; destroy them or reset them to another snapshot first");
   }
   std::string name = id.substr(id.find('@') + 1);
-  if (auto destroyed = pool_->DestroySnapshot(name);
-      !destroyed.ok() && destroyed.error().code != ErrorCode::kNotFound) {
+  // Warm servers of it go first (a ZFS clone keeps its snapshot); one being made right now is
+  // in the pool a moment later, so a refused destroy drops them again for a while.
+  clones_->DropWarm(id);
+  Status destroyed = pool_->DestroySnapshot(name);
+  for (int i = 0; i < 10 && !destroyed.ok() && destroyed.error().code == ErrorCode::kConflict;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    clones_->DropWarm(id);
+    destroyed = pool_->DestroySnapshot(name);
+  }
+  if (!destroyed.ok() && destroyed.error().code != ErrorCode::kNotFound) {
+    clones_->SnapshotsChanged();  // the warm pool may use it again
     return destroyed.error().Wrap("delete snapshot " + id);
   }
-  DBLAB_TRY(state_->DeleteSnapshot(id));
-  spdlog::info("snapshot {}: deleted", id);
+  Status forgotten = state_->DeleteSnapshot(id);
   clones_->SnapshotsChanged();  // the warm pool follows the latest snapshot
+  DBLAB_TRY(forgotten);
+  spdlog::info("snapshot {}: deleted", id);
   return OkStatus();
 }
 

@@ -221,3 +221,69 @@ TEST_F(PhysicalTest, ACommandWithAShellPipeIsRefusedWithOneClearLine) {
 
 }  // namespace
 }  // namespace dblab::testing
+
+namespace dblab::testing {
+namespace {
+
+// Physical retrieval on the zfs backend: the promoted, masked copy is a snapshot of a temporary
+// clone, moved to a dataset of its own under <pool>/commits (as dblab commit does).
+class PhysicalZfsTest : public PhysicalTest {
+ protected:
+  void SetUp() override {
+    std::string unusable = EnsureZfsRunning();
+    if (!unusable.empty()) GTEST_FAIL() << unusable;
+    zpool_ = UniqueZpoolName();
+    pool_extra_ = "  selectedPool: " + zpool_ + "\n  backend: zfs\n";
+    PhysicalTest::SetUp();
+  }
+
+  void TearDown() override {
+    PhysicalTest::TearDown();  // stops the engine, the replica and every clone server first
+    RunCommand({"zpool", "destroy", "-f", zpool_});
+  }
+
+  std::string Datasets() {
+    return RunCommand({"zfs", "list", "-H", "-o", "name", "-t", "all", "-r", zpool_}).out;
+  }
+
+  std::string zpool_;
+};
+
+TEST_F(PhysicalZfsTest, SnapshotsOfTheReplicaAreMaskedAndLeaveNothingWhenDeleted) {
+  StartEngineAndWaitForSnapshot();
+  auto source = Source(source_.dbname);
+  ASSERT_TRUE(source.ok()) << source.error().message;
+  EXPECT_EQ(ReplicaState(*source), "streaming") << engine_.Log();
+  std::string first_id = CliJson({"snapshot", "list"})[0]["id"];
+
+  ASSERT_TRUE(source
+                  ->Exec("INSERT INTO users SELECT i, 'New ' || i, 'new' || i || "
+                         "'@mail.example', '' FROM generate_series(100001, 100010) i")
+                  .ok());
+  ASSERT_TRUE(WaitReplayed(*source)) << engine_.Log();
+  auto second_snapshot = CliJson({"snapshot", "create"});
+  ASSERT_TRUE(second_snapshot.contains("id")) << second_snapshot.dump(2) << engine_.Log();
+  int port = CreateClone("dev");
+  auto dev = ConnectClone(port, "dev", "dev-pw", source_.dbname);
+  ASSERT_TRUE(dev.ok()) << dev.error().message;
+  EXPECT_EQ(QueryValue(*dev, "SELECT count(*) FROM users"), std::to_string(users_ + 10));
+  EXPECT_EQ(QueryValue(*dev, "SELECT count(*) FROM users WHERE email LIKE '%mail.example'"),
+            "0");
+  EXPECT_EQ(QueryValue(*dev, "SELECT pg_is_in_recovery()"), "f");
+  // Only the engine's snapshots show; the temporary clones are gone from clones/.
+  EXPECT_EQ(CliJson({"snapshot", "list"}).size(), 2u) << Datasets();
+
+  // Deleting both (the clone first) leaves only main data, the replica's, behind.
+  ASSERT_EQ(Cli({"clone", "destroy", "dev"}).exit_code, 0) << engine_.Log();
+  for (const std::string& id : {first_id, second_snapshot["id"].get<std::string>()}) {
+    auto deleted = Cli({"snapshot", "delete", id});
+    EXPECT_EQ(deleted.exit_code, 0) << deleted.err << engine_.Log();
+  }
+  std::string left = Datasets();
+  EXPECT_EQ(left.find('@'), std::string::npos) << left;
+  EXPECT_EQ(left.find(zpool_ + "/commits/"), std::string::npos) << left;
+  EXPECT_EQ(ReplicaState(*source), "streaming");
+}
+
+}  // namespace
+}  // namespace dblab::testing
