@@ -7,7 +7,7 @@
 
 #include "common/result.h"
 #include "domain/model.h"
-#include "ops/types.h"
+#include "domain/ops_types.h"
 
 namespace dblab {
 
@@ -85,8 +85,7 @@ class EngineService {
     return Unavailable("observation is not available in this engine");
   }
   virtual Result<std::string> GetObservationArtifact(const std::string& clone_id,
-                                                     uint64_t session_id,
-                                                     const std::string& type) {
+                                                     uint64_t session_id, const std::string& type) {
     (void)clone_id, (void)session_id, (void)type;
     return Unavailable("observation is not available in this engine");
   }

@@ -10,10 +10,10 @@
 #include <optional>
 #include <vector>
 
+#include "api/retrieval_json.h"
 #include "api/router.h"
 #include "ops/admin_config.h"
 #include "ops/observer.h"
-#include "ops/retrieval_json.h"
 
 namespace dblab {
 namespace {

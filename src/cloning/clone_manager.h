@@ -21,7 +21,7 @@
 #include "cloning/clone_wal.h"
 #include "common/result.h"
 #include "domain/model.h"
-#include "ops/types.h"
+#include "domain/ops_types.h"
 #include "platform/cgroup.h"
 #include "postgres/pq.h"
 #include "postgres/server.h"

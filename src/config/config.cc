@@ -15,7 +15,7 @@
 #include <string_view>
 #include <utility>
 
-#include "ops/webhooks.h"
+#include "config/webhook_hook.h"
 #include "postgres/binaries.h"
 #include "scheduler/cron.h"
 
@@ -692,8 +692,8 @@ Status ReadCloning(Reader& r, Mapping& m, EngineConfig& c) {
                   "must be <= cloning.protectionMaxDurationMinutes (" +
                       std::to_string(c.protection_max_duration_minutes) + ") unless that is 0");
   }
-  r.FinishSection(m, {{"protectionExpiryWarningMinutes",
-                       "dblab sends no clone_protection_expiring webhook"}});
+  r.FinishSection(
+      m, {{"protectionExpiryWarningMinutes", "dblab sends no clone_protection_expiring webhook"}});
   return OkStatus();
 }
 

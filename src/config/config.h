@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "common/result.h"
+#include "domain/ops_types.h"
 #include "masking/rules.h"
-#include "ops/types.h"
 
 namespace dblab {
 
@@ -87,19 +87,11 @@ struct PhysicalRestoreOptions {
 // (masked), stopped cleanly and only then offered as a snapshot.
 struct PhysicalSnapshotOptions {
   bool skip_start_snapshot = false;
-  QueryPreprocessing query_preprocessing;       // promotion.queryPreprocessing
-  std::map<std::string, std::string> configs;   // options.configs + promotion.configs
+  QueryPreprocessing query_preprocessing;      // promotion.queryPreprocessing
+  std::map<std::string, std::string> configs;  // options.configs + promotion.configs
   std::string preprocessing_script;
-  std::string snapshot_timetable;   // scheduler.snapshot.timetable (5-field cron); empty = none
-  int retention_limit = 0;          // scheduler.retention.limit; 0 = keep all
-};
-
-// The top-level `masking:` section: declarative rules applied to main data after the SQL
-// preprocessing of either retrieval method (docs/masking.md).
-struct MaskingConfig {
-  std::vector<MaskingRule> rules;  // masking.rules, validated (function, arguments, column path)
-  bool anonymizer_labels = true;   // masking.anonymizerLabels: apply the source's anon labels
-  std::string key_file;            // masking.keyFile; filled with "<stateDir>/masking.key"
+  std::string snapshot_timetable;  // scheduler.snapshot.timetable (5-field cron); empty = none
+  int retention_limit = 0;         // scheduler.retention.limit; 0 = keep all
 };
 
 struct RetrievalConfig {
@@ -157,7 +149,7 @@ struct EngineConfig {
   // Own key provision.cloneWalDir: where clones keep their WAL. "auto": beside the pool's image
   // when the engine mounts one (<pool>.wal), else inside the clones; "off": inside; or a path.
   std::string clone_wal_dir = "auto";
-  int64_t clone_wal_max_bytes = int64_t{8} << 30;  // provision.cloneWalMaxSize; 0 = no limit
+  int64_t clone_wal_max_bytes = int64_t{8} << 30;    // provision.cloneWalMaxSize; 0 = no limit
   std::map<std::string, std::string> clone_configs;  // databaseConfigs.configs (+ provision)
   // cloning
   std::string access_host = "127.0.0.1";

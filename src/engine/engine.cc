@@ -15,9 +15,9 @@
 #include "cloning/validation.h"
 #include "common/thread_guard.h"
 #include "common/version.h"
-#include "masking/residue_commit.h"
 #include "platform/files.h"
 #include "retrieval/logical_retrieval.h"
+#include "retrieval/residue_commit.h"
 #include "scheduler/cron.h"
 #include "storage/factory.h"
 
@@ -154,7 +154,8 @@ Status Engine::Init() {
   // that holds the image, commits cost what they cost on the host.
   cloning.wal_dir = config_.clone_wal_dir == "off" ? "" : config_.clone_wal_dir;
   if (config_.clone_wal_dir == "auto") {
-    cloning.wal_dir = fs::is_regular_file(spec.image_path, error) ? config_.PoolPath() + ".wal" : "";
+    cloning.wal_dir =
+        fs::is_regular_file(spec.image_path, error) ? config_.PoolPath() + ".wal" : "";
   }
   if (!cloning.wal_dir.empty()) spdlog::info("clones keep their WAL in {}", cloning.wal_dir);
   cloning.wal_max_bytes = config_.clone_wal_max_bytes;
@@ -170,7 +171,7 @@ Status Engine::Init() {
   auto snapshots = state_->ListSnapshots();
   {
     std::lock_guard lock(mutex_);
-    retrieval_.mode = !config_.retrieval.enabled()  ? "unknown"
+    retrieval_.mode = !config_.retrieval.enabled()   ? "unknown"
                       : config_.retrieval.physical() ? "physical"
                                                      : "logical";
     retrieval_.status = snapshots.ok() && !snapshots->empty() ? "finished" : "pending";
@@ -255,8 +256,7 @@ Result<Snapshot> Engine::RunRetrieval(bool snapshot_only) {
     SetRetrieval([&](RetrievalState& state) { state.progress = step; });
   };
   if (config_.retrieval.physical()) {
-    PhysicalRetrieval retrieval(PhysicalOptions(), *pool_, *postgres_, runner_, *state_,
-                                progress);
+    PhysicalRetrieval retrieval(PhysicalOptions(), *pool_, *postgres_, runner_, *state_, progress);
     if (snapshot_only) return retrieval.TakeSnapshot();
     DBLAB_ASSIGN_OR_RETURN(std::optional<Snapshot> snapshot, retrieval.Run());
     if (!snapshot) {
@@ -631,7 +631,7 @@ Result<Snapshot> Engine::CommitClone(const std::string& clone_id, const std::str
     }
   }
   // The clone as its user left it holds what the user's masking replaced: that snapshot is
-  // never published, a scrubbed copy of it is (masking/residue_commit.h).
+  // never published, a scrubbed copy of it is (retrieval/residue_commit.h).
   std::string raw = std::string(kCommitScrubPrefix) + "raw-" + name;
   DBLAB_TRY(clones_->SnapshotClone(clone_id, raw));
   CommitScrubber scrubber{*pool_, *postgres_, runner_};

@@ -87,6 +87,14 @@ Result<std::optional<MaskingRule>> ParseAnonymizerLabel(const std::string& schem
                                                         const std::string& column,
                                                         const std::string& label);
 
+// The top-level `masking:` section of the config: declarative rules applied to main data after
+// the SQL preprocessing of either retrieval method (docs/masking.md).
+struct MaskingConfig {
+  std::vector<MaskingRule> rules;  // masking.rules, validated (function, arguments, column path)
+  bool anonymizer_labels = true;   // masking.anonymizerLabels: apply the source's anon labels
+  std::string key_file;            // masking.keyFile; filled with "<stateDir>/masking.key"
+};
+
 // A column as the catalog describes it, for the checks and the SQL.
 struct ColumnInfo {
   std::string name;

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "config/config.h"
+#include "masking/rules.h"
 #include "postgres/pq.h"
 
 namespace dblab {

@@ -8,7 +8,7 @@
 
 #include "common/result.h"
 #include "config/config.h"
-#include "ops/types.h"
+#include "domain/ops_types.h"
 
 namespace dblab {
 

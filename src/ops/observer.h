@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "common/result.h"
-#include "ops/types.h"
+#include "domain/ops_types.h"
 #include "postgres/pq.h"
 
 namespace dblab {

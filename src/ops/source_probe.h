@@ -10,7 +10,7 @@
 
 #include "common/result.h"
 #include "config/config.h"
-#include "ops/types.h"
+#include "domain/ops_types.h"
 
 namespace dblab {
 

@@ -18,17 +18,14 @@
 #include <vector>
 
 #include "common/result.h"
+#include "config/webhook_hook.h"
 #include "domain/model.h"
-#include "ops/types.h"
+#include "domain/ops_types.h"
 
 namespace dblab {
 
 inline constexpr const char* kWebhookTokenHeader = "DBLab-Webhook-Token";
 inline constexpr const char* kLegacyWebhookTokenHeader = "DLE-Webhook-Token";
-
-// Checks a hook as the config loader and POST /admin/config do: an http(s) URL with a host, and
-// only the triggers dblab sends. kBadRequest naming `path` (e.g. "webhooks.hooks[0].url").
-Status ValidateWebhookHook(const WebhookHook& hook, const std::string& path);
 
 // Sends one POST; the HTTP status, or an error when no answer came. Seam for tests.
 class WebhookTransport {

@@ -1,4 +1,4 @@
-#include "masking/residue_commit.h"
+#include "retrieval/residue_commit.h"
 
 #include <spdlog/spdlog.h>
 

@@ -8,7 +8,7 @@
 
 #include "api/json_mapping.h"
 #include "domain/model.h"
-#include "ops/types.h"
+#include "domain/ops_types.h"
 
 namespace dblab {
 

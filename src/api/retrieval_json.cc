@@ -1,4 +1,4 @@
-#include "ops/retrieval_json.h"
+#include "api/retrieval_json.h"
 
 #include "common/time.h"
 
