@@ -149,8 +149,12 @@ struct Stats {
     size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * double(v.size())));
     return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
   }
-  double Min() const { return samples.empty() ? NAN : *std::min_element(samples.begin(), samples.end()); }
-  double Max() const { return samples.empty() ? NAN : *std::max_element(samples.begin(), samples.end()); }
+  double Min() const {
+    return samples.empty() ? NAN : *std::min_element(samples.begin(), samples.end());
+  }
+  double Max() const {
+    return samples.empty() ? NAN : *std::max_element(samples.begin(), samples.end());
+  }
   double Mean() const {
     if (samples.empty()) return NAN;
     double sum = 0;
@@ -163,8 +167,8 @@ struct Stats {
       double scale = std::pow(10.0, digits);
       return std::round(v * scale) / scale;
     };
-    Json j{{"n", samples.size()},     {"p50", round(Median())}, {"p95", round(Percentile(95))},
-           {"p99", round(Percentile(99))}, {"min", round(Min())},     {"max", round(Max())},
+    Json j{{"n", samples.size()},          {"p50", round(Median())}, {"p95", round(Percentile(95))},
+           {"p99", round(Percentile(99))}, {"min", round(Min())},    {"max", round(Max())},
            {"mean", round(Mean())}};
     if (with_samples) {
       Json list = Json::array();
@@ -779,11 +783,11 @@ class ScaleBench {
       run["steps_s"] = MaskingSteps(ReadFile(log));
       run["load_average_end"] = LoadAverage();
       std::error_code copy_error;
-      fs::copy_file(log,
-                    o_.out_dir + "/engine-masking-scale" + std::to_string(scale_) + "-" + name +
-                        ".log",
-                    fs::copy_options::overwrite_existing, copy_error);
-      Step(name + " retrieval: " + Fixed(run["retrieval_s"].get<double>(), 1) + " s to the snapshot");
+      fs::copy_file(
+          log, o_.out_dir + "/engine-masking-scale" + std::to_string(scale_) + "-" + name + ".log",
+          fs::copy_options::overwrite_existing, copy_error);
+      Step(name + " retrieval: " + Fixed(run["retrieval_s"].get<double>(), 1) +
+           " s to the snapshot");
       runs[name] = run;
     }
     result_["runs"] = runs;
@@ -971,8 +975,7 @@ class ScaleBench {
     std::ostringstream yml;
     yml << "server:\n  verificationToken: \"" << token_ << "\"\n  port: " << api_port_ << "\n"
         << "poolManager:\n  mountDir: " << dir_ << "/pool\n  imageSize: " << image_gb << "GB\n"
-        << (backend_.empty() ? "" : "  backend: " + backend_ + "\n")
-        << "provision:\n"
+        << (backend_.empty() ? "" : "  backend: " + backend_ + "\n") << "provision:\n"
         << (o_.clone_wal_dir.empty() ? "" : "  cloneWalDir: " + o_.clone_wal_dir + "\n")
         << "  warmPool: " << o_.warm_pool << "\n  portPool:\n    from: " << port_from_
         << "\n    to: " << port_from_ + ports - 1 << "\n"
@@ -1135,7 +1138,8 @@ class ScaleBench {
       }
       auto start = Clock::now();
       auto r = api_->Call("POST", "/clone/" + id + "/reset", "{}");
-      if (r.code != 200) throw std::runtime_error("reset: " + std::to_string(r.code) + " " + r.body);
+      if (r.code != 200)
+        throw std::runtime_error("reset: " + std::to_string(r.code) + " " + r.body);
       port = WaitCloneOk(*api_, id, 2);
       reset_ok.samples.push_back(MsSince(start));
       WaitFirstQuery(DevConninfo(port, kDb), 60000);
@@ -1241,8 +1245,7 @@ class ScaleBench {
             }
           }
           try {
-            outcomes[size_t(k)].ms =
-                CreateClone(api, "c" + std::to_string(first + k), 20, nullptr);
+            outcomes[size_t(k)].ms = CreateClone(api, "c" + std::to_string(first + k), 20, nullptr);
           } catch (const std::exception& e) {
             outcomes[size_t(k)].error = e.what();
           }
@@ -1292,9 +1295,8 @@ class ScaleBench {
     double used_after = UsedBytes(Pool());
     Stats exclusive_bytes;
     for (int k = 1; k <= std::min(3, o_.alive); ++k) {
-      std::string du = RunCommand({"btrfs", "filesystem", "du", "-s", "--raw",
-                                   alive_dirs[size_t(k - 1)]},
-                           {.cwd = dir_});
+      std::string du = RunCommand(
+          {"btrfs", "filesystem", "du", "-s", "--raw", alive_dirs[size_t(k - 1)]}, {.cwd = dir_});
       std::istringstream lines(du);
       std::string header, line;
       std::getline(lines, header);
@@ -1358,9 +1360,9 @@ class ScaleBench {
 
   // pgbench -c 4 -j 2 -T <seconds> over TCP + SCRAM; returns tps.
   double Pgbench(const std::string& conninfo) {
-    std::string out = RunCommand({Bin("pgbench"), "-c", "4", "-j", "2", "-T",
-                                  std::to_string(o_.write_seconds), conninfo},
-                                 AsPostgres());
+    std::string out = RunCommand(
+        {Bin("pgbench"), "-c", "4", "-j", "2", "-T", std::to_string(o_.write_seconds), conninfo},
+        AsPostgres());
     auto at = out.find("tps = ");
     if (at == std::string::npos) throw std::runtime_error("pgbench printed no tps:\n" + Tail(out));
     return std::stod(out.substr(at + 6));
@@ -1397,11 +1399,17 @@ class ScaleBench {
       bool clone_first = run % 2 == 0;
       double ct = 0, ht = 0;
       for (int side = 0; side < 2; ++side) {
-        if ((side == 0) == clone_first) ct = Pgbench(clone); else ht = Pgbench(on_host);
+        if ((side == 0) == clone_first)
+          ct = Pgbench(clone);
+        else
+          ht = Pgbench(on_host);
       }
       double cu = 0, hu = 0;
       for (int side = 0; side < 2; ++side) {
-        if ((side == 0) == clone_first) cu = FullUpdate(clone); else hu = FullUpdate(on_host);
+        if ((side == 0) == clone_first)
+          cu = FullUpdate(clone);
+        else
+          hu = FullUpdate(on_host);
       }
       clone_tps.samples.push_back(ct);
       host_tps.samples.push_back(ht);
@@ -1409,9 +1417,9 @@ class ScaleBench {
       host_update.samples.push_back(hu);
       ratios.push_back({{"tps_clone_to_host", std::round(ct / ht * 1000) / 1000},
                         {"update_host_to_clone", std::round(hu / cu * 1000) / 1000}});
-      Step("write run " + std::to_string(run + 1) + ": pgbench " + Fixed(ct) + " vs " +
-           Fixed(ht) + " tps on the host; full UPDATE + CHECKPOINT x2 " + Fixed(cu) + " vs " +
-           Fixed(hu) + " ms");
+      Step("write run " + std::to_string(run + 1) + ": pgbench " + Fixed(ct) + " vs " + Fixed(ht) +
+           " tps on the host; full UPDATE + CHECKPOINT x2 " + Fixed(cu) + " vs " + Fixed(hu) +
+           " ms");
     }
     StopPostgres(host);
     Json w;
@@ -1422,7 +1430,8 @@ class ScaleBench {
     w["host_full_update_ms"] = host_update.ToJson();
     w["per_run"] = ratios;
     // >= 1 means the clone is at least as fast as the host (tps: higher is better; time: lower).
-    w["tps_ratio_clone_to_host_p50"] = std::round(clone_tps.Median() / host_tps.Median() * 1000) / 1000;
+    w["tps_ratio_clone_to_host_p50"] =
+        std::round(clone_tps.Median() / host_tps.Median() * 1000) / 1000;
     w["update_speed_ratio_clone_to_host_p50"] =
         std::round(host_update.Median() / clone_update.Median() * 1000) / 1000;
     result_["write"] = w;
@@ -1470,8 +1479,8 @@ class ScaleBench {
       AddAlternative(key, "CREATE DATABASE TEMPLATE (" + strategy + ")", stats);
     }
     {
-      std::string label = "pg_dump -Fd -j" + std::to_string(o_.jobs) + " + pg_restore -j" +
-                          std::to_string(o_.jobs);
+      std::string label =
+          "pg_dump -Fd -j" + std::to_string(o_.jobs) + " + pg_restore -j" + std::to_string(o_.jobs);
       Step(label);
       Stats total, dump, restore;
       for (int i = 0; i < n; ++i) {
@@ -1479,14 +1488,14 @@ class ScaleBench {
         std::string dump_dir = dir_ + "/alt/dump";
         auto start = Clock::now();
         RunCommand({Bin("pg_dump"), "-Fd", "-j", std::to_string(o_.jobs), "-f", dump_dir, "-h",
-             src_ + "/run", "-p", std::to_string(src_port_), "-U", "postgres", kDb},
-            AsPostgres());
+                    src_ + "/run", "-p", std::to_string(src_port_), "-U", "postgres", kDb},
+                   AsPostgres());
         dump.samples.push_back(MsSince(start));
         auto restore_start = Clock::now();
         admin.Exec("CREATE DATABASE " + db);
         RunCommand({Bin("pg_restore"), "-j", std::to_string(o_.jobs), "-h", src_ + "/run", "-p",
-             std::to_string(src_port_), "-U", "postgres", "-d", db, dump_dir},
-            AsPostgres());
+                    std::to_string(src_port_), "-U", "postgres", "-d", db, dump_dir},
+                   AsPostgres());
         WaitFirstQuery(DevConninfo(src_port_, db), 60000);
         restore.samples.push_back(MsSince(restore_start));
         total.samples.push_back(MsSince(start));
@@ -1553,8 +1562,8 @@ class ScaleBench {
   // What every original value of `users` carries, and no masking function produces: the clone
   // check counts rows and file bytes with them.
   static const std::vector<std::string>& MaskingMarkers() {
-    static const std::vector<std::string> markers = {"@orig-mail.test", "Origson-",
-                                                     "+44 20 7946", "ORIGNOTE "};
+    static const std::vector<std::string> markers = {"@orig-mail.test", "Origson-", "+44 20 7946",
+                                                     "ORIGNOTE "};
     return markers;
   }
 
@@ -1578,7 +1587,8 @@ class ScaleBench {
         "(ARRAY['Anna','Boris','Chen','Dana','Emeka','Fatima'])[1 + g % 6] || ' Origson-' || g, "
         "'+44 20 7946 ' || lpad((g % 10000)::text, 4, '0'), "
         "CASE WHEN g % 10 = 0 THEN 'ORIGNOTE ' || g || ': ' || repeat(md5(g::text), 78) END "
-        "FROM generate_series(1, " + n + ") g");
+        "FROM generate_series(1, " +
+        n + ") g");
     admin.Exec("CREATE UNIQUE INDEX users_email_key ON users (email)");
     admin.Exec("VACUUM ANALYZE users");
     admin.Exec("CHECKPOINT");
@@ -1586,13 +1596,14 @@ class ScaleBench {
     std::string ids = "1, 2, 10, " + std::to_string(o_.users / 3) + ", " +
                       std::to_string(o_.users / 2) + ", " + n;
     known_originals_ = admin.Exec(
-        "SELECT string_agg(quote_literal(email), ', ' ORDER BY id) FROM users WHERE id IN (" +
-        ids + ")");
+        "SELECT string_agg(quote_literal(email), ', ' ORDER BY id) FROM users WHERE id IN (" + ids +
+        ")");
     known_count_ = std::stoi(admin.Exec("SELECT count(*) FROM users WHERE id IN (" + ids + ")"));
     db_bytes_ = std::stod(admin.Exec(std::string("SELECT pg_database_size('") + kDb + "')"));
     double users_bytes = std::stod(admin.Exec("SELECT pg_total_relation_size('users')"));
-    double toast_bytes = std::stod(admin.Exec(
-        "SELECT pg_total_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'users'::regclass"));
+    double toast_bytes =
+        std::stod(admin.Exec("SELECT pg_total_relation_size(reltoastrelid) FROM pg_class WHERE oid "
+                             "= 'users'::regclass"));
     datadir_bytes_ = std::stod(RunCommand({"du", "-sb", src_ + "/data"}, {.cwd = dir_}));
     result_["database_bytes"] = db_bytes_;
     result_["data_dir_bytes"] = datadir_bytes_;
@@ -1619,8 +1630,7 @@ class ScaleBench {
         << "poolManager:\n  mountDir: " << dir_ << "/pool\n  imageSize: " << image_gb << "GB\n"
         << "provision:\n"
         << (o_.clone_wal_dir.empty() ? "" : "  cloneWalDir: " + o_.clone_wal_dir + "\n")
-        << "  portPool:\n    from: " << port_from_ << "\n    to: " << port_from_ + ports - 1
-        << "\n"
+        << "  portPool:\n    from: " << port_from_ << "\n    to: " << port_from_ + ports - 1 << "\n"
         << "cloning:\n  maxIdleMinutes: 0\n"
         << "retrieval:\n  jobs: [logicalDump, logicalRestore, logicalSnapshot]\n  spec:\n"
         << "    logicalDump:\n      options:\n        source:\n          connection:\n"
@@ -1644,8 +1654,8 @@ class ScaleBench {
     Step("starting dblab-engine " + std::string(masked ? "with" : "without") +
          " masking rules and waiting for the first snapshot");
     auto start = Clock::now();
-    g_engine_pid = Spawn({o_.engine, "--config", dir_ + "/server.yml"},
-                         {.cwd = dir_, .out_file = log});
+    g_engine_pid =
+        Spawn({o_.engine, "--config", dir_ + "/server.yml"}, {.cwd = dir_, .out_file = log});
     api_ = std::make_unique<Api>("http://127.0.0.1:" + std::to_string(api_port_), token_);
     double timeout_ms = (900.0 + scale_ * 4.0 + o_.users / 500.0) * 1000;
     while (true) {
@@ -1745,12 +1755,14 @@ class ScaleBench {
       out["rows_with_original_name"] = count("full_name LIKE '%Origson-%'");
       out["rows_with_original_phone"] = count("phone LIKE '+44 20 7946%'");
       out["rows_with_note"] = count("note IS NOT NULL");
-      out["first_row"] = pg.Exec("SELECT email || ' | ' || full_name || ' | ' || "
-                                 "coalesce(phone, '') FROM users ORDER BY id LIMIT 1");
+      out["first_row"] = pg.Exec(
+          "SELECT email || ' | ' || full_name || ' | ' || "
+          "coalesce(phone, '') FROM users ORDER BY id LIMIT 1");
     }
     out["file_scan"] = ScanForMarkers(CloneDataDir(port));
     auto r = api_->Call("DELETE", "/clone/" + id);
-    if (r.code != 200 && r.code != 204) throw std::runtime_error("DELETE /clone/" + id + ": " + r.body);
+    if (r.code != 200 && r.code != 204)
+      throw std::runtime_error("DELETE /clone/" + id + ": " + r.body);
 
     std::vector<std::string> problems;
     auto expect = [&](const char* key, int64_t want) {
@@ -1776,7 +1788,8 @@ class ScaleBench {
       throw std::runtime_error(
           masked ? "MASKING FAILED: a clone of the masked snapshot shows original values: " + list
                  : "the unmasked snapshot's clone does not show the originals, so the check "
-                   "would prove nothing: " + list);
+                   "would prove nothing: " +
+                       list);
     }
     out["verdict"] = masked ? "no original value, in SQL or in the files"
                             : "every original present (the check sees them)";
@@ -1841,8 +1854,8 @@ class ScaleBench {
     const Line* ready = find([](const std::string& t) {
       return t.rfind("snapshot ", 0) == 0 && t.find(" is ready") != std::string::npos;
     });
-    std::vector<const Line*> needed = {begin, dump, initdb, server, restore, stop, wal, snapshot,
-                                       ready};
+    std::vector<const Line*> needed = {begin, dump, initdb,   server, restore,
+                                       stop,  wal,  snapshot, ready};
     if (!skipped) needed.insert(needed.end(), {sampled, after, gate});
     for (const Line* line : needed) {
       if (!line) throw std::runtime_error("the engine log lacks a retrieval step:\n" + Tail(log));
@@ -1850,7 +1863,8 @@ class ScaleBench {
     auto s = [](double ms) { return std::round(ms / 10) / 100; };
     double sample_ms = sampled ? logged_s(sampled) * 1000 : 0;
     double after_ms = after ? logged_s(after) * 1000 : 0;
-    double gate_ms = !gate || gate->text.find(" hits") == std::string::npos ? 0 : logged_s(gate) * 1000;
+    double gate_ms =
+        !gate || gate->text.find(" hits") == std::string::npos ? 0 : logged_s(gate) * 1000;
     double rewrite_ms = rewrite_first && after ? after->ms - rewrite_first->ms : 0;
     const Line* masking_start = sampled ? sampled : skipped;  // the first step after the restore
     double after_wal_ms = gate ? gate->ms - gate_ms : snapshot->ms;
@@ -1894,10 +1908,9 @@ class ScaleBench {
     double work = step(masked, "residue_sample") + step(masked, "masking_prepare") + updates +
                   step(masked, "residue_find_originals") + step(masked, "residue_rewrite") +
                   step(masked, "fresh_wal") + step(masked, "gate");
-    double unmasked_work = step(unmasked, "residue_sample") +
-                           step(unmasked, "residue_find_originals") +
-                           step(unmasked, "residue_rewrite") + step(unmasked, "fresh_wal") +
-                           step(unmasked, "gate");
+    double unmasked_work =
+        step(unmasked, "residue_sample") + step(unmasked, "residue_find_originals") +
+        step(unmasked, "residue_rewrite") + step(unmasked, "fresh_wal") + step(unmasked, "gate");
     result_["summary"] = Json{
         {"scale", scale_},
         {"users", o_.users},
@@ -2009,8 +2022,10 @@ bool Plot(const std::vector<Json>& results, const Json& machine, const std::stri
                       ", " + std::to_string(machine["cores"].get<unsigned>()) + " cores, " +
                       Fixed(machine["memory_gb"].get<double>(), 0) + " GB";
   std::string note = machine["note"].get<std::string>();
-  for (char& ch : title) if (ch == '"') ch = '\'';
-  for (char& ch : note) if (ch == '"') ch = '\'';
+  for (char& ch : title)
+    if (ch == '"') ch = '\'';
+  for (char& ch : note)
+    if (ch == '"') ch = '\'';
   gp << "set terminal pngcairo size 1000,640 font 'sans,10'\n"
      << "set output \"" << out_dir << "/clone-time.png\"\n"
      << "set title \"" << title << (note.empty() ? "" : "\\n" + note) << "\"\n"
@@ -2025,8 +2040,8 @@ bool Plot(const std::vector<Json>& results, const Json& machine, const std::stri
     auto a = [&alt](const char* key) { return alt.contains(key) ? PlotValue(alt[key]) : "NaN"; };
     gp << Fixed(r["database_bytes"].get<double>() / 1048576.0, 1) << " " << r["scale"] << " "
        << PlotValue(r["dblab"]["create_ms"]) << " " << PlotValue(r["dblab"]["reset_ms"]) << " "
-       << PlotValue(r["floor_ms"]) << " " << a("template_wal_log") << " "
-       << a("template_file_copy") << " " << a("cp_start") << " " << a("dump_restore") << "\n";
+       << PlotValue(r["floor_ms"]) << " " << a("template_wal_log") << " " << a("template_file_copy")
+       << " " << a("cp_start") << " " << a("dump_restore") << "\n";
   }
   gp << "EOD\n"
      << "plot $data using 1:3 with linespoints lw 2 pt 7 title 'dblab clone create', \\\n"
@@ -2063,12 +2078,12 @@ void PrintMaskingTable(const Json& r) {
   const Json& u = r["runs"]["unmasked"];
   const Json& m = r["runs"]["masked"];
   const Json& s = r["summary"];
-  std::printf("\n== masking: pgbench scale %d + %d users rows (database %s MiB; users %s MiB, of "
-              "which TOAST %s MiB) ==\n",
-              r["scale"].get<int>(), r["users"].get<int>(),
-              Mib(r["database_bytes"].get<double>()).c_str(),
-              Mib(r["users_bytes"].get<double>()).c_str(),
-              Mib(r["users_toast_bytes"].get<double>()).c_str());
+  std::printf(
+      "\n== masking: pgbench scale %d + %d users rows (database %s MiB; users %s MiB, of "
+      "which TOAST %s MiB) ==\n",
+      r["scale"].get<int>(), r["users"].get<int>(), Mib(r["database_bytes"].get<double>()).c_str(),
+      Mib(r["users_bytes"].get<double>()).c_str(),
+      Mib(r["users_toast_bytes"].get<double>()).c_str());
   std::printf("%-52s %10s %10s\n", "logical retrieval to the first snapshot (s)", "unmasked",
               "masked");
   auto row = [&](const char* label, double a, double b) {
@@ -2093,23 +2108,25 @@ void PrintMaskingTable(const Json& r) {
   step("  residue: fresh WAL, temp files", "fresh_wal");
   step("  residue gate (scan of the snapshot's files)", "gate");
   step("  snapshot (sync + btrfs snapshot)", "snapshot");
-  std::printf("masked / unmasked retrieval: x%.2f (%+.1f s); masking + cleanup + gate %.1f s = "
-              "%.0f %% of the masked retrieval\n",
-              s["ratio_masked_to_unmasked"].get<double>(), s["masking_extra_s"].get<double>(),
-              s["masking_cleanup_gate_s"].get<double>(),
-              s["masking_cleanup_gate_share_of_masked_retrieval"].get<double>() * 100);
+  std::printf(
+      "masked / unmasked retrieval: x%.2f (%+.1f s); masking + cleanup + gate %.1f s = "
+      "%.0f %% of the masked retrieval\n",
+      s["ratio_masked_to_unmasked"].get<double>(), s["masking_extra_s"].get<double>(),
+      s["masking_cleanup_gate_s"].get<double>(),
+      s["masking_cleanup_gate_share_of_masked_retrieval"].get<double>() * 100);
   std::printf("masking UPDATE: %.0f rows/s; gate: %.0f MiB in %.2f s, %.0f hits\n",
               s["masked_rows_per_s"].get<double>(), s["gate_mib"].get<double>(),
               s["gate_s"].get<double>(), m["steps_s"]["gate_hits"].get<double>());
   const Json& c = m["clone_check"];
-  std::printf("clone of the masked snapshot: %lld of %d known original emails, %lld values with "
-              "an original marker in SQL, %lld marker hits in %lld files (%s MiB)\n",
-              static_cast<long long>(c["known_original_emails_found"].get<int64_t>()),
-              c["known_original_emails"].get<int>(),
-              static_cast<long long>(s["masked_clone_original_values_found"].get<int64_t>()),
-              static_cast<long long>(s["masked_clone_marker_bytes_found"].get<int64_t>()),
-              static_cast<long long>(c["file_scan"]["files"].get<int64_t>()),
-              Mib(c["file_scan"]["bytes"].get<double>()).c_str());
+  std::printf(
+      "clone of the masked snapshot: %lld of %d known original emails, %lld values with "
+      "an original marker in SQL, %lld marker hits in %lld files (%s MiB)\n",
+      static_cast<long long>(c["known_original_emails_found"].get<int64_t>()),
+      c["known_original_emails"].get<int>(),
+      static_cast<long long>(s["masked_clone_original_values_found"].get<int64_t>()),
+      static_cast<long long>(s["masked_clone_marker_bytes_found"].get<int64_t>()),
+      static_cast<long long>(c["file_scan"]["files"].get<int64_t>()),
+      Mib(c["file_scan"]["bytes"].get<double>()).c_str());
   std::printf("load average: %s at the start, %s at the end\n",
               r["load_average_start"].get<std::string>().c_str(),
               r["load_average_end"].get<std::string>().c_str());
@@ -2151,9 +2168,9 @@ int RunMaskingBench(const Options& o, const Json& machine, const std::string& pg
   if (exit_code == 0 && !results.empty()) {
     Json per_scale = Json::object();
     for (const auto& r : results) per_scale[std::to_string(r["scale"].get<int>())] = r["summary"];
-    Json summary{{"date", date},         {"machine", machine},    {"postgres", pg_version},
-                 {"engine", engine_version}, {"per_scale", per_scale},
-                 {"load_average_end", LoadAverage()}};
+    Json summary{{"date", date},           {"machine", machine},
+                 {"postgres", pg_version}, {"engine", engine_version},
+                 {"per_scale", per_scale}, {"load_average_end", LoadAverage()}};
     WriteFile(o.out_dir + "/" + date + "-masking-summary.json", summary.dump(2) + "\n");
     std::printf("results: %s/%s-masking-*.json\n", o.out_dir.c_str(), date.c_str());
   }
@@ -2184,8 +2201,10 @@ int main(int argc, char** argv) {
   app.add_option("--out", o.out_dir, "where the JSON results and the plot go")->required();
   app.add_option("--pg-bin", o.pg_bin,
                  "PostgreSQL server binaries of the source and the floor (another major: "
-                 "/usr/lib/dblab/pg/<major>/bin; client tools missing there come from 15 and 18)")->capture_default_str();
-  app.add_option("--jobs", o.jobs, "-j for pg_dump/pg_restore and retrieval")->capture_default_str();
+                 "/usr/lib/dblab/pg/<major>/bin; client tools missing there come from 15 and 18)")
+      ->capture_default_str();
+  app.add_option("--jobs", o.jobs, "-j for pg_dump/pg_restore and retrieval")
+      ->capture_default_str();
   app.add_option("--note", o.note, "a note stored with the results (e.g. 'machine busy')");
   app.add_flag("--write", o.write,
                "write speed in a clone vs the same PostgreSQL on the host's filesystem");
@@ -2194,7 +2213,8 @@ int main(int argc, char** argv) {
   app.add_option("--backends", o.backends, "with --write: poolManager.backend values to compare")
       ->delimiter(',')
       ->capture_default_str();
-  app.add_option("--clone-wal-dir", o.clone_wal_dir, "the engine's provision.cloneWalDir (auto, off)");
+  app.add_option("--clone-wal-dir", o.clone_wal_dir,
+                 "the engine's provision.cloneWalDir (auto, off)");
   app.add_flag("--masking", o.masking,
                "retrieval time without and with masking rules: pgbench data plus a users table "
                "(default scale 100; with --quick scale 1 and 5,000 users)");
@@ -2268,7 +2288,8 @@ int main(int argc, char** argv) {
           " MiB free in /tmp, need about " + Mib(need) + " MiB");
     }
   }
-  std::string pg_version = Trim(RunCommand({o.pg_bin + "/postgres", "--version"}, {.cwd = o.work_dir}));
+  std::string pg_version =
+      Trim(RunCommand({o.pg_bin + "/postgres", "--version"}, {.cwd = o.work_dir}));
   std::string engine_version = Trim(RunCommand({o.engine, "--version"}, {.cwd = o.work_dir}));
   std::vector<Json> results;
   int exit_code = 0;
@@ -2279,8 +2300,11 @@ int main(int argc, char** argv) {
     return exit_code;
   }
   if (o.write) {
-    Json summary{{"date", date}, {"machine", machine}, {"postgres", pg_version},
-                 {"engine", engine_version}, {"runs", o.runs},
+    Json summary{{"date", date},
+                 {"machine", machine},
+                 {"postgres", pg_version},
+                 {"engine", engine_version},
+                 {"runs", o.runs},
                  {"clone_wal_dir", o.clone_wal_dir.empty() ? "auto" : o.clone_wal_dir}};
     Json rows = Json::array();
     try {
@@ -2316,13 +2340,16 @@ int main(int argc, char** argv) {
     }
     CleanupAll();
     summary["rows"] = rows;
-    std::printf("\n== write speed in a clone vs the host's filesystem (p50 of %d runs) ==\n", o.runs);
+    std::printf("\n== write speed in a clone vs the host's filesystem (p50 of %d runs) ==\n",
+                o.runs);
     for (const auto& row : rows) {
-      std::printf("scale %4d %-8s pgbench %6.0f vs %6.0f tps (x%.2f) | UPDATE+CHECKPOINT x2 %6.0f vs %6.0f ms (speed x%.2f)\n",
-                  row["scale"].get<int>(), row["backend"].get<std::string>().c_str(),
-                  row["clone_tps_p50"].get<double>(), row["host_tps_p50"].get<double>(),
-                  row["tps_ratio"].get<double>(), row["clone_update_ms_p50"].get<double>(),
-                  row["host_update_ms_p50"].get<double>(), row["update_speed_ratio"].get<double>());
+      std::printf(
+          "scale %4d %-8s pgbench %6.0f vs %6.0f tps (x%.2f) | UPDATE+CHECKPOINT x2 %6.0f vs %6.0f "
+          "ms (speed x%.2f)\n",
+          row["scale"].get<int>(), row["backend"].get<std::string>().c_str(),
+          row["clone_tps_p50"].get<double>(), row["host_tps_p50"].get<double>(),
+          row["tps_ratio"].get<double>(), row["clone_update_ms_p50"].get<double>(),
+          row["host_update_ms_p50"].get<double>(), row["update_speed_ratio"].get<double>());
     }
     if (!rows.empty()) {
       WriteFile(o.out_dir + "/" + date + "-write" +
@@ -2358,10 +2385,8 @@ int main(int argc, char** argv) {
   CleanupAll();
 
   if (exit_code == 0 && !results.empty()) {
-    Json summary{{"date", date},
-                 {"machine", machine},
-                 {"postgres", pg_version},
-                 {"engine", engine_version}};
+    Json summary{
+        {"date", date}, {"machine", machine}, {"postgres", pg_version}, {"engine", engine_version}};
     Json per_scale = Json::object();
     for (const auto& r : results) per_scale[std::to_string(r["scale"].get<int>())] = r["summary"];
     summary["per_scale"] = per_scale;
@@ -2388,7 +2413,7 @@ int main(int argc, char** argv) {
       }
       return nullptr;
     };
-    if (const Json *small = find(10), *big = find(100); small && big) {
+    if (const Json* small = find(10), *big = find(100); small && big) {
       double a = (*small)["summary"]["create_p50_ms"].get<double>();
       double b = (*big)["summary"]["create_p50_ms"].get<double>();
       summary["create_p50_scale100_vs_scale10"] = {

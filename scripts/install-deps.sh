@@ -9,7 +9,7 @@
 #   npm:       newman (tests/postman) for the test that runs DLE's Postman collection
 #   tests:     GoogleTest, Google Benchmark, gnuplot (bench plots), debootstrap and dpkg-dev
 #              (the Debian package's install test), curl, prometheus (scrapes /metrics), zsh
-#              (its completion script)
+#              (its completion script), clang-format (the format check)
 set -euo pipefail
 packages=(
   build-essential
@@ -52,6 +52,8 @@ packages=(
   debootstrap
   dpkg-dev
   fakeroot
+  # scripts/check-format.sh (the test command checks the format first)
+  clang-format
   # zsh runs the zsh completion script in tests/integration/cli_completion_test.cc
   zsh
   # libFuzzer targets (scripts/fuzz.sh)

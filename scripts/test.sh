@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+echo "== format (.clang-format) and layering (cmake/layers.cmake, checked again by the build)"
+scripts/check-format.sh
+tests/layering/check_test.sh
 scripts/build.sh
 
 echo "== unit tests under AddressSanitizer and UBSan"

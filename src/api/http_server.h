@@ -19,14 +19,14 @@
 namespace dblab {
 
 struct ApiOptions {
-  std::string host = "127.0.0.1";   // address or name to listen on; "" = all IPv4 interfaces
-  uint16_t port = 2345;             // 0 = an ephemeral port (tests); see Port()
-  std::string token;                // Verification-Token; empty turns auth off
-  std::string ui_dir;               // built web UI; empty or without index.html: a notice page
+  std::string host = "127.0.0.1";       // address or name to listen on; "" = all IPv4 interfaces
+  uint16_t port = 2345;                 // 0 = an ephemeral port (tests); see Port()
+  std::string token;                    // Verification-Token; empty turns auth off
+  std::string ui_dir;                   // built web UI; empty or without index.html: a notice page
   AuthThrottle::Options auth_throttle;  // slows wrong tokens per client address
-  size_t max_body_bytes = 1 << 20;  // larger bodies get 413 and the connection is closed
-  int threads = 2;         // I/O threads; they also answer GET requests
-  int worker_threads = 4;  // run the requests that change something
+  size_t max_body_bytes = 1 << 20;      // larger bodies get 413 and the connection is closed
+  int threads = 2;                      // I/O threads; they also answer GET requests
+  int worker_threads = 4;               // run the requests that change something
   // Longest wait for the next request on a keep-alive connection, and for each read or write
   // step of a request; the connection is closed when it passes.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);

@@ -309,14 +309,12 @@ Json InstanceStatusToJson(const InstanceStatus& status, const std::vector<Snapsh
                           {"alerts", RetrievalAlertsToJson(retrieval.alerts)},
                           {"progress", retrieval.progress}}},
       {"provisioner", Json{{"warmPool", Json{{"size", status.warm_pool_size},
-                                              {"ready", status.warm_pool_ready}}}}}};
+                                             {"ready", status.warm_pool_ready}}}}}};
   if (const WebhookState& hooks = status.webhooks; hooks.hooks > 0) {
-    json["webhooks"] = Json{{"hooks", hooks.hooks},
-                            {"delivered", hooks.delivered},
-                            {"failed", hooks.failed},
-                            {"pending", hooks.pending},
-                            {"lastError", hooks.last_error},
-                            {"lastErrorAt", OptionalTime(hooks.last_error_at)}};
+    json["webhooks"] =
+        Json{{"hooks", hooks.hooks},          {"delivered", hooks.delivered},
+             {"failed", hooks.failed},        {"pending", hooks.pending},
+             {"lastError", hooks.last_error}, {"lastErrorAt", OptionalTime(hooks.last_error_at)}};
   }
   return json;
 }

@@ -47,7 +47,7 @@ struct ApiResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
-  std::string allow;  // for 405: the methods the path accepts
+  std::string allow;        // for 405: the methods the path accepts
   std::string retry_after;  // for 429: seconds the client must wait
 };
 
@@ -107,8 +107,8 @@ class Router {
 
   EngineService& engine_;
   RouterOptions options_;
-  std::unique_ptr<AuthThrottle> throttle_;  // thread-safe; Handle is const
-  std::filesystem::path ui_root_;  // canonical; empty when there is no usable UI
+  std::unique_ptr<AuthThrottle> throttle_;           // thread-safe; Handle is const
+  std::filesystem::path ui_root_;                    // canonical; empty when there is no usable UI
   std::unique_ptr<RequestMetrics> request_metrics_;  // thread-safe; Handle is const
 };
 

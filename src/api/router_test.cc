@@ -153,8 +153,8 @@ TEST_F(ApiRouterTest, SnapshotCreateAndDelete) {
   std::string encoded = id;
   encoded.replace(encoded.find('@'), 1, "%40");
   EXPECT_EQ(Call("DELETE", "/snapshot/" + encoded).status, 404);  // decoded: the same id
-  for (const char* bad : {"/snapshot/no-at-sign", "/snapshot/..%2Fx@y", "/snapshot/a@",
-                          "/snapshot/a@b%00"}) {
+  for (const char* bad :
+       {"/snapshot/no-at-sign", "/snapshot/..%2Fx@y", "/snapshot/a@", "/snapshot/a@b%00"}) {
     ApiResponse response = Call("DELETE", bad);
     EXPECT_EQ(response.status, 400) << bad;
     EXPECT_EQ(Body(response)["code"], "BAD_REQUEST") << bad;

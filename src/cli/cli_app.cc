@@ -1054,8 +1054,7 @@ const CommandSpec kCommands[] = {
      "dblab clone start-observation testclone --tags branch=patch-1 --db-name app"},
     {"clone", "stop-observation",
      "[EXPERIMENTAL] stop watching; print the result and checks (status passed or failed)",
-     &CloneIdArgument, &CliRunner::CloneStopObservation,
-     "dblab clone stop-observation testclone"},
+     &CloneIdArgument, &CliRunner::CloneStopObservation, "dblab clone stop-observation testclone"},
     {"clone", "summary-observation", "[EXPERIMENTAL] print an observation session's summary",
      &SummaryObservationFlags, &CliRunner::CloneSummaryObservation,
      "dblab clone summary-observation --clone-id testclone --session-id 1764567890123"},
@@ -1275,8 +1274,8 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io) {
   }
 
   std::string completion_shell;
-  CLI::App* completion = app.add_subcommand(
-      "completion", "print the shell completion script (bash or zsh) for dblab");
+  CLI::App* completion =
+      app.add_subcommand("completion", "print the shell completion script (bash or zsh) for dblab");
   completion->add_option("SHELL", completion_shell, "bash or zsh")
       ->required()
       ->check(CLI::IsMember({"bash", "zsh"}));

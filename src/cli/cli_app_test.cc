@@ -591,14 +591,32 @@ namespace dblab {
 namespace {
 
 TEST_F(CliTest, EveryCommandsHelpShowsExamplesOfThatCommand) {
-  const std::vector<std::vector<std::string>> commands = {
-      {"init"},           {"config", "create"},   {"config", "update"},  {"config", "view"},
-      {"config", "list"}, {"config", "switch"},   {"config", "remove"},  {"clone", "list"},
-      {"clone", "status"}, {"clone", "create"},   {"clone", "update"},   {"clone", "reset"},
-      {"clone", "destroy"}, {"snapshot", "list"}, {"snapshot", "create"}, {"snapshot", "delete"},
-      {"commit"},         {"instance", "status"}, {"instance", "version"},
-      {"instance", "full-refresh"}, {"completion"}, {"branch"}, {"switch"}, {"log"},
-      {"instance", "logs"}, {"clone", "download-artifact"}};
+  const std::vector<std::vector<std::string>> commands = {{"init"},
+                                                          {"config", "create"},
+                                                          {"config", "update"},
+                                                          {"config", "view"},
+                                                          {"config", "list"},
+                                                          {"config", "switch"},
+                                                          {"config", "remove"},
+                                                          {"clone", "list"},
+                                                          {"clone", "status"},
+                                                          {"clone", "create"},
+                                                          {"clone", "update"},
+                                                          {"clone", "reset"},
+                                                          {"clone", "destroy"},
+                                                          {"snapshot", "list"},
+                                                          {"snapshot", "create"},
+                                                          {"snapshot", "delete"},
+                                                          {"commit"},
+                                                          {"instance", "status"},
+                                                          {"instance", "version"},
+                                                          {"instance", "full-refresh"},
+                                                          {"completion"},
+                                                          {"branch"},
+                                                          {"switch"},
+                                                          {"log"},
+                                                          {"instance", "logs"},
+                                                          {"clone", "download-artifact"}};
   for (const auto& command : commands) {
     std::string name = "dblab";
     for (const auto& word : command) name += " " + word;

@@ -115,14 +115,16 @@ Result<nlohmann::json> ApiClient::StartObservation(const nlohmann::json& body) {
 }
 
 Result<nlohmann::json> ApiClient::StopObservation(const std::string& clone_id) {
-  if (!IsValidCloneId(clone_id)) return BadRequest(fmt::format("invalid clone id \"{}\"", clone_id));
+  if (!IsValidCloneId(clone_id))
+    return BadRequest(fmt::format("invalid clone id \"{}\"", clone_id));
   nlohmann::json body = {{"clone_id", clone_id}};
   return Send("POST", "/observation/stop", &body);
 }
 
 Result<nlohmann::json> ApiClient::SummaryObservation(const std::string& clone_id,
                                                      const std::string& session_id) {
-  if (!IsValidCloneId(clone_id)) return BadRequest(fmt::format("invalid clone id \"{}\"", clone_id));
+  if (!IsValidCloneId(clone_id))
+    return BadRequest(fmt::format("invalid clone id \"{}\"", clone_id));
   if (session_id.empty() || session_id.size() > 20 ||
       session_id.find_first_not_of("0123456789") != std::string::npos) {
     return BadRequest(fmt::format("invalid session id \"{}\": it is a number", session_id));
@@ -217,9 +219,7 @@ Result<nlohmann::json> ApiClient::UpdateSnapshot(const std::string& id,
   return Send("PATCH", "/snapshot/" + id, &body);
 }
 
-Result<nlohmann::json> ApiClient::CreateSnapshot() {
-  return Send("POST", "/snapshot", nullptr);
-}
+Result<nlohmann::json> ApiClient::CreateSnapshot() { return Send("POST", "/snapshot", nullptr); }
 Result<nlohmann::json> ApiClient::Healthz() { return Send("GET", "/healthz", nullptr, false); }
 Result<nlohmann::json> ApiClient::LogStreamToken() {
   return Send("GET", "/admin/ws-auth", nullptr);

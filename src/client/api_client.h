@@ -39,14 +39,14 @@ class ApiClient {
   Result<nlohmann::json> CreateClone(const nlohmann::json& body);  // POST /clone
   Result<nlohmann::json> UpdateClone(const std::string& id, const nlohmann::json& body);  // PATCH
   Result<nlohmann::json> ResetClone(const std::string& id, const nlohmann::json& body);
-  Result<nlohmann::json> DestroyClone(const std::string& id);  // DELETE /clone/{id}
-  Result<nlohmann::json> FullRefresh();                        // POST /full-refresh
-  Result<nlohmann::json> CreateSnapshot();                     // POST /snapshot
+  Result<nlohmann::json> DestroyClone(const std::string& id);    // DELETE /clone/{id}
+  Result<nlohmann::json> FullRefresh();                          // POST /full-refresh
+  Result<nlohmann::json> CreateSnapshot();                       // POST /snapshot
   Result<nlohmann::json> DeleteSnapshot(const std::string& id);  // DELETE /snapshot/{id}
   // POST /branch/snapshot {"cloneID", "message"}
   Result<nlohmann::json> CreateSnapshotFromClone(const std::string& clone_id,
                                                  const std::string& message);
-  Result<nlohmann::json> Healthz();                            // GET /healthz (no token)
+  Result<nlohmann::json> Healthz();  // GET /healthz (no token)
   // GET /admin/ws-auth: {"token"}, a one-time token for the live log stream (ReadLogStream).
   Result<nlohmann::json> LogStreamToken();
   // Observation (DLE's /observation/*): body {clone_id, config, tags, db_name}.

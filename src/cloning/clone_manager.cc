@@ -14,9 +14,9 @@
 #include <sstream>
 
 #include "cloning/validation.h"
-#include "common/time.h"
 #include "common/numbers.h"
 #include "common/thread_guard.h"
+#include "common/time.h"
 #include "postgres/pq.h"
 
 namespace dblab {
@@ -422,7 +422,7 @@ Status CloneManager::Destroy(const std::string& id) {
 }
 
 std::optional<Error> CloneManager::BusyConflict(const std::string& id, const Clone& clone,
-                                               bool busy_status) const {
+                                                bool busy_status) const {
   if (snapshotting_.count(id)) {
     return Conflict("clone \"" + id + "\" is being snapshotted; wait until it is done");
   }
@@ -547,7 +547,8 @@ ServerSpec CloneManager::SpecFor(const CloneRecord& record, const std::string& b
   spec.log_file = options_.log_dir + "/" + record.clone.id + ".log";
   spec.os_user = options_.os_user;
   // A clone made before its WAL moved out has none there (its pg_wal is inside).
-  if (std::string wal = wal_.Dir(record.StorageName()); wal_.enabled() && access(wal.c_str(), F_OK) == 0) {
+  if (std::string wal = wal_.Dir(record.StorageName());
+      wal_.enabled() && access(wal.c_str(), F_OK) == 0) {
     spec.writable_paths.push_back(wal);
   }
   return spec;
@@ -878,8 +879,9 @@ Status CloneManager::Reconcile() {
   // not). Stop any server on them, then remove them.
   DBLAB_ASSIGN_OR_RETURN(auto on_disk, pool_.ListClones());
   for (const auto& name : on_disk) {
-    bool known = std::any_of(records.begin(), records.end(),
-                             [&](const CloneRecord& record) { return record.StorageName() == name; });
+    bool known = std::any_of(records.begin(), records.end(), [&](const CloneRecord& record) {
+      return record.StorageName() == name;
+    });
     if (known) continue;
     spdlog::warn("removing orphan clone storage {}", name);
     (void)postgres_.Stop(pool_.ClonePath(name), std::chrono::milliseconds(0));

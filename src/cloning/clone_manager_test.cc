@@ -329,8 +329,7 @@ TEST_F(CloneManagerTest, AnIdleCloneIsDestroyedOnlyAfterMaxIdleMinutesWithoutAct
   sessions("0", TimePoint{});
   ASSERT_TRUE(CreateAndWait("quiet").ok());
   ASSERT_TRUE(CreateAndWait("used").ok());  // as quiet: both destroyed at 120
-  ASSERT_TRUE(CreateAndWait("kept", {.is_protected = true, .protection_duration_minutes = 0})
-                  .ok());
+  ASSERT_TRUE(CreateAndWait("kept", {.is_protected = true, .protection_duration_minutes = 0}).ok());
   auto housekeep = [&](minutes at) {
     Manager().Housekeep(now_ + at);
     Manager().WaitIdle();

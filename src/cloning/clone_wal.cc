@@ -126,8 +126,8 @@ Result<std::string> ReadValidRun(int fd, const std::string& path, const SegmentS
     bytes.resize(at + want);
     size_t done = 0;
     while (done < want) {
-      ssize_t n = pread(fd, bytes.data() + at + done, want - done,
-                        static_cast<off_t>(from + at + done));
+      ssize_t n =
+          pread(fd, bytes.data() + at + done, want - done, static_cast<off_t>(from + at + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return Internal("cannot read " + path + ": " + ErrnoText(errno));
       if (n == 0) break;
@@ -206,8 +206,7 @@ Result<std::vector<Piece>> NeededPages(int fd, const std::string& path, const st
   }
   std::vector<Piece> pieces;
   if (skip_to > 0) {
-    DBLAB_ASSIGN_OR_RETURN(std::string first,
-                           ReadValidRun(fd, path, *shape, 0, shape->block_size));
+    DBLAB_ASSIGN_OR_RETURN(std::string first, ReadValidRun(fd, path, *shape, 0, shape->block_size));
     DBLAB_ASSIGN_OR_RETURN(std::string from_start,
                            ReadValidRun(fd, path, *shape, skip_to, full_size));
     if (!first.empty() && !from_start.empty()) {
@@ -438,10 +437,10 @@ std::vector<WalStop> DecideWalStops(const std::vector<WalHolder>& holders,
       if (largest == nullptr || holder.bytes > largest->bytes) largest = &holder;
     }
     if (largest != nullptr) {
-      stops.push_back({largest->clone_id,
-                       "the filesystem holding the clones' WAL has " + gib(limits.fs_free) +
-                           " free (under its reserve of " + gib(reserve) +
-                           ") and this clone's WAL is the largest, " + gib(largest->bytes)});
+      stops.push_back(
+          {largest->clone_id, "the filesystem holding the clones' WAL has " + gib(limits.fs_free) +
+                                  " free (under its reserve of " + gib(reserve) +
+                                  ") and this clone's WAL is the largest, " + gib(largest->bytes)});
     }
   }
   return stops;

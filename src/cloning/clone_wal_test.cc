@@ -278,8 +278,8 @@ constexpr int64_t kMiB = int64_t{1} << 20, kGiB = int64_t{1} << 30;
 
 TEST(WalGuardTest, StopsEveryCloneOverItsLimitAndNothingElseWhenSpaceIsPlenty) {
   WalGuardLimits limits{.max_per_clone = 4 * kGiB, .fs_size = 100 * kGiB, .fs_free = 50 * kGiB};
-  auto stops = DecideWalStops(
-      {{"a", 1 * kGiB}, {"b", 5 * kGiB}, {"c", 4 * kGiB}, {"d", 9 * kGiB}}, limits);
+  auto stops =
+      DecideWalStops({{"a", 1 * kGiB}, {"b", 5 * kGiB}, {"c", 4 * kGiB}, {"d", 9 * kGiB}}, limits);
   ASSERT_EQ(stops.size(), 2u);
   EXPECT_EQ(stops[0].clone_id, "b");
   EXPECT_EQ(stops[1].clone_id, "d");

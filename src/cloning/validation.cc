@@ -8,8 +8,9 @@ namespace dblab {
 Status ValidateCloneId(const std::string& id) {
   static const std::regex kPattern("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$");
   if (id.empty() || id.size() > 64 || !std::regex_match(id, kPattern)) {
-    return BadRequest("invalid clone id \"" + id.substr(0, 80) +
-                      "\": use 1-64 letters, digits, '_', '.', '-', starting with a letter or digit");
+    return BadRequest(
+        "invalid clone id \"" + id.substr(0, 80) +
+        "\": use 1-64 letters, digits, '_', '.', '-', starting with a letter or digit");
   }
   return OkStatus();
 }

@@ -10,14 +10,14 @@
 namespace dblab {
 
 enum class ErrorCode {
-  kBadRequest,    // the caller's input is invalid (400)
-  kUnauthorized,  // missing or wrong token (401)
-  kNotFound,      // the named thing does not exist (404)
-  kConflict,      // valid request, but the current state forbids it (409)
-  kTooLarge,      // request body or value over a limit (413)
+  kBadRequest,       // the caller's input is invalid (400)
+  kUnauthorized,     // missing or wrong token (401)
+  kNotFound,         // the named thing does not exist (404)
+  kConflict,         // valid request, but the current state forbids it (409)
+  kTooLarge,         // request body or value over a limit (413)
   kTooManyRequests,  // the caller must wait: too many wrong tokens from its address (429)
-  kUnavailable,   // not ready yet / temporarily impossible (503)
-  kInternal,      // the environment failed: disk, process, postgres (500)
+  kUnavailable,      // not ready yet / temporarily impossible (503)
+  kInternal,         // the environment failed: disk, process, postgres (500)
 };
 
 const char* ErrorCodeName(ErrorCode code);
@@ -39,8 +39,8 @@ inline Error Unavailable(std::string m) { return Error{ErrorCode::kUnavailable, 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Error error) : data_(std::move(error)) {}      // NOLINT: implicit by design
+  Result(T value) : data_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : data_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(data_); }
   explicit operator bool() const { return ok(); }
@@ -67,17 +67,17 @@ inline Status OkStatus() { return Ok{}; }
 }  // namespace dblab
 
 // Propagates an error from an expression returning Result/Status.
-#define DBLAB_TRY(expr)                                  \
-  do {                                                   \
-    auto dblab_try_result_ = (expr);                     \
+#define DBLAB_TRY(expr)                                            \
+  do {                                                             \
+    auto dblab_try_result_ = (expr);                               \
     if (!dblab_try_result_.ok()) return dblab_try_result_.error(); \
   } while (0)
 
 #define DBLAB_CONCAT_INNER(a, b) a##b
 #define DBLAB_CONCAT(a, b) DBLAB_CONCAT_INNER(a, b)
 // Declares `lhs` from a Result expression, or returns its error.
-#define DBLAB_ASSIGN_OR_RETURN(lhs, expr)                                   \
-  auto DBLAB_CONCAT(dblab_result_, __LINE__) = (expr);                      \
-  if (!DBLAB_CONCAT(dblab_result_, __LINE__).ok())                          \
-    return DBLAB_CONCAT(dblab_result_, __LINE__).error();                   \
+#define DBLAB_ASSIGN_OR_RETURN(lhs, expr)                 \
+  auto DBLAB_CONCAT(dblab_result_, __LINE__) = (expr);    \
+  if (!DBLAB_CONCAT(dblab_result_, __LINE__).ok())        \
+    return DBLAB_CONCAT(dblab_result_, __LINE__).error(); \
   lhs = std::move(DBLAB_CONCAT(dblab_result_, __LINE__)).value()

@@ -4,12 +4,18 @@ namespace dblab {
 
 const char* CloneStatusName(CloneStatus status) {
   switch (status) {
-    case CloneStatus::kCreating: return "CREATING";
-    case CloneStatus::kOk: return "OK";
-    case CloneStatus::kResetting: return "RESETTING";
-    case CloneStatus::kDeleting: return "DELETING";
-    case CloneStatus::kFatal: return "FATAL";
-    case CloneStatus::kWarning: return "WARNING";
+    case CloneStatus::kCreating:
+      return "CREATING";
+    case CloneStatus::kOk:
+      return "OK";
+    case CloneStatus::kResetting:
+      return "RESETTING";
+    case CloneStatus::kDeleting:
+      return "DELETING";
+    case CloneStatus::kFatal:
+      return "FATAL";
+    case CloneStatus::kWarning:
+      return "WARNING";
   }
   return "FATAL";
 }

@@ -20,8 +20,8 @@ const char* CloneStatusName(CloneStatus status);  // "CREATING", "OK", ...
 std::optional<CloneStatus> ParseCloneStatus(const std::string& name);
 
 struct Snapshot {
-  std::string id;          // e.g. "dblab_pool@snapshot_20261127101500"
-  std::string pool;        // pool name
+  std::string id;    // e.g. "dblab_pool@snapshot_20261127101500"
+  std::string pool;  // pool name
   TimePoint created_at{};
   TimePoint data_state_at{};  // when the data was taken from the source (dump start)
   int64_t physical_size = 0;  // bytes exclusively used by the snapshot (0 if unknown)
@@ -125,12 +125,12 @@ struct ReplicaLag {
 };
 
 struct RetrievalState {
-  std::string mode = "logical";   // logical | physical | unknown
+  std::string mode = "logical";    // logical | physical | unknown
   std::string status = "pending";  // pending | refreshing | finished | failed
   std::optional<TimePoint> last_refresh;
   std::optional<TimePoint> next_refresh;
   std::map<std::string, RetrievalAlert, std::less<>> alerts;  // keyed by alert type
-  std::string progress;             // e.g. "pg_restore: 3/5 databases"
+  std::string progress;                                       // e.g. "pg_restore: 3/5 databases"
   // Physical mode with sync: the replica's lag at the last check (every 10 s); empty while no
   // replica runs or it could not be read.
   std::optional<ReplicaLag> replica_lag;
@@ -143,8 +143,8 @@ struct RetrievalState {
 struct WebhookState {
   int hooks = 0;
   uint64_t delivered = 0;
-  uint64_t failed = 0;   // gave up after every retry, or dropped because the queue was full
-  uint64_t pending = 0;  // queued or being sent
+  uint64_t failed = 0;     // gave up after every retry, or dropped because the queue was full
+  uint64_t pending = 0;    // queued or being sent
   std::string last_error;  // "clone_create to http://host/path: connection refused"
   std::optional<TimePoint> last_error_at;
 };

@@ -88,8 +88,8 @@ void PrintEmbeddedWelcome(const EngineConfig& config, int port) {
             << "Token: " << config.verification_token << "  (kept in " << config.state_dir
             << "/token)\n\n"
             << "Next, in another terminal:\n"
-            << "  dblab init --environment-id local --url http://127.0.0.1:" << port
-            << " --token " << config.verification_token << " --insecure\n"
+            << "  dblab init --environment-id local --url http://127.0.0.1:" << port << " --token "
+            << config.verification_token << " --insecure\n"
             << "  dblab instance status          # wait for the first snapshot\n"
             << "  dblab clone create --username jworks --password rocks --id testclone\n"
             << "  psql \"host=127.0.0.1 port=<port from the JSON> user=jworks dbname=demo\"\n"

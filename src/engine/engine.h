@@ -94,7 +94,7 @@ class Engine : public EngineService {
   Result<Snapshot> RunRetrieval(bool snapshot_only);
   RetrievalEnvironment RetrievalEnv();
   PhysicalRetrievalOptions PhysicalOptions();
-  void ApplyRetention();  // physicalSnapshot retention.limit: oldest unused snapshots go
+  void ApplyRetention();    // physicalSnapshot retention.limit: oldest unused snapshots go
   void SuperviseReplica();  // starts the physical replica if it does not run; one alert
 
   // A clone operation ended (CloneManager's worker thread): metrics, webhooks. Quick.
@@ -107,7 +107,7 @@ class Engine : public EngineService {
   OperationMetrics metrics_;  // thread-safe
   std::unique_ptr<WebhookTransport> webhook_transport_;
   std::unique_ptr<WebhookDispatcher> webhooks_;  // thread-safe; null until StartOperations
-  std::unique_ptr<Observer> observer_;             // thread-safe; null until StartOperations
+  std::unique_ptr<Observer> observer_;           // thread-safe; null until StartOperations
   // POST /admin/config's live changes (mutex_); config_ itself is read without a lock.
   std::optional<std::string> refresh_timetable_override_;
   std::optional<bool> debug_override_;

@@ -39,8 +39,7 @@ std::string BlockSample(int64_t reltuples, int64_t rows) {
 }
 
 std::optional<std::string> ResidueSkipReason(const DataChanges& changes) {
-  if (changes.sql || changes.script || changes.masking_rules > 0 ||
-      changes.anonymizer_labels > 0) {
+  if (changes.sql || changes.script || changes.masking_rules > 0 || changes.anonymizer_labels > 0) {
     return std::nullopt;
   }
   return std::string(
@@ -167,8 +166,8 @@ Status MaskingResidue::FindReplaced(SampledColumn& column, SqlSession& session) 
   DBLAB_ASSIGN_OR_RETURN(
       PgRows exists,
       session.Query("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(" +
-                    QuoteSqlLiteral(QualifiedTable(column)) +
-                    ") AND attname = " + QuoteSqlLiteral(column.column) + " AND NOT attisdropped)"));
+                    QuoteSqlLiteral(QualifiedTable(column)) + ") AND attname = " +
+                    QuoteSqlLiteral(column.column) + " AND NOT attisdropped)"));
   if (exists.empty() || exists[0][0] != "t") {
     column.replaced = column.values;  // dropped or renamed: nothing of it is live any more
     return OkStatus();
@@ -176,7 +175,8 @@ Status MaskingResidue::FindReplaced(SampledColumn& column, SqlSession& session) 
   std::string value = "left(" + QuoteSqlIdentifier(column.column) + "::text, " +
                       std::to_string(options_.prefix_chars) + ")";
   std::string list;
-  for (const auto& sampled : column.values) list += (list.empty() ? "" : ",") + QuoteSqlLiteral(sampled);
+  for (const auto& sampled : column.values)
+    list += (list.empty() ? "" : ",") + QuoteSqlLiteral(sampled);
   auto live = session.Query("SELECT DISTINCT " + value + " FROM ONLY " + QualifiedTable(column) +
                             " WHERE " + value + " = ANY (ARRAY[" + list + "]::text[])");
   if (!live.ok()) return live.error().Wrap("residue: look up " + column.Name());
@@ -217,8 +217,8 @@ Status MaskingResidue::Scrub(const std::string& database, SqlSession& session) {
   for (const auto& column : columns_) {
     if (column.database == database && !column.replaced.empty()) {
       DBLAB_ASSIGN_OR_RETURN(
-          PgRows found, session.Query("SELECT to_regclass(" + QuoteSqlLiteral(QualifiedTable(column)) +
-                                      ") IS NOT NULL"));
+          PgRows found, session.Query("SELECT to_regclass(" +
+                                      QuoteSqlLiteral(QualifiedTable(column)) + ") IS NOT NULL"));
       if (!found.empty() && found[0][0] == "t") tables.insert(QualifiedTable(column));
     }
   }

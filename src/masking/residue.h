@@ -41,8 +41,8 @@ namespace dblab {
 
 // What a preparation has configured that can change data (and so leave originals behind).
 struct DataChanges {
-  bool sql = false;     // SQL files or inline SQL (queryPreprocessing, dataPatching)
-  bool script = false;  // a preprocessing script
+  bool sql = false;              // SQL files or inline SQL (queryPreprocessing, dataPatching)
+  bool script = false;           // a preprocessing script
   size_t masking_rules = 0;      // masking.rules
   bool labels_checked = false;   // masking.anonymizerLabels on: the labels were read
   size_t anonymizer_labels = 0;  // PostgreSQL Anonymizer labels found (NOT MASKED ones left out)

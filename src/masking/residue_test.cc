@@ -1,5 +1,4 @@
 #include "masking/residue.h"
-#include "masking/rules.h"
 
 #include <gtest/gtest.h>
 
@@ -7,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+
+#include "masking/rules.h"
 
 namespace dblab {
 namespace {
@@ -145,9 +146,10 @@ TEST(BlockSampleTest, OnlyTablesLargerThanTheRowsAreSampledByBlock) {
 
 TEST(MaskingResidueTest, ALargeTableIsSampledByBlockASmallOneWhole) {
   FakeServer server;
-  server.rules = {{"FROM pg_attribute a",
-                   {{"public", "accounts", "filler", "10000000"}, {"public", "users", "email", "3"}}},
-                  {"ORDER BY random()", {{"ann@example.com"}}}};
+  server.rules = {
+      {"FROM pg_attribute a",
+       {{"public", "accounts", "filler", "10000000"}, {"public", "users", "email", "3"}}},
+      {"ORDER BY random()", {{"ann@example.com"}}}};
   MaskingResidue residue({}, server.Connect(), {"app"}, nullptr);
   ASSERT_TRUE(residue.BeforeMasking().ok());
   int by_block = 0, whole = 0;

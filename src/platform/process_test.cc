@@ -1,5 +1,3 @@
-#include "platform/posix_process.h"
-
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -7,6 +5,8 @@
 #include <chrono>
 #include <fstream>
 #include <thread>
+
+#include "platform/posix_process.h"
 
 namespace dblab {
 namespace {

@@ -88,8 +88,8 @@ namespace {
 
 std::string Base64(const unsigned char* data, size_t size) {
   std::string out(4 * ((size + 2) / 3), '\0');
-  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
-                                static_cast<int>(size));
+  int written =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
   out.resize(written > 0 ? static_cast<size_t>(written) : 0);
   return out;
 }
@@ -147,7 +147,8 @@ Result<std::string> ScramVerifier(const std::string& username, const std::string
                            [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   if (!ascii) return LibpqScramVerifier(username, password);
   unsigned char salt[kScramSaltBytes];
-  if (RAND_bytes(salt, sizeof salt) != 1) return Internal("cannot compute SCRAM verifier: no random");
+  if (RAND_bytes(salt, sizeof salt) != 1)
+    return Internal("cannot compute SCRAM verifier: no random");
   return ScramVerifierWithSalt(password,
                                std::string_view(reinterpret_cast<const char*>(salt), sizeof salt),
                                kScramIterations);

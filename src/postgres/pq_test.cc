@@ -5,11 +5,10 @@
 
 #include <algorithm>
 #include <map>
-#include <utility>
-#include <vector>
-
 #include <regex>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace dblab {
 namespace {
@@ -37,7 +36,8 @@ TEST(ScramVerifierTest, SameAsLibpqForTheSameSalt) {
   for (std::string password : {"Correct-Horse-9", "a b\tc'\"\\$x", "x"}) {
     std::string expected = LibpqVerifier(password);
     std::smatch parts;
-    ASSERT_TRUE(std::regex_match(expected, parts, std::regex(R"(SCRAM-SHA-256\$(\d+):([^$]+)\$.*)")))
+    ASSERT_TRUE(
+        std::regex_match(expected, parts, std::regex(R"(SCRAM-SHA-256\$(\d+):([^$]+)\$.*)")))
         << expected;
     auto ours = ScramVerifierWithSalt(password, DecodeBase64(parts[2]), std::stoi(parts[1]));
     ASSERT_TRUE(ours.ok());
@@ -46,7 +46,8 @@ TEST(ScramVerifierTest, SameAsLibpqForTheSameSalt) {
 }
 
 TEST(ScramVerifierTest, RandomSaltAndPostgresDefaults) {
-  std::regex format(R"(SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=)");
+  std::regex format(
+      R"(SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=)");
   auto first = ScramVerifier("u", "Correct-Horse-9");
   auto second = ScramVerifier("u", "Correct-Horse-9");
   ASSERT_TRUE(first.ok() && second.ok());
@@ -83,9 +84,11 @@ TEST(AdminConninfoTest, PinsSearchPathAndRoleAgainstPlantedSettings) {
 
 // Every conninfo the engine builds reads back, value for value, through libpq's own parser.
 TEST(BuildConninfoTest, LibpqReadsBackEveryValue) {
-  std::vector<std::pair<std::string, std::string>> params = {
-      {"host", "/tmp/dir with space"}, {"user", "o'neil"}, {"dbname", "a\\b c='d'"},
-      {"password", ""},                {"application_name", "x host=evil"}};
+  std::vector<std::pair<std::string, std::string>> params = {{"host", "/tmp/dir with space"},
+                                                             {"user", "o'neil"},
+                                                             {"dbname", "a\\b c='d'"},
+                                                             {"password", ""},
+                                                             {"application_name", "x host=evil"}};
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(BuildConninfo(params).c_str(), &error);
   ASSERT_NE(options, nullptr) << (error ? error : "");

@@ -25,8 +25,8 @@ namespace {
 
 struct PidFile {
   pid_t pid = 0;
-  int port = 0;        // line 4
-  std::string status;  // "starting", "ready", "stopping", "standby" (line 8), may be empty
+  int port = 0;            // line 4
+  std::string status;      // "starting", "ready", "stopping", "standby" (line 8), may be empty
   std::string socket_dir;  // line 5
 };
 
@@ -224,8 +224,7 @@ Result<pid_t> PostgresControl::Start(const ServerSpec& spec) {
   // PID in it is gone; an unreaped zombie (PID 1 in some containers does not reap) still counts
   // for postgres, so decide here, zombie-aware. (A sandboxed server finds its own PID, 2, in a
   // stale lock and takes it over.)
-  std::string socket_lock =
-      spec.socket_dir + "/.s.PGSQL." + std::to_string(spec.port) + ".lock";
+  std::string socket_lock = spec.socket_dir + "/.s.PGSQL." + std::to_string(spec.port) + ".lock";
   if (auto lock = ReadPidFile(socket_lock); lock && !spec.sandbox && !ProcessAlive(lock->pid)) {
     unlink(socket_lock.c_str());
     unlink(socket_lock.substr(0, socket_lock.size() - 5).c_str());

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "common/result.h"
-#include "postgres/binaries.h"
 #include "platform/process.h"
+#include "postgres/binaries.h"
 
 namespace dblab {
 

@@ -19,28 +19,28 @@ namespace dblab {
 namespace {
 
 // ControlFileData (pg_control.h): its first fields have kept their places since 9.x.
-constexpr size_t kControlVersionOffset = 8;    // pg_control_version
-constexpr size_t kStateOffset = 16;            // DBState state
-constexpr size_t kCheckPointOffset = 32;       // XLogRecPtr checkPoint
-constexpr size_t kRedoOffset = 40;             // checkPointCopy.redo
-constexpr size_t kTimelineOffset = 48;         // checkPointCopy.ThisTimeLineID
+constexpr size_t kControlVersionOffset = 8;  // pg_control_version
+constexpr size_t kStateOffset = 16;          // DBState state
+constexpr size_t kCheckPointOffset = 32;     // XLogRecPtr checkPoint
+constexpr size_t kRedoOffset = 40;           // checkPointCopy.redo
+constexpr size_t kTimelineOffset = 48;       // checkPointCopy.ThisTimeLineID
 constexpr size_t kControlPrefix = 52;
-constexpr int32_t kShutdowned = 1;             // DB_SHUTDOWNED
+constexpr int32_t kShutdowned = 1;                           // DB_SHUTDOWNED
 constexpr uint32_t kControlVersions[] = {1300, 1700, 1800};  // 13-16, 17, 18
 
 // XLogPageHeaderData / XLogLongPageHeaderData (xlog_internal.h).
 constexpr size_t kPageAddrOffset = 8;
 constexpr size_t kSegSizeOffset = 32;
 constexpr size_t kBlockSizeOffset = 36;
-constexpr size_t kShortHeaderSize = 24;  // MAXALIGN(sizeof(XLogPageHeaderData))
-constexpr size_t kLongHeaderSize = 40;   // MAXALIGN(sizeof(XLogLongPageHeaderData))
+constexpr size_t kShortHeaderSize = 24;       // MAXALIGN(sizeof(XLogPageHeaderData))
+constexpr size_t kLongHeaderSize = 40;        // MAXALIGN(sizeof(XLogLongPageHeaderData))
 constexpr uint16_t kLongHeaderFlag = 0x0002;  // XLP_LONG_HEADER
 
 // XLogRecord (xlogrecord.h): xl_tot_len at 0, xl_info at 16, xl_rmid at 17; 24 bytes.
 constexpr size_t kRecordHeaderSize = 24;
-constexpr uint8_t kXlogRmgr = 0;                 // RM_XLOG_ID
-constexpr uint8_t kCheckpointShutdownInfo = 0;   // XLOG_CHECKPOINT_SHUTDOWN
-constexpr uint8_t kRmgrInfoMask = 0xF0;          // XLR_RMGR_INFO_MASK
+constexpr uint8_t kXlogRmgr = 0;                // RM_XLOG_ID
+constexpr uint8_t kCheckpointShutdownInfo = 0;  // XLOG_CHECKPOINT_SHUTDOWN
+constexpr uint8_t kRmgrInfoMask = 0xF0;         // XLR_RMGR_INFO_MASK
 
 template <typename T>
 T Load(const char* bytes) {
@@ -162,8 +162,7 @@ Status KeepOnlyCheckpointRecord(std::string& bytes, uint64_t segment_start, size
     return offset;
   };
   size_t page_of_record = record_offset / block_size;
-  if (record_offset % 8 != 0 ||
-      record_offset % block_size < header_size(page_of_record)) {
+  if (record_offset % 8 != 0 || record_offset % block_size < header_size(page_of_record)) {
     return Internal("no WAL record can start at segment offset " + std::to_string(record_offset));
   }
   // Read the header first (it may itself be split by a page boundary), then the whole record.
@@ -237,7 +236,8 @@ Status KeepOnlyShutdownCheckpoint(const std::string& data_dir) {
   if (auto statuses = ListDir(status_dir); statuses.ok()) {
     for (const auto& name : *statuses) {
       bool of_segment = name.size() > 24 && IsSegmentName(name.substr(0, 24));
-      if (of_segment && name.compare(0, 24, keep) != 0) (void)unlink((status_dir + "/" + name).c_str());
+      if (of_segment && name.compare(0, 24, keep) != 0)
+        (void)unlink((status_dir + "/" + name).c_str());
     }
   }
   Fd dir(open(wal.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

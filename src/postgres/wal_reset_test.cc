@@ -111,7 +111,7 @@ TEST(WalReset, RefusesWhatIsNoShutdownCheckpoint) {
   EXPECT_FALSE(KeepOnlyCheckpointRecord(other_record, 0, kBlock + 64).ok());
   std::string copy = bytes;
   EXPECT_FALSE(KeepOnlyCheckpointRecord(copy, kSegment, kBlock + 64).ok());  // wrong position
-  EXPECT_FALSE(KeepOnlyCheckpointRecord(copy, 0, kBlock + 8).ok());  // inside a page header
+  EXPECT_FALSE(KeepOnlyCheckpointRecord(copy, 0, kBlock + 8).ok());          // inside a page header
   std::string at_end = WrittenSegment(0);
   PutCheckpoint(at_end, kSegment - 64, 60);
   Store<uint32_t>(at_end, kSegment - 64, 200);  // would run past the segment

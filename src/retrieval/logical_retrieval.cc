@@ -101,10 +101,10 @@ Result<LogicalRetrieval::SourceInfo> LogicalRetrieval::InspectSource() {
   }
   SourceInfo info;
   info.major = PQserverVersion(connection->raw()) / 10000;
-  DBLAB_ASSIGN_OR_RETURN(
-      PgRows rows, connection->Query("SELECT datname, pg_encoding_to_char(encoding) FROM "
-                                     "pg_database WHERE NOT datistemplate AND datallowconn "
-                                     "ORDER BY datname"));
+  DBLAB_ASSIGN_OR_RETURN(PgRows rows,
+                         connection->Query("SELECT datname, pg_encoding_to_char(encoding) FROM "
+                                           "pg_database WHERE NOT datistemplate AND datallowconn "
+                                           "ORDER BY datname"));
   const auto& wanted = options_.retrieval.logical_dump.databases;
   for (const auto& row : rows) {
     if (wanted.empty() || std::find(wanted.begin(), wanted.end(), row[0]) != wanted.end()) {
@@ -135,15 +135,15 @@ Status LogicalRetrieval::Dump(const SourceInfo& source, const std::string& bin_d
     ++index;
     progress_("pg_dump: database " + name + " (" + std::to_string(index) + "/" +
               std::to_string(source.databases.size()) + ")");
-    std::vector<std::string> argv = {bin_dir + "/pg_dump",
-                                     "--format=directory",
+    std::vector<std::string> argv = {bin_dir + "/pg_dump", "--format=directory",
                                      "--jobs=" + std::to_string(std::max(1, dump.parallel_jobs)),
                                      "--file=" + options_.dump_dir + "/" + std::to_string(index),
                                      "--dbname=" + BuildConninfo(SourceConninfo(name, false))};
     for (const auto& option : dump.custom_options) argv.push_back(option);
     RunOptions run;
     run.cancel = options_.cancel;
-    if (std::string password = SourcePassword(); !password.empty()) run.env["PGPASSWORD"] = password;
+    if (std::string password = SourcePassword(); !password.empty())
+      run.env["PGPASSWORD"] = password;
     auto result = RunChecked(runner_, argv, run);
     if (!result.ok()) return result.error().Wrap("dump of database " + name);
   }
@@ -166,11 +166,11 @@ Status LogicalRetrieval::InitMainData(const std::string& bin_dir) {
   }
   if (error) return Internal("cannot read main data " + data + ": " + error.message());
   progress_("initdb: preparing main data");
-  auto result = RunChecked(runner_,
-                           {bin_dir + "/initdb", "--pgdata=" + data,
-                            "--username=" + options_.superuser, "--encoding=UTF8",
-                            "--locale=C.UTF-8", "--auth=trust", "--no-sync"},
-                           {.user = options_.os_user, .cancel = options_.cancel});
+  auto result =
+      RunChecked(runner_,
+                 {bin_dir + "/initdb", "--pgdata=" + data, "--username=" + options_.superuser,
+                  "--encoding=UTF8", "--locale=C.UTF-8", "--auth=trust", "--no-sync"},
+                 {.user = options_.os_user, .cancel = options_.cancel});
   if (!result.ok()) return result.error().Wrap("initdb of main data");
   return OkStatus();
 }
@@ -199,9 +199,8 @@ Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bi
   int index = 0;
   for (const auto& [name, encoding] : source.databases) {
     ++index;
-    if (!restore.databases.empty() &&
-        std::find(restore.databases.begin(), restore.databases.end(), name) ==
-            restore.databases.end()) {
+    if (!restore.databases.empty() && std::find(restore.databases.begin(), restore.databases.end(),
+                                                name) == restore.databases.end()) {
       continue;
     }
     progress_("pg_restore: database " + name + " (" + std::to_string(index) + "/" +
@@ -233,9 +232,9 @@ Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bi
                                          (option.size() > 2 && option.rfind("-L", 0) == 0);
                                 });
     if (!own_list) {
-      DBLAB_ASSIGN_OR_RETURN(RunResult listed,
-                             runner_.Run({bin_dir + "/pg_restore", "--list", dump},
-                                         {.cancel = options_.cancel}));
+      DBLAB_ASSIGN_OR_RETURN(
+          RunResult listed,
+          runner_.Run({bin_dir + "/pg_restore", "--list", dump}, {.cancel = options_.cancel}));
       if (listed.exit_code != 0) {
         return Internal("restore of database " + name + ": pg_restore --list failed (exit " +
                         std::to_string(listed.exit_code) + "): " + listed.err.substr(0, 1500));
@@ -246,9 +245,10 @@ Status LogicalRetrieval::Restore(const SourceInfo& source, const std::string& bi
         std::string list = dump + ".list";
         DBLAB_TRY(WriteFileAtomically(list, toc, 0600));
         argv.push_back("--use-list=" + list);
-        spdlog::info("restore of database {}: skipping PostgreSQL Anonymizer's extension anon "
-                     "({} entries); dblab applies its masking labels itself",
-                     name, removed);
+        spdlog::info(
+            "restore of database {}: skipping PostgreSQL Anonymizer's extension anon "
+            "({} entries); dblab applies its masking labels itself",
+            name, removed);
       }
     }
     argv.push_back(dump);
@@ -281,11 +281,12 @@ Result<LogicalRetrieval::Programs> LogicalRetrieval::ChoosePrograms(int source_m
     return BadRequest("the config's dockerImage names PostgreSQL " + std::to_string(image_major) +
                       " but the source runs " + std::to_string(source_major) +
                       ": a dump restores only into the same or a newer major; use an image tag "
-                      "of " + std::to_string(source_major) + " or newer");
+                      "of " +
+                      std::to_string(source_major) + " or newer");
   }
   PostgresSearchPath search = SearchPathOf(options_);
-  DBLAB_ASSIGN_OR_RETURN(programs.server_dir,
-                         FindProgramsOfMajor(programs.server_major, {"postgres", "initdb"}, search));
+  DBLAB_ASSIGN_OR_RETURN(programs.server_dir, FindProgramsOfMajor(programs.server_major,
+                                                                  {"postgres", "initdb"}, search));
   // pg_dump must be at least the source's major, pg_restore at least pg_dump's: one client
   // installation of the oldest major that can do both (and psql for preprocessing).
   DBLAB_ASSIGN_OR_RETURN(
@@ -432,10 +433,18 @@ std::string WithoutAnonymizerExtension(const std::string& toc, int* removed) {
     if (entry && words.size() >= 6) {
       // The description is one word or one of pg_dump's multi-word ones; the namespace follows.
       static const std::vector<std::vector<std::string>> kLong = {
-          {"MATERIALIZED", "VIEW", "DATA"}, {"SEQUENCE", "OWNED", "BY"}, {"TABLE", "DATA"},
-          {"SEQUENCE", "SET"},  {"MATERIALIZED", "VIEW"},   {"FOREIGN", "TABLE"},
-          {"DEFAULT", "ACL"},   {"TEXT", "SEARCH", "CONFIGURATION"}, {"TEXT", "SEARCH", "DICTIONARY"},
-          {"EVENT", "TRIGGER"}, {"FK", "CONSTRAINT"},       {"OPERATOR", "CLASS"},
+          {"MATERIALIZED", "VIEW", "DATA"},
+          {"SEQUENCE", "OWNED", "BY"},
+          {"TABLE", "DATA"},
+          {"SEQUENCE", "SET"},
+          {"MATERIALIZED", "VIEW"},
+          {"FOREIGN", "TABLE"},
+          {"DEFAULT", "ACL"},
+          {"TEXT", "SEARCH", "CONFIGURATION"},
+          {"TEXT", "SEARCH", "DICTIONARY"},
+          {"EVENT", "TRIGGER"},
+          {"FK", "CONSTRAINT"},
+          {"OPERATOR", "CLASS"},
           {"OPERATOR", "FAMILY"}};
       size_t length = 1;
       for (const auto& description : kLong) {

@@ -45,15 +45,15 @@ class LogicalRetrieval {
   Result<SourceInfo> InspectSource();
   // The programs of each step for a source of `source_major` (docs/postgres-majors.md).
   struct Programs {
-    int server_major = 0;      // main data and clones: the dockerImage tag's major, else the source's
-    std::string server_dir;    // postgres, initdb of server_major
-    std::string client_dir;    // pg_dump, pg_restore, psql of server_major or newer
+    int server_major = 0;    // main data and clones: the dockerImage tag's major, else the source's
+    std::string server_dir;  // postgres, initdb of server_major
+    std::string client_dir;  // pg_dump, pg_restore, psql of server_major or newer
   };
   Result<Programs> ChoosePrograms(int source_major) const;
   std::string SourcePassword() const;  // source.password, else the connection string's
   std::string SourceDatabase() const;  // the database to connect to first
   std::vector<std::pair<std::string, std::string>> SourceConninfo(const std::string& db,
-                                                             bool with_password = true) const;
+                                                                  bool with_password = true) const;
   Status Dump(const SourceInfo& source, const std::string& bin_dir);
   Status InitMainData(const std::string& bin_dir);
   static void ClearDirectory(const std::string& dir);  // its contents; errors logged

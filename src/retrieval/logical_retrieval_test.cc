@@ -53,10 +53,10 @@ TEST(WithoutAnonymizerExtensionTest, DropsTheExtensionItsCommentAndItsSchemasDat
     EXPECT_EQ(kept.find(gone), std::string::npos) << gone;
   }
   // A table called anon, other extensions, the data and the header stay.
-  for (const char* stays : {"EXTENSION - pgcrypto", "COMMENT - EXTENSION pgcrypto",
-                            "TABLE public anon app", "TABLE DATA public users app",
-                            "SEQUENCE SET public users_id_seq", "CONSTRAINT public users",
-                            ";     dbname: app"}) {
+  for (const char* stays :
+       {"EXTENSION - pgcrypto", "COMMENT - EXTENSION pgcrypto", "TABLE public anon app",
+        "TABLE DATA public users app", "SEQUENCE SET public users_id_seq",
+        "CONSTRAINT public users", ";     dbname: app"}) {
     EXPECT_NE(kept.find(stays), std::string::npos) << stays;
   }
   EXPECT_EQ(WithoutAnonymizerExtension("5; 3079 16384 EXTENSION - pgcrypto\n", &removed),

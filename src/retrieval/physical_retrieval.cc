@@ -22,8 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kPromotePrefix = "promote-";   // temporary clone being prepared
-constexpr const char* kReplicaPrefix = "replica_";   // internal snapshot of the replica
+constexpr const char* kPromotePrefix = "promote-";  // temporary clone being prepared
+constexpr const char* kReplicaPrefix = "replica_";  // internal snapshot of the replica
 
 std::string Env(const std::map<std::string, std::string>& envs, const std::string& name,
                 const std::string& fallback = "") {
@@ -125,8 +125,8 @@ std::string WithoutReplicationSettings(const std::string& auto_conf) {
     for (const char* key : {"primary_conninfo", "primary_slot_name", "restore_command"}) {
       std::string k = key;
       if (trimmed.compare(0, k.size(), k) == 0 &&
-          (trimmed.size() == k.size() || std::string(" \t=").find(trimmed[k.size()]) !=
-                                             std::string::npos)) {
+          (trimmed.size() == k.size() ||
+           std::string(" \t=").find(trimmed[k.size()]) != std::string::npos)) {
         drop = true;
       }
     }
@@ -158,18 +158,14 @@ Result<int> PhysicalRetrieval::SourceMajor() {
   const auto& envs = options_.retrieval.physical_restore.envs;
   SourceEndpoint source = EndpointOf(envs);
   std::vector<std::pair<std::string, std::string>> params = {
-      {"host", source.host},
-      {"port", source.port},
-      {"user", source.user},
-      {"dbname", Env(envs, "PGDATABASE", "postgres")},
-      {"connect_timeout", "10"},
-      {"application_name", kRetrievalApplicationName}};
+      {"host", source.host},     {"port", source.port},
+      {"user", source.user},     {"dbname", Env(envs, "PGDATABASE", "postgres")},
+      {"connect_timeout", "10"}, {"application_name", kRetrievalApplicationName}};
   if (!source.password.empty()) params.push_back({"password", source.password});
   auto connection = PgConnection::Connect(BuildConninfo(params));
   if (!connection.ok()) {
     return Unavailable("cannot connect to the source " + source.user + "@" + source.host + ":" +
-                       source.port + ": " +
-                       connection.error().message +
+                       source.port + ": " + connection.error().message +
                        " (check retrieval.spec.physicalRestore.options.envs)");
   }
   return PQserverVersion(connection->raw()) / 10000;
@@ -183,8 +179,9 @@ Status PhysicalRetrieval::WritePassfile() {
     return OkStatus();
   }
   DBLAB_ASSIGN_OR_RETURN(OsUser user, LookupOsUser(options_.os_user));
-  std::string line = PassfileField(source.host) + ":" + PassfileField(source.port) + ":*:" +
-                     PassfileField(source.user) + ":" + PassfileField(source.password) + "\n";
+  std::string line = PassfileField(source.host) + ":" + PassfileField(source.port) +
+                     ":*:" + PassfileField(source.user) + ":" + PassfileField(source.password) +
+                     "\n";
   DBLAB_TRY(WriteFileAtomically(path, line, 0600));
   if (chown(path.c_str(), user.uid, user.gid) != 0) {
     return Internal("cannot give " + path + " to " + options_.os_user + ": " + strerror(errno));
@@ -224,8 +221,8 @@ Status PhysicalRetrieval::Copy() {
     if (!line.empty()) progress_("copying the source: " + line);
   };
   if (restore.command.empty()) {
-    argv = {"pg_basebackup", "--pgdata=" + data, "--wal-method=stream", "--checkpoint=fast",
-            "--no-password", "--progress"};
+    argv = {"pg_basebackup",     "--pgdata=" + data, "--wal-method=stream",
+            "--checkpoint=fast", "--no-password",    "--progress"};
   } else {
     DBLAB_ASSIGN_OR_RETURN(argv, SplitCommandLine(restore.command));
   }
@@ -252,9 +249,9 @@ Status PhysicalRetrieval::Copy() {
   return OkStatus();
 }
 
-ServerSpec PhysicalRetrieval::StandbySpec(const std::string& data_dir, int port,
-                                          const std::string& bin_dir, const std::string& log_name,
-                                          const std::map<std::string, std::string>& settings) const {
+ServerSpec PhysicalRetrieval::StandbySpec(
+    const std::string& data_dir, int port, const std::string& bin_dir, const std::string& log_name,
+    const std::map<std::string, std::string>& settings) const {
   ServerSpec spec;
   spec.bin_dir = bin_dir;
   spec.data_dir = data_dir;
@@ -357,8 +354,8 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone, const std:
     for (const auto& row : all) every_database.push_back(row[0]);
     residue = std::make_unique<MaskingResidue>(
         ResidueOptions{.gate = options_.residue_gate},
-        ConnectToPreparationServer(server.socket_dir, port, options_.superuser),
-        every_database, progress_);
+        ConnectToPreparationServer(server.socket_dir, port, options_.superuser), every_database,
+        progress_);
     // Labels live in the copy itself, in the databases masking reads them from.
     DBLAB_ASSIGN_OR_RETURN(PgRows labelled, admin->Query("SELECT datname FROM pg_database WHERE "
                                                          "datallowconn AND NOT datistemplate "
@@ -366,21 +363,21 @@ Status PhysicalRetrieval::PromoteAndPrepare(const std::string& clone, const std:
     std::vector<std::string> label_databases;
     for (const auto& row : labelled) label_databases.push_back(row[0]);
     DBLAB_ASSIGN_OR_RETURN(
-        scan_residue,
-        NeedsResidueScan(options_.retrieval.masking, HasQueries(snap.query_preprocessing),
-                         !snap.preprocessing_script.empty(), label_databases,
-                         [&](const std::string& db) {
-                           return PgConnection::Connect(
-                               AdminConninfo(server.socket_dir, port, options_.superuser, db));
-                         },
-                         progress_));
+        scan_residue, NeedsResidueScan(
+                          options_.retrieval.masking, HasQueries(snap.query_preprocessing),
+                          !snap.preprocessing_script.empty(), label_databases,
+                          [&](const std::string& db) {
+                            return PgConnection::Connect(
+                                AdminConninfo(server.socket_dir, port, options_.superuser, db));
+                          },
+                          progress_));
     if (scan_residue) DBLAB_TRY(residue->BeforeMasking());
     DBLAB_TRY(RunQueryPreprocessing(server, snap.query_preprocessing, databases,
                                     "physicalSnapshot.options.promotion"));
     DBLAB_TRY(MaskLocalServer(options_.retrieval.masking, server.socket_dir, port,
                               options_.superuser, {}, nullptr, progress_));
-    DBLAB_TRY(RunPreprocessingScript(server, snap.preprocessing_script,
-                                     "physicalSnapshot.options"));
+    DBLAB_TRY(
+        RunPreprocessingScript(server, snap.preprocessing_script, "physicalSnapshot.options"));
     if (!scan_residue) return OkStatus();
     return residue->AfterMasking();  // ends with a CHECKPOINT
   }();

@@ -58,10 +58,10 @@ class PhysicalRetrieval {
   Result<ReplicaLag> MeasureLag();
 
  private:
-  Result<std::string> BinDir();                // of main data's major version
-  Result<int> SourceMajor();                   // connects with envs
-  Status Copy();                               // the tool into empty main data
-  Status WritePassfile();                      // PGPASSWORD -> <state>/source.pgpass, 0600
+  Result<std::string> BinDir();  // of main data's major version
+  Result<int> SourceMajor();     // connects with envs
+  Status Copy();                 // the tool into empty main data
+  Status WritePassfile();        // PGPASSWORD -> <state>/source.pgpass, 0600
   std::string PrimaryConninfo() const;
   // Promotes and masks the clone; `residue` is set once created (see masking/residue.h);
   // `scan_residue` false: nothing configured could change the data, so it was not sampled and

@@ -30,7 +30,7 @@ struct RetrievalEnvironment {
   std::string socket_dir;
   std::string hba_file;
   std::string log_dir;
-  std::string pg_bin_dir;  // provision.pgBinDir: searched first (postgres/binaries.h)
+  std::string pg_bin_dir;    // provision.pgBinDir: searched first (postgres/binaries.h)
   bool residue_gate = true;  // global.residueGate (masking/residue.h)
   // Set by the engine on shutdown: the running step's program is killed, no further step runs,
   // and temporary servers are stopped. Must outlive the retrieval.
@@ -52,7 +52,9 @@ struct PreparationServer {
   std::string data_dir;  // PGDATA for scripts
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(const std::string&)> progress;
-  const std::string& ClientBinDir() const { return client_bin_dir.empty() ? bin_dir : client_bin_dir; }
+  const std::string& ClientBinDir() const {
+    return client_bin_dir.empty() ? bin_dir : client_bin_dir;
+  }
 };
 
 // Runs the *.sql files under queries.query_path (name order), then queries.inline_sql, with

@@ -22,7 +22,8 @@ TEST(NeedsResidueScanTest, PreprocessingOrRulesNeedTheScanWithoutReadingLabels) 
   auto sql = NeedsResidueScan(masking, /*sql=*/true, false, {"app"}, kNoLabelSource, progress);
   ASSERT_TRUE(sql.ok());
   EXPECT_TRUE(*sql);
-  auto script = NeedsResidueScan(masking, false, /*script=*/true, {"app"}, kNoLabelSource, progress);
+  auto script =
+      NeedsResidueScan(masking, false, /*script=*/true, {"app"}, kNoLabelSource, progress);
   ASSERT_TRUE(script.ok());
   EXPECT_TRUE(*script);
   masking.rules.push_back(MaskingRule{.table = "users", .column = "email"});

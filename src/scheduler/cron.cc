@@ -65,11 +65,10 @@ Result<CronSchedule> CronSchedule::Parse(const std::string& timetable) {
   CronSchedule schedule;
   std::bitset<8> weekdays;
   const char* names[] = {"minute", "hour", "day-of-month", "month", "day-of-week"};
-  bool ok[] = {ParseField(fields[0], 0, 59, schedule.minutes_),
-               ParseField(fields[1], 0, 23, schedule.hours_),
-               ParseField(fields[2], 1, 31, schedule.days_),
-               ParseField(fields[3], 1, 12, schedule.months_),
-               ParseField(fields[4], 0, 7, weekdays)};
+  bool ok[] = {
+      ParseField(fields[0], 0, 59, schedule.minutes_),
+      ParseField(fields[1], 0, 23, schedule.hours_), ParseField(fields[2], 1, 31, schedule.days_),
+      ParseField(fields[3], 1, 12, schedule.months_), ParseField(fields[4], 0, 7, weekdays)};
   for (int i = 0; i < 5; ++i) {
     if (!ok[i]) {
       return BadRequest("timetable \"" + timetable + "\": invalid " + names[i] + " field \"" +

@@ -26,9 +26,7 @@ struct CloneRecord {
   // from the warm pool, which keeps the name it was started under until its first reset.
   // Empty means the id (records written before schema version 2).
   std::string storage_name;
-  const std::string& StorageName() const {
-    return storage_name.empty() ? clone.id : storage_name;
-  }
+  const std::string& StorageName() const { return storage_name.empty() ? clone.id : storage_name; }
 };
 
 class StateStore {

@@ -140,11 +140,13 @@ TEST_F(StateStoreTest, EachSnapshotKeepsItsPostgresMajor) {
   {
     auto store = StateStore::Open(path_);
     ASSERT_TRUE(store.ok());
-    ASSERT_TRUE((*store)->PutSnapshot({.id = "p@a", .pool = "p", .created_at = FromMillis(1000),
-                                       .pg_major = 16})
+    ASSERT_TRUE((*store)
+                    ->PutSnapshot(
+                        {.id = "p@a", .pool = "p", .created_at = FromMillis(1000), .pg_major = 16})
                     .ok());
-    ASSERT_TRUE((*store)->PutSnapshot({.id = "p@b", .pool = "p", .created_at = FromMillis(2000),
-                                       .pg_major = 17})
+    ASSERT_TRUE((*store)
+                    ->PutSnapshot(
+                        {.id = "p@b", .pool = "p", .created_at = FromMillis(2000), .pg_major = 17})
                     .ok());
   }
   // when the engine opens the store again, then each has its own major.

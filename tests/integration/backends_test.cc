@@ -40,11 +40,11 @@ TEST_P(BackendTest, ClonesAreIsolatedResetSurviveARestartAndGoAway) {
   }
   ASSERT_EQ(status["provisioner"]["warmPool"]["ready"], 1) << engine_.Log();
 
-  auto first = CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw-1", "--id",
-                        "first"});
+  auto first =
+      CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw-1", "--id", "first"});
   ASSERT_EQ(first["status"]["code"], "OK") << first.dump(2) << engine_.Log();
-  auto second = CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw-2", "--id",
-                         "second"});
+  auto second =
+      CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw-2", "--id", "second"});
   ASSERT_EQ(second["status"]["code"], "OK") << second.dump(2) << engine_.Log();
   int first_port = std::stoi(first["db"]["port"].get<std::string>());
   int second_port = std::stoi(second["db"]["port"].get<std::string>());
@@ -92,8 +92,8 @@ TEST_P(BackendTest, ClonesAreIsolatedResetSurviveARestartAndGoAway) {
   auto back = ConnectClone(second_port, "dev", "dev-pw-2", source_.dbname);
   ASSERT_TRUE(back.ok()) << back.error().message;
   ASSERT_TRUE(back->Exec("DELETE FROM users WHERE id > 100").ok());  // after the commit
-  auto third = CliJson(
-      {"clone", "create", "--username", "dev", "--password", "dev-pw-3", "--id", "third"});
+  auto third =
+      CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw-3", "--id", "third"});
   ASSERT_EQ(third["status"]["code"], "OK") << third.dump(2) << engine_.Log();
   EXPECT_EQ(third["snapshot"]["id"], committed);
   int third_port = std::stoi(third["db"]["port"].get<std::string>());
@@ -120,8 +120,7 @@ TEST_P(BackendTest, ClonesAreIsolatedResetSurviveARestartAndGoAway) {
   EXPECT_TRUE(CliJson({"clone", "list"}).empty());
   if (GetParam() == "zfs") {
     auto datasets = RunCommand({"zfs", "list", "-H", "-o", "name", "-t", "all", "-r", zpool_});
-    EXPECT_EQ(datasets.out.find("@" + committed.substr(committed.find('@') + 1)),
-              std::string::npos)
+    EXPECT_EQ(datasets.out.find("@" + committed.substr(committed.find('@') + 1)), std::string::npos)
         << datasets.out;
     EXPECT_EQ(datasets.out.find(zpool_ + "/commits/"), std::string::npos) << datasets.out;
   }

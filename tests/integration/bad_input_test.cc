@@ -26,7 +26,8 @@ class BadInputTest : public EngineFixture {
     CURL* curl = curl_easy_init();
     HttpAnswer answer;
     struct curl_slist* headers = nullptr;
-    if (!token.empty()) headers = curl_slist_append(headers, ("Verification-Token: " + token).c_str());
+    if (!token.empty())
+      headers = curl_slist_append(headers, ("Verification-Token: " + token).c_str());
     headers = curl_slist_append(headers, "Content-Type: application/json");
     std::string url = Url() + path;
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -58,8 +59,8 @@ class BadInputTest : public EngineFixture {
 
 TEST_F(BadInputTest, ApiRefusesBadInputWithClearErrorsAndChangesNothing) {
   StartEngineAndWaitForSnapshot();
-  auto made = CliJson({"clone", "create", "--username", "u1", "--password", "p1", "--id",
-                       "keeper", "--protected", "0"});
+  auto made = CliJson({"clone", "create", "--username", "u1", "--password", "p1", "--id", "keeper",
+                       "--protected", "0"});
   ASSERT_EQ(made["status"]["code"], "OK");
 
   EXPECT_EQ(Request("GET", "/healthz", "", "").status, 200);
@@ -90,19 +91,23 @@ TEST_F(BadInputTest, ApiRefusesBadInputWithClearErrorsAndChangesNothing) {
   EXPECT_EQ(Request("GET", "/clones").status, 200);
 
   ExpectError(Request("POST", "/clone", "{not json"), 400, "bad JSON");
-  ExpectError(Request("POST", "/clone", R"({"id":"x1","db":{"username":"u","password":"p"},"bogus":1})"),
-              400, "unknown field");
+  ExpectError(
+      Request("POST", "/clone", R"({"id":"x1","db":{"username":"u","password":"p"},"bogus":1})"),
+      400, "unknown field");
   ExpectError(Request("POST", "/clone", R"({"id":"x2","db":{"username":5,"password":"p"}})"), 400,
               "wrong type");
   ExpectError(Request("POST", "/clone", R"({"id":"x3","db":{"password":"p"}})"), 400,
               "missing username");
-  ExpectError(Request("POST", "/clone", R"({"id":"../../etc","db":{"username":"u","password":"p"}})"),
-              400, "traversal id");
-  ExpectError(Request("POST", "/clone", R"({"id":"x4","db":{"username":"postgres","password":"p"}})"),
-              400, "reserved user");
-  ExpectError(Request("POST", "/clone",
-                      R"({"id":"x5","snapshot":{"id":"nope"},"db":{"username":"u","password":"p"}})"),
-              404, "unknown snapshot");
+  ExpectError(
+      Request("POST", "/clone", R"({"id":"../../etc","db":{"username":"u","password":"p"}})"), 400,
+      "traversal id");
+  ExpectError(
+      Request("POST", "/clone", R"({"id":"x4","db":{"username":"postgres","password":"p"}})"), 400,
+      "reserved user");
+  ExpectError(
+      Request("POST", "/clone",
+              R"({"id":"x5","snapshot":{"id":"nope"},"db":{"username":"u","password":"p"}})"),
+      404, "unknown snapshot");
   ExpectError(Request("POST", "/clone", R"({"id":"keeper","db":{"username":"u","password":"p"}})"),
               409, "duplicate id");
   ExpectError(Request("POST", "/clone", std::string(2 << 20, ' ')), 413, "huge body");
@@ -133,8 +138,8 @@ TEST_F(BadInputTest, CliExitsNonZeroWithOneReadableLine) {
   auto expect_failure = [&](const std::vector<std::string>& args, int code,
                             const std::map<std::string, std::string>& env = {}) {
     auto result = Cli(args, env);
-    EXPECT_EQ(result.exit_code, code) << args[0] << " " << (args.size() > 1 ? args[1] : "")
-                                      << ": " << result.err;
+    EXPECT_EQ(result.exit_code, code)
+        << args[0] << " " << (args.size() > 1 ? args[1] : "") << ": " << result.err;
     EXPECT_NE(result.err.find("Error"), std::string::npos) << result.err;
     EXPECT_LE(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
   };

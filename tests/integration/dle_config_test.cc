@@ -34,25 +34,25 @@ TEST_F(DleConfigTest, ReferenceLogicalConfigRunsTheScenario) {
   ReplaceOnce(yaml, "port: 2345 #", "port: " + std::to_string(api_port_) + " #");
   ReplaceOnce(yaml, "from: 6000 #", "from: " + std::to_string(port_from_) + " #");
   ReplaceOnce(yaml, "to: 6099 #", "to: " + std::to_string(port_from_ + 40) + " #");
-  ReplaceOnce(yaml, "            host:\n            port: 5432\n",
-              "            host: 127.0.0.1\n            port: " + std::to_string(source_.port) +
-                  "\n");
+  ReplaceOnce(
+      yaml, "            host:\n            port: 5432\n",
+      "            host: 127.0.0.1\n            port: " + std::to_string(source_.port) + "\n");
   config_path_ = dir_ + "/server.yml";
   std::ofstream(config_path_) << yaml;
 
   // The token comes from the environment, the source password from PGPASSWORD (the file says
   // "postgres", which is wrong for this source).
-  ASSERT_TRUE(engine_.Start(config_path_, api_port_, dir_ + "/engine.log", {},
-                            {{"DBLAB_VERIFICATION_TOKEN", kToken},
-                             {"PGPASSWORD", source_.password}}))
+  ASSERT_TRUE(
+      engine_.Start(config_path_, api_port_, dir_ + "/engine.log", {},
+                    {{"DBLAB_VERIFICATION_TOKEN", kToken}, {"PGPASSWORD", source_.password}}))
       << engine_.Log();
   InitCli();
   ASSERT_TRUE(WaitForSnapshot()) << engine_.Log();
   std::string log = engine_.Log();
   EXPECT_NE(log.find("dockerImage"), std::string::npos) << "Docker-only keys are reported";
 
-  auto clone = CliJson({"clone", "create", "--username", "jworks", "--password", "rocks",
-                        "--id", "testclone", "--db-name", source_.dbname});
+  auto clone = CliJson({"clone", "create", "--username", "jworks", "--password", "rocks", "--id",
+                        "testclone", "--db-name", source_.dbname});
   ASSERT_EQ(clone["status"]["code"], "OK") << clone.dump(2) << engine_.Log();
   int port = std::stoi(clone["db"]["port"].get<std::string>());
   auto connection = ConnectClone(port, "jworks", "rocks", source_.dbname);

@@ -25,9 +25,8 @@ std::string EngineFixture::WriteConfig(const std::string& extra_yaml) {
   std::ofstream out(config_path_);
   out << "server:\n  verificationToken: \"" << kToken << "\"\n  port: " << api_port_ << "\n"
       << "poolManager:\n  mountDir: " << dir_ << "/mnt\n  imageSize: 3GB\n"
-      << pool_extra_
-      << "provision:\n  portPool:\n    from: " << port_from_ << "\n    to: " << port_from_ + 40
-      << "\n"
+      << pool_extra_ << "provision:\n  portPool:\n    from: " << port_from_
+      << "\n    to: " << port_from_ + 40 << "\n"
       << provision_extra_;
   if (!retrieval_.empty()) {
     out << retrieval_ << extra_yaml;
@@ -104,8 +103,8 @@ std::string EngineFixture::Commit(const std::vector<std::string>& args) {
 }
 
 void EngineFixture::InitCli() {
-  auto result = Cli({"init", "--token", kToken, "--url", Url(), "--environment-id", "local",
-                     "--insecure"});
+  auto result =
+      Cli({"init", "--token", kToken, "--url", Url(), "--environment-id", "local", "--insecure"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
 }
 

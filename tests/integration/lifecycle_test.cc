@@ -55,8 +55,8 @@ TEST_F(LifecycleTest, IdleClonesAreDestroyedButProtectedOnesStay) {
       << engine_.Log();
   InitCli();
   ASSERT_TRUE(WaitForSnapshot()) << engine_.Log();
-  ASSERT_EQ(CliJson({"clone", "create", "--username", "u", "--password", "p", "--id", "idle"})
-                ["status"]["code"],
+  ASSERT_EQ(CliJson({"clone", "create", "--username", "u", "--password", "p", "--id",
+                     "idle"})["status"]["code"],
             "OK");
   ASSERT_EQ(CliJson({"clone", "create", "--username", "u", "--password", "p", "--id", "kept",
                      "--protected", "true"})["status"]["code"],

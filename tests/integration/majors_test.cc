@@ -245,7 +245,6 @@ INSTANTIATE_TEST_SUITE_P(Majors, WarmPoolMajorsTest, ::testing::Values(17, 18),
                            return "PostgreSQL" + std::to_string(info.param);
                          });
 
-
 // A masking rule on data of a major with no pg_resetwal installed: the residue cleanup gives it
 // a fresh WAL itself (postgres/wal_reset.h), the gate finds no original, the snapshot is published.
 class MaskingMajorsTest : public MajorsTest, public ::testing::WithParamInterface<int> {};
@@ -311,8 +310,8 @@ TEST_F(MajorsTest, ACommitOnSeventeenScrubsAndKeepsItsMajor) {
   EXPECT_EQ(snapshots[0]["id"], committed);
   EXPECT_EQ(snapshots[0]["pgVersion"], 17);
 
-  auto other = CliJson({"clone", "create", "--username", "other", "--password", "other-pw",
-                        "--id", "other"});
+  auto other = CliJson(
+      {"clone", "create", "--username", "other", "--password", "other-pw", "--id", "other"});
   ASSERT_EQ(other["status"]["code"], "OK") << other.dump(2) << engine_.Log();
   auto connection = ConnectClone(std::stoi(other["db"]["port"].get<std::string>()), "other",
                                  "other-pw", source_.dbname);
@@ -365,9 +364,8 @@ TEST_F(MajorsTest, ASnapshotAfterTheSourcesUpgradeKeepsTheOlderMajorsToo) {
   for (int index : {0, 1}) {
     int major = index == 0 ? 17 : 16;
     std::string id = "on" + std::to_string(major);
-    auto clone = CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw-1",
-                          "--id", id, "--snapshot-id",
-                          snapshots[index]["id"].get<std::string>()});
+    auto clone = CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw-1", "--id",
+                          id, "--snapshot-id", snapshots[index]["id"].get<std::string>()});
     ASSERT_EQ(clone["status"]["code"], "OK") << clone.dump(2) << engine_.Log();
     EXPECT_EQ(clone["snapshot"]["pgVersion"], major);
     auto connection = ConnectClone(std::stoi(clone["db"]["port"].get<std::string>()), "dev",
@@ -404,7 +402,8 @@ TEST_F(MajorsTest, AnAnonymizerSourcesExtensionIsLeftOutAndItsLabelsApplied) {
          "$$ SELECT 'fake@anon.example' $$;\n";
   auto postgres_user = LookupOsUser("postgres");
   ASSERT_TRUE(postgres_user.ok());
-  for (const char* path : {"", "/extension", "/extension/anon.control", "/extension/anon--1.0.sql"}) {
+  for (const char* path :
+       {"", "/extension", "/extension/anon.control", "/extension/anon--1.0.sql"}) {
     ASSERT_EQ(chown((share + path).c_str(), postgres_user->uid, postgres_user->gid), 0);
   }
   auto app = PgConnection::Connect(BuildConninfo({{"host", dir_ + "/source/run"},
@@ -412,8 +411,9 @@ TEST_F(MajorsTest, AnAnonymizerSourcesExtensionIsLeftOutAndItsLabelsApplied) {
                                                   {"user", "postgres"},
                                                   {"dbname", source_.dbname}}));
   ASSERT_TRUE(app.ok()) << app.error().message;
-  auto installed = app->Exec("SET extension_control_path = " +
-                             app->QuoteLiteral(share + ":$system") + "; CREATE EXTENSION anon");
+  auto installed =
+      app->Exec("SET extension_control_path = " + app->QuoteLiteral(share + ":$system") +
+                "; CREATE EXTENSION anon");
   ASSERT_TRUE(installed.ok()) << installed.error().message;
   // What `SECURITY LABEL FOR anon ON COLUMN users.email IS '...'` stores.
   auto labelled = app->Exec(
@@ -437,9 +437,9 @@ TEST_F(MajorsTest, AnAnonymizerSourcesExtensionIsLeftOutAndItsLabelsApplied) {
   EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM pg_extension WHERE extname = 'anon'"),
             "0");
   EXPECT_EQ(QueryValue(*connection, "SELECT count(*) FROM users"), std::to_string(users_));
-  EXPECT_EQ(QueryValue(*connection,
-                       "SELECT count(*) FROM users WHERE email LIKE 'person%@mail.example'"),
-            "0");
+  EXPECT_EQ(
+      QueryValue(*connection, "SELECT count(*) FROM users WHERE email LIKE 'person%@mail.example'"),
+      "0");
 }
 
 }  // namespace

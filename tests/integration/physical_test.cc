@@ -54,10 +54,10 @@ class PhysicalTest : public EngineFixture {
   bool WaitReplayed(PgConnection& source) {
     std::string target = QueryValue(source, "SELECT pg_current_wal_lsn()");
     for (int i = 0; i < 300; ++i) {
-      std::string done = QueryValue(
-          source, "SELECT coalesce((SELECT replay_lsn >= '" + target +
-                      "'::pg_lsn FROM pg_stat_replication WHERE application_name = "
-                      "'dblab_sync'), false)");
+      std::string done =
+          QueryValue(source, "SELECT coalesce((SELECT replay_lsn >= '" + target +
+                                 "'::pg_lsn FROM pg_stat_replication WHERE application_name = "
+                                 "'dblab_sync'), false)");
       if (done == "t") return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -65,8 +65,8 @@ class PhysicalTest : public EngineFixture {
   }
 
   int CreateClone(const std::string& id) {
-    auto clone = CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw", "--id",
-                          id});
+    auto clone =
+        CliJson({"clone", "create", "--username", "dev", "--password", "dev-pw", "--id", id});
     EXPECT_EQ(clone["status"]["code"], "OK") << clone.dump(2) << engine_.Log();
     return std::stoi(clone["db"]["port"].get<std::string>());
   }
@@ -85,8 +85,7 @@ TEST_F(PhysicalTest, AReplicaInSyncGivesMaskedSnapshotsThatSurviveARestart) {
   auto first = ConnectClone(first_port, "dev", "dev-pw", source_.dbname);
   ASSERT_TRUE(first.ok()) << first.error().message;
   EXPECT_EQ(QueryValue(*first, "SELECT count(*) FROM users"), std::to_string(users_));
-  EXPECT_EQ(QueryValue(*first, "SELECT count(*) FROM users WHERE email LIKE '%mail.example'"),
-            "0");
+  EXPECT_EQ(QueryValue(*first, "SELECT count(*) FROM users WHERE email LIKE '%mail.example'"), "0");
   EXPECT_EQ(QueryValue(*first, "SELECT pg_is_in_recovery()"), "f");
 
   // New rows on the source reach the replica; a snapshot taken now has them, masked too.
@@ -141,8 +140,9 @@ TEST_F(PhysicalTest, AReplicaInSyncGivesMaskedSnapshotsThatSurviveARestart) {
   ASSERT_TRUE(StartEngine()) << engine_.Log();
   EXPECT_EQ(CliJson({"clone", "status", "second"})["status"]["code"], "OK");
   EXPECT_EQ(ReplicaState(*source), "streaming");
-  EXPECT_EQ(QueryValue(*source, "SELECT pid FROM pg_stat_replication WHERE application_name = "
-                                "'dblab_sync'"),
+  EXPECT_EQ(QueryValue(*source,
+                       "SELECT pid FROM pg_stat_replication WHERE application_name = "
+                       "'dblab_sync'"),
             replica_pid)
       << "the replica was restarted instead of kept";
 
@@ -165,8 +165,9 @@ TEST_F(PhysicalTest, AReplicaInSyncGivesMaskedSnapshotsThatSurviveARestart) {
   for (int i = 0; i < 300 && !restarted; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     restarted = ReplicaState(*source) == "streaming" &&
-                QueryValue(*source, "SELECT pid FROM pg_stat_replication WHERE "
-                                    "application_name = 'dblab_sync'") != replica_pid;
+                QueryValue(*source,
+                           "SELECT pid FROM pg_stat_replication WHERE "
+                           "application_name = 'dblab_sync'") != replica_pid;
   }
   EXPECT_TRUE(restarted) << engine_.Log();
 
@@ -267,8 +268,7 @@ TEST_F(PhysicalZfsTest, SnapshotsOfTheReplicaAreMaskedAndLeaveNothingWhenDeleted
   auto dev = ConnectClone(port, "dev", "dev-pw", source_.dbname);
   ASSERT_TRUE(dev.ok()) << dev.error().message;
   EXPECT_EQ(QueryValue(*dev, "SELECT count(*) FROM users"), std::to_string(users_ + 10));
-  EXPECT_EQ(QueryValue(*dev, "SELECT count(*) FROM users WHERE email LIKE '%mail.example'"),
-            "0");
+  EXPECT_EQ(QueryValue(*dev, "SELECT count(*) FROM users WHERE email LIKE '%mail.example'"), "0");
   EXPECT_EQ(QueryValue(*dev, "SELECT pg_is_in_recovery()"), "f");
   // Only the engine's snapshots show; the temporary clones are gone from clones/.
   EXPECT_EQ(CliJson({"snapshot", "list"}).size(), 2u) << Datasets();

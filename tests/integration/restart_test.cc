@@ -43,8 +43,8 @@ class RestartTest : public EngineFixture {
 
 TEST_F(RestartTest, KillNineWithOneCloneRunningAndOneMidCreate) {
   StartEngineAndWaitForSnapshot();
-  auto running = CliJson({"clone", "create", "--username", "alice", "--password", "pw-alice",
-                          "--id", "running"});
+  auto running = CliJson(
+      {"clone", "create", "--username", "alice", "--password", "pw-alice", "--id", "running"});
   ASSERT_EQ(running["status"]["code"], "OK");
   int running_port = std::stoi(running["db"]["port"].get<std::string>());
   auto session = ConnectClone(running_port, "alice", "pw-alice", source_.dbname);
@@ -83,8 +83,8 @@ TEST_F(RestartTest, KillNineWithOneCloneRunningAndOneMidCreate) {
 
 TEST_F(RestartTest, SigtermKeepsClonesAndADeadCloneServerIsRestarted) {
   StartEngineAndWaitForSnapshot();
-  auto clone = CliJson({"clone", "create", "--username", "carol", "--password", "pw-carol",
-                        "--id", "survivor"});
+  auto clone = CliJson(
+      {"clone", "create", "--username", "carol", "--password", "pw-carol", "--id", "survivor"});
   ASSERT_EQ(clone["status"]["code"], "OK");
   int port = std::stoi(clone["db"]["port"].get<std::string>());
   engine_.Terminate();

@@ -15,9 +15,8 @@ TEST_F(ScenarioTest, CreateChangeResetDestroyThroughTheCli) {
   StartEngineAndWaitForSnapshot();
 
   // Given a clone made with the scenario's exact command line.
-  auto testclone =
-      CliJson({"clone", "create", "--username", "jworks", "--password", "rocks", "--id",
-               "testclone"});
+  auto testclone = CliJson(
+      {"clone", "create", "--username", "jworks", "--password", "rocks", "--id", "testclone"});
   ASSERT_EQ(testclone["status"]["code"], "OK") << testclone.dump(2);
   int port = std::stoi(testclone["db"]["port"].get<std::string>());
   std::string dbname = testclone["db"]["dbName"];
@@ -51,8 +50,8 @@ TEST_F(ScenarioTest, CreateChangeResetDestroyThroughTheCli) {
   EXPECT_FALSE(ConnectClone(port, "jworks", "wrong", dbname).ok());
 
   // The id may also be the first argument.
-  auto neal = CliJson({"clone", "create", "neals-special-clone", "--username", "neal",
-                       "--password", "nealisawesome"});
+  auto neal = CliJson({"clone", "create", "neals-special-clone", "--username", "neal", "--password",
+                       "nealisawesome"});
   ASSERT_EQ(neal["id"], "neals-special-clone");
   ASSERT_EQ(neal["status"]["code"], "OK");
   int neal_port = std::stoi(neal["db"]["port"].get<std::string>());

@@ -339,10 +339,11 @@ Result<MountedImage> EnsureBtrfsMount(ProcessRunner& runner, const std::string& 
 
   // No -f: mkfs.btrfs refuses to overwrite another filesystem's signature, which is what we
   // want for a file that is not ours.
-  return MountOwnImage(
-      runner, canonical_mount, image_path, image_size_bytes,
-      ImageFormat{"btrfs", {"mkfs.btrfs", "-q", "-L", "dblab"}, HasBtrfsSignature,
-                  kBtrfsImageMountOptions});
+  return MountOwnImage(runner, canonical_mount, image_path, image_size_bytes,
+                       ImageFormat{"btrfs",
+                                   {"mkfs.btrfs", "-q", "-L", "dblab"},
+                                   HasBtrfsSignature,
+                                   kBtrfsImageMountOptions});
 }
 
 Result<MountedImage> MountOwnImage(ProcessRunner& runner, const std::string& canonical_mount,
@@ -376,7 +377,7 @@ Result<MountedImage> MountOwnImage(ProcessRunner& runner, const std::string& can
   }
   DBLAB_ASSIGN_OR_RETURN(Fd loop, AttachLoopDevice(canonical_image, &mounted.loop_device));
   DBLAB_TRY(Mount(mounted.loop_device, canonical_mount, canonical_image, format.fs_type,
-                    format.mount_options));
+                  format.mount_options));
   return mounted;  // closing `loop` leaves the mount as the device's only user (auto-clear)
 }
 
