@@ -214,6 +214,7 @@ class FakeEngineService : public EngineService {
     for (auto& branch : branches) {
       if (branch.name != name) continue;
       if (request.is_protected) branch.is_protected = *request.is_protected;
+      if (request.delete_at) branch.delete_at = request.delete_at;
       return branch;
     }
     return NotFound("branch " + name + " not found");
@@ -249,6 +250,7 @@ class FakeEngineService : public EngineService {
     for (auto& snapshot : snapshots) {
       if (snapshot.id != id) continue;
       if (request.is_protected) snapshot.is_protected = *request.is_protected;
+      if (request.delete_at) snapshot.delete_at = request.delete_at;
       return snapshot;
     }
     return NotFound("snapshot " + id + " not found");

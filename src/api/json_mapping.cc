@@ -202,6 +202,7 @@ Json SnapshotToJson(const Snapshot& snapshot) {
             {"message", snapshot.message},
             {"protected", snapshot.is_protected}};
   if (snapshot.protected_till) json["protectedTill"] = FormatRfc3339(*snapshot.protected_till);
+  if (snapshot.delete_at) json["deleteAt"] = FormatRfc3339(*snapshot.delete_at);
   return json;
 }
 
@@ -395,6 +396,25 @@ Result<UpdateCloneRequest> ParseUpdateCloneRequest(std::string_view body) {
   return request;
 }
 
+Result<UpdateProtectionRequest> ParseUpdateProtectionRequest(std::string_view body) {
+  DBLAB_ASSIGN_OR_RETURN(Json json, ParseObject(body));
+  DBLAB_TRY(CheckKnownFields(json, "", {"protected", "protectionDurationMinutes", "deleteAt"}));
+  UpdateProtectionRequest request;
+  DBLAB_TRY(GetBool(json, "protected", "", request.is_protected));
+  DBLAB_TRY(GetMinutes(json, "protectionDurationMinutes", request.protection_duration_minutes));
+  if (json.contains("deleteAt") && !json["deleteAt"].is_null()) {
+    const Json& value = json["deleteAt"];
+    std::optional<TimePoint> at =
+        value.is_string() ? ParseRfc3339(value.get<std::string>()) : std::nullopt;
+    if (!at) {
+      return BadRequest("\"deleteAt\" must be an RFC 3339 time such as " +
+                        std::string("\"2026-12-31T18:00:00Z\""));
+    }
+    request.delete_at = at;
+  }
+  return request;
+}
+
 Json CreateCloneRequestToJson(const CreateCloneRequest& request) {
   Json json;
   if (!request.id.empty()) json["id"] = request.id;
@@ -445,6 +465,7 @@ Result<Snapshot> SnapshotFromJson(const Json& json) {
   snapshot.is_protected =
       json.contains("protected") && json["protected"].is_boolean() && json["protected"].get<bool>();
   DBLAB_ASSIGN_OR_RETURN(snapshot.protected_till, LenientTime(json, "protectedTill"));
+  DBLAB_ASSIGN_OR_RETURN(snapshot.delete_at, LenientTime(json, "deleteAt"));
   return snapshot;
 }
 

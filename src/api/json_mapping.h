@@ -53,6 +53,9 @@ Result<CreateCloneRequest> ParseCreateCloneRequest(std::string_view body);
 Result<ResetCloneRequest> ParseResetCloneRequest(std::string_view body);
 // {protected, protectionDurationMinutes}.
 Result<UpdateCloneRequest> ParseUpdateCloneRequest(std::string_view body);
+// PATCH /snapshot/{id} and PATCH /branch/{name}: the clone's fields and `deleteAt` (RFC 3339;
+// null is no change).
+Result<UpdateProtectionRequest> ParseUpdateProtectionRequest(std::string_view body);
 
 // --- client side: requests ---
 Json CreateCloneRequestToJson(const CreateCloneRequest& request);

@@ -39,6 +39,7 @@ Json BranchToJson(const Branch& branch, const std::vector<Snapshot>& snapshots) 
             {"numSnapshots", BranchLog(snapshots, branch.head_snapshot_id).size()},
             {"protected", branch.is_protected}};
   if (branch.protected_till) json["protectedTill"] = FormatRfc3339(*branch.protected_till);
+  if (branch.delete_at) json["deleteAt"] = FormatRfc3339(*branch.delete_at);
   return json;
 }
 
@@ -230,7 +231,7 @@ std::optional<ApiResponse> Router::HandleBranchApi(
       if (!deleted) return ErrorResponse(deleted.error());
       return Reply(200, Json{{"status", "OK"}, {"message", "Deleted branch"}});
     }
-    auto parsed = ParseUpdateCloneRequest(request.body);
+    auto parsed = ParseUpdateProtectionRequest(request.body);
     if (!parsed) return ErrorResponse(parsed.error());
     auto branch = engine_.UpdateBranch(id, *parsed);
     if (!branch) return ErrorResponse(branch.error());
@@ -246,7 +247,7 @@ std::optional<ApiResponse> Router::HandleBranchApi(
     return Reply(200, SnapshotToJson(*snapshot));
   }
   if (method == "PATCH") {
-    auto parsed = ParseUpdateCloneRequest(request.body);
+    auto parsed = ParseUpdateProtectionRequest(request.body);
     if (!parsed) return ErrorResponse(parsed.error());
     auto snapshot = engine_.UpdateSnapshot(id, *parsed);
     if (!snapshot) return ErrorResponse(snapshot.error());

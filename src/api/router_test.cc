@@ -376,6 +376,17 @@ TEST_F(ApiBranchTest, SnapshotsFilterByBranchAndCarryMessageAndProtection) {
   EXPECT_EQ(Body(patched)["protected"], true);
   EXPECT_EQ(engine_.last_protection.protection_duration_minutes, 60);
   EXPECT_EQ(Call("PATCH", "/snapshot/dblab_pool@snapshot_2", R"({"deleteAt":"x"})").status, 400);
+  EXPECT_EQ(Call("PATCH", "/snapshot/dblab_pool@snapshot_2", R"({"deleteAt":5})").status, 400);
+  // DLE's UpdateSnapshot.deleteAt: scheduled deletion, shown on the snapshot.
+  ApiResponse scheduled =
+      Call("PATCH", "/snapshot/dblab_pool@snapshot_2", R"({"deleteAt":"2026-12-31T18:00:00Z"})");
+  ASSERT_EQ(scheduled.status, 200) << scheduled.body;
+  EXPECT_EQ(Body(scheduled)["deleteAt"], "2026-12-31T18:00:00Z");
+  EXPECT_EQ(FormatRfc3339(engine_.last_protection.delete_at.value()), "2026-12-31T18:00:00Z");
+  EXPECT_EQ(Body(Call("GET", "/snapshot/dblab_pool@snapshot_2"))["deleteAt"],
+            "2026-12-31T18:00:00Z");
+  // A clone has no deleteAt of its own to set.
+  EXPECT_EQ(Call("PATCH", "/clone/jworks", R"({"deleteAt":"2026-12-31T18:00:00Z"})").status, 400);
 }
 
 TEST_F(ApiBranchTest, CreateUpdateAndDeleteBranches) {
@@ -390,6 +401,10 @@ TEST_F(ApiBranchTest, CreateUpdateAndDeleteBranches) {
   ASSERT_EQ(patched.status, 200) << patched.body;
   EXPECT_EQ(Body(patched)["name"], "feature");
   EXPECT_EQ(Body(patched)["protected"], true);
+  ApiResponse scheduled =
+      Call("PATCH", "/branch/feature", R"({"deleteAt":"2026-12-31T18:00:00+01:00"})");
+  ASSERT_EQ(scheduled.status, 200) << scheduled.body;
+  EXPECT_EQ(Body(scheduled)["deleteAt"], "2026-12-31T17:00:00Z");
   ApiResponse deleted = Call("DELETE", "/branch/feature");
   ASSERT_EQ(deleted.status, 200);
   EXPECT_EQ(Body(deleted)["status"], "OK");

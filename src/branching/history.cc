@@ -155,8 +155,20 @@ bool ProtectionHolds(bool is_protected, const std::optional<TimePoint>& till, Ti
 }
 
 Status ApplyProtection(bool& is_protected, std::optional<TimePoint>& till,
-                       const UpdateProtectionRequest& request, TimePoint now, int64_t max_minutes) {
+                       std::optional<TimePoint>& delete_at, const UpdateProtectionRequest& request,
+                       TimePoint now, int64_t max_minutes) {
   const auto& duration = request.protection_duration_minutes;
+  if (request.delete_at) {
+    if (request.is_protected || duration) {
+      return BadRequest(
+          "give either \"deleteAt\" or \"protected\" (with \"protectionDurationMinutes\"), "
+          "not both: a scheduled deletion clears the protection");
+    }
+    is_protected = false;
+    till.reset();
+    delete_at = request.delete_at;
+    return OkStatus();
+  }
   if (duration && *duration < 0) return BadRequest("protectionDurationMinutes must be >= 0");
   bool protect = request.is_protected.value_or(duration.has_value() ? true : is_protected);
   if (!protect) {
@@ -176,6 +188,7 @@ Status ApplyProtection(bool& is_protected, std::optional<TimePoint>& till,
   }
   if (max_minutes > 0 && minutes == 0) minutes = max_minutes;
   is_protected = true;
+  delete_at.reset();
   if (minutes == 0) {
     till.reset();
   } else {

@@ -42,8 +42,10 @@ bool ProtectionHolds(bool is_protected, const std::optional<TimePoint>& till, Ti
 
 // DLE's UpdateSnapshot / UpdateBranch: `protected` toggles (a duration alone turns it on); a
 // duration of 0 or none means forever, unless `max_minutes` > 0 caps it (a larger explicit
-// duration is kBadRequest).
+// duration is kBadRequest). Protecting clears a scheduled deletion; `deleteAt` schedules one
+// and clears protection; both in one request are kBadRequest.
 Status ApplyProtection(bool& is_protected, std::optional<TimePoint>& till,
-                       const UpdateProtectionRequest& request, TimePoint now, int64_t max_minutes);
+                       std::optional<TimePoint>& delete_at, const UpdateProtectionRequest& request,
+                       TimePoint now, int64_t max_minutes);
 
 }  // namespace dblab

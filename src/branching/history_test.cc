@@ -93,24 +93,58 @@ TEST(SnapshotProtection, DurationsAreForeverUnlessCapped) {
   TimePoint now = TimePoint(std::chrono::seconds(1000));
   bool is_protected = false;
   std::optional<TimePoint> till;
+  std::optional<TimePoint> delete_at;
   // Protected with no duration: forever when there is no cap,
-  ASSERT_TRUE(ApplyProtection(is_protected, till, {.is_protected = true}, now, 0).ok());
+  ASSERT_TRUE(ApplyProtection(is_protected, till, delete_at, {.is_protected = true}, now, 0).ok());
   EXPECT_TRUE(is_protected);
   EXPECT_FALSE(till.has_value());
   // the cap when there is one,
-  ASSERT_TRUE(ApplyProtection(is_protected, till, {.is_protected = true}, now, 60).ok());
+  ASSERT_TRUE(ApplyProtection(is_protected, till, delete_at, {.is_protected = true}, now, 60).ok());
   EXPECT_EQ(*till, now + std::chrono::minutes(60));
   // a duration alone protects for that long, and one over the cap is refused.
   ASSERT_TRUE(
-      ApplyProtection(is_protected, till, {.protection_duration_minutes = 30}, now, 60).ok());
+      ApplyProtection(is_protected, till, delete_at, {.protection_duration_minutes = 30}, now, 60)
+          .ok());
   EXPECT_EQ(*till, now + std::chrono::minutes(30));
   EXPECT_FALSE(
-      ApplyProtection(is_protected, till, {.protection_duration_minutes = 61}, now, 60).ok());
+      ApplyProtection(is_protected, till, delete_at, {.protection_duration_minutes = 61}, now, 60)
+          .ok());
   EXPECT_TRUE(ProtectionHolds(is_protected, till, now));
   EXPECT_FALSE(ProtectionHolds(is_protected, till, now + std::chrono::minutes(31)));
-  ASSERT_TRUE(ApplyProtection(is_protected, till, {.is_protected = false}, now, 60).ok());
+  ASSERT_TRUE(
+      ApplyProtection(is_protected, till, delete_at, {.is_protected = false}, now, 60).ok());
   EXPECT_FALSE(is_protected);
   EXPECT_FALSE(till.has_value());
+}
+
+TEST(SnapshotProtection, ADeletionScheduleAndProtectionExcludeEachOther) {
+  TimePoint now = TimePoint(std::chrono::seconds(1000));
+  TimePoint later = now + std::chrono::hours(2);
+  bool is_protected = false;
+  std::optional<TimePoint> till;
+  std::optional<TimePoint> delete_at;
+  ASSERT_TRUE(
+      ApplyProtection(is_protected, till, delete_at, {.protection_duration_minutes = 30}, now, 0)
+          .ok());
+  // deleteAt clears the protection,
+  ASSERT_TRUE(ApplyProtection(is_protected, till, delete_at, {.delete_at = later}, now, 0).ok());
+  EXPECT_FALSE(is_protected);
+  EXPECT_FALSE(till.has_value());
+  EXPECT_EQ(delete_at, later);
+  // unprotecting keeps the schedule, protecting again clears it,
+  ASSERT_TRUE(ApplyProtection(is_protected, till, delete_at, {.is_protected = false}, now, 0).ok());
+  EXPECT_EQ(delete_at, later);
+  ASSERT_TRUE(ApplyProtection(is_protected, till, delete_at, {.is_protected = true}, now, 0).ok());
+  EXPECT_TRUE(is_protected);
+  EXPECT_FALSE(delete_at.has_value());
+  // and both in one request are refused, changing nothing.
+  auto both = ApplyProtection(is_protected, till, delete_at,
+                              {.is_protected = true, .delete_at = later}, now, 0);
+  ASSERT_FALSE(both.ok());
+  EXPECT_EQ(both.error().code, ErrorCode::kBadRequest);
+  EXPECT_NE(both.error().message.find("not both"), std::string::npos);
+  EXPECT_TRUE(is_protected);
+  EXPECT_FALSE(delete_at.has_value());
 }
 
 }  // namespace

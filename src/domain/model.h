@@ -35,6 +35,7 @@ struct Snapshot {
   std::string message;
   bool is_protected = false;
   std::optional<TimePoint> protected_till;  // empty + protected = forever
+  std::optional<TimePoint> delete_at;       // scheduled deletion (DLE's deleteAt); never protected
   std::vector<std::string> clones;          // ids of the clones on it (filled by the engine)
 };
 
@@ -82,6 +83,9 @@ struct ResetCloneRequest {
 struct UpdateCloneRequest {
   std::optional<bool> is_protected;
   std::optional<int64_t> protection_duration_minutes;
+  // Snapshots and branches only (DLE's UpdateSnapshot / UpdateBranch): delete at this time;
+  // clears protection, and excludes `protected` and a duration in the same request.
+  std::optional<TimePoint> delete_at;
 };
 
 struct PoolUsage {
@@ -185,6 +189,7 @@ struct Branch {
   std::string parent;            // the branch it forked off ("-" for main)
   bool is_protected = false;
   std::optional<TimePoint> protected_till;  // empty + protected = forever
+  std::optional<TimePoint> delete_at;       // scheduled deletion (DLE's deleteAt)
   TimePoint created_at{};
 };
 

@@ -14,6 +14,7 @@
 #include "branching/history.h"
 #include "cloning/validation.h"
 #include "common/thread_guard.h"
+#include "common/time.h"
 #include "common/version.h"
 #include "platform/files.h"
 #include "retrieval/logical_retrieval.h"
@@ -448,6 +449,36 @@ void Engine::ApplyRetention() {
   }
 }
 
+void Engine::DeleteScheduled(TimePoint now) {
+  auto due = [&](const std::optional<TimePoint>& at) { return at && *at <= now; };
+  auto branches = state_->ListBranches();
+  if (branches.ok()) {
+    for (const auto& branch : *branches) {
+      if (!due(branch.delete_at)) continue;
+      // Refused while clones use it or branches fork off it: tried again next time.
+      if (Status deleted = DeleteBranch(branch.name); deleted.ok()) {
+        spdlog::info("branch {}: deleted as scheduled (deleteAt {})", branch.name,
+                     FormatRfc3339(*branch.delete_at));
+      } else {
+        spdlog::info("branch {}: its deleteAt has passed, kept for now: {}", branch.name,
+                     deleted.error().message);
+      }
+    }
+  }
+  auto snapshots = state_->ListSnapshots();
+  if (!snapshots.ok()) return;
+  for (const auto& snapshot : *snapshots) {
+    if (!due(snapshot.delete_at)) continue;
+    if (Status deleted = DeleteSnapshot(snapshot.id); deleted.ok()) {
+      spdlog::info("snapshot {}: deleted as scheduled (deleteAt {})", snapshot.id,
+                   FormatRfc3339(*snapshot.delete_at));
+    } else {
+      spdlog::info("snapshot {}: its deleteAt has passed, kept for now: {}", snapshot.id,
+                   deleted.error().message);
+    }
+  }
+}
+
 void Engine::HousekeepingLoop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
@@ -456,6 +487,7 @@ void Engine::HousekeepingLoop() {
     lock.unlock();
     RunCatchingExceptions("housekeeping", [this] {
       clones_->Housekeep(std::chrono::system_clock::now());
+      DeleteScheduled(std::chrono::system_clock::now());
       MeasureSnapshots();
     });
     lock.lock();
@@ -821,7 +853,10 @@ Result<Branch> Engine::UpdateBranch(const std::string& name,
   const Branch* found = FindBranch(branches, name);
   if (!found) return NotFound("branch \"" + name + "\" not found; see dblab branch");
   Branch branch = *found;
-  DBLAB_TRY(ApplyProtection(branch.is_protected, branch.protected_till, request,
+  if (request.delete_at && name == kMainBranch) {
+    return BadRequest("branch main cannot be deleted, so its deletion cannot be scheduled");
+  }
+  DBLAB_TRY(ApplyProtection(branch.is_protected, branch.protected_till, branch.delete_at, request,
                             std::chrono::system_clock::now(),
                             config_.protection_max_duration_minutes));
   DBLAB_TRY(state_->PutBranch(branch));
@@ -835,10 +870,11 @@ Result<Snapshot> Engine::UpdateSnapshot(const std::string& id,
   const Snapshot* found = FindSnapshotById(snapshots, id);
   if (!found) return NotFound("snapshot " + id + " not found; see dblab snapshot list");
   Snapshot snapshot = *found;
-  DBLAB_TRY(ApplyProtection(snapshot.is_protected, snapshot.protected_till, request,
-                            std::chrono::system_clock::now(),
+  DBLAB_TRY(ApplyProtection(snapshot.is_protected, snapshot.protected_till, snapshot.delete_at,
+                            request, std::chrono::system_clock::now(),
                             config_.protection_max_duration_minutes));
-  DBLAB_TRY(state_->SetSnapshotProtection(id, snapshot.is_protected, snapshot.protected_till));
+  DBLAB_TRY(state_->SetSnapshotProtection(id, snapshot.is_protected, snapshot.protected_till,
+                                          snapshot.delete_at));
   for (const auto& clone : clones_->List()) {
     if (clone.snapshot_id == id) snapshot.clones.push_back(clone.id);
   }

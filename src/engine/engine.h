@@ -84,6 +84,9 @@ class Engine : public EngineService {
   Status Init();
   void RetrievalLoop();
   void HousekeepingLoop();
+  // Deletes the branches and snapshots whose deleteAt has passed; one a clone still uses (or a
+  // branch forks off) stays until a later round.
+  void DeleteScheduled(TimePoint now);
   void MeasureSnapshots();  // exclusive bytes of each snapshot (tree walk)
   // Pool size/free/used, measured off the request path (on ZFS it forks `zfs get`): at start
   // and every few seconds by its own thread; GET /status reads the last measurement.

@@ -18,7 +18,7 @@ namespace dblab {
 
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -27,10 +27,11 @@ CREATE TABLE IF NOT EXISTS snapshots (
   data_state_at INTEGER NOT NULL, physical_size INTEGER NOT NULL, logical_size INTEGER NOT NULL,
   branch TEXT NOT NULL DEFAULT 'main', parent_id TEXT NOT NULL DEFAULT '',
   message TEXT NOT NULL DEFAULT '', protected INTEGER NOT NULL DEFAULT 0, protected_till INTEGER,
-  pg_major INTEGER NOT NULL DEFAULT 0);
+  pg_major INTEGER NOT NULL DEFAULT 0, delete_at INTEGER);
 CREATE TABLE IF NOT EXISTS branches (
   name TEXT PRIMARY KEY, head TEXT NOT NULL, base TEXT NOT NULL, parent TEXT NOT NULL,
-  protected INTEGER NOT NULL, protected_till INTEGER, created_at INTEGER NOT NULL);
+  protected INTEGER NOT NULL, protected_till INTEGER, created_at INTEGER NOT NULL,
+  delete_at INTEGER);
 CREATE TABLE IF NOT EXISTS clones (
   id TEXT PRIMARY KEY, snapshot_id TEXT NOT NULL, branch TEXT NOT NULL, status TEXT NOT NULL,
   status_message TEXT NOT NULL, protected INTEGER NOT NULL, protected_till INTEGER,
@@ -61,6 +62,10 @@ INSERT INTO branches (name, head, base, parent, protected, protected_till, creat
 // Version 3 did not record each snapshot's PostgreSQL major: 0 (unknown) until the engine reads
 // it from the snapshot's PG_VERSION (Engine fills it in at start).
 const char* kMigrateToV4 = "ALTER TABLE snapshots ADD COLUMN pg_major INTEGER NOT NULL DEFAULT 0;";
+
+// Version 4 had no scheduled deletion (DLE's deleteAt) of snapshots and branches: none is set.
+// Open adds the column to each table that lacks it (the schema above creates a missing table,
+// such as the branches of an older store, with it already).
 
 // Statement with automatic finalize; binds by 1-based index.
 class Statement {
@@ -165,6 +170,19 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
                                   "UPDATE meta SET value = '4' WHERE key = 'schema_version'; "
                                   "COMMIT;"));
     }
+    if (*number < 5) {
+      std::string add_columns;
+      for (const char* table : {"snapshots", "branches"}) {
+        Statement has(store->db_, "SELECT 1 FROM pragma_table_info(?) WHERE name = 'delete_at'");
+        has.Bind(1, std::string(table));
+        if (has.Step() != SQLITE_ROW) {
+          add_columns += std::string("ALTER TABLE ") + table + " ADD COLUMN delete_at INTEGER; ";
+        }
+      }
+      DBLAB_TRY(store->ExecLocked(std::string("BEGIN; ") + add_columns +
+                                  "UPDATE meta SET value = '5' WHERE key = 'schema_version'; "
+                                  "COMMIT;"));
+    }
   }
   {
     std::lock_guard lock(store->mutex_);
@@ -255,7 +273,7 @@ namespace {
 
 constexpr const char* kSnapshotColumns =
     "id, pool, created_at, data_state_at, physical_size, logical_size, branch, parent_id, "
-    "message, protected, protected_till, pg_major";
+    "message, protected, protected_till, pg_major, delete_at";
 
 void BindOptionalTime(Statement& statement, int index, const std::optional<TimePoint>& time) {
   if (time) {
@@ -277,7 +295,7 @@ Status StateStore::InTransactionLocked(const std::function<Status()>& work) {
 
 Status StateStore::WriteSnapshotLocked(const Snapshot& snapshot) {
   Statement statement(db_, (std::string("INSERT OR REPLACE INTO snapshots (") + kSnapshotColumns +
-                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
                                .c_str());
   statement.Bind(1, snapshot.id);
   statement.Bind(2, snapshot.pool);
@@ -291,13 +309,14 @@ Status StateStore::WriteSnapshotLocked(const Snapshot& snapshot) {
   statement.Bind(10, static_cast<int64_t>(snapshot.is_protected));
   BindOptionalTime(statement, 11, snapshot.protected_till);
   statement.Bind(12, static_cast<int64_t>(snapshot.pg_major));
+  BindOptionalTime(statement, 13, snapshot.delete_at);
   return StepDone(statement, "save snapshot " + snapshot.id);
 }
 
 Status StateStore::WriteBranchLocked(const Branch& branch) {
   Statement statement(db_,
                       "INSERT OR REPLACE INTO branches (name, head, base, parent, protected, "
-                      "protected_till, created_at) VALUES (?,?,?,?,?,?,?)");
+                      "protected_till, created_at, delete_at) VALUES (?,?,?,?,?,?,?,?)");
   statement.Bind(1, branch.name);
   statement.Bind(2, branch.head_snapshot_id);
   statement.Bind(3, branch.base_snapshot_id);
@@ -305,6 +324,7 @@ Status StateStore::WriteBranchLocked(const Branch& branch) {
   statement.Bind(5, static_cast<int64_t>(branch.is_protected));
   BindOptionalTime(statement, 6, branch.protected_till);
   statement.Bind(7, ToMillis(branch.created_at));
+  BindOptionalTime(statement, 8, branch.delete_at);
   return StepDone(statement, "save branch " + branch.name);
 }
 
@@ -378,12 +398,15 @@ Status StateStore::DeleteSnapshot(const std::string& id) {
 }
 
 Status StateStore::SetSnapshotProtection(const std::string& id, bool is_protected,
-                                         const std::optional<TimePoint>& till) {
+                                         const std::optional<TimePoint>& till,
+                                         const std::optional<TimePoint>& delete_at) {
   std::lock_guard lock(mutex_);
-  Statement statement(db_, "UPDATE snapshots SET protected = ?, protected_till = ? WHERE id = ?");
+  Statement statement(
+      db_, "UPDATE snapshots SET protected = ?, protected_till = ?, delete_at = ? WHERE id = ?");
   statement.Bind(1, static_cast<int64_t>(is_protected));
   BindOptionalTime(statement, 2, till);
-  statement.Bind(3, id);
+  BindOptionalTime(statement, 3, delete_at);
+  statement.Bind(4, id);
   DBLAB_TRY(StepDone(statement, "protect snapshot " + id));
   if (sqlite3_changes(db_) == 0) return NotFound("snapshot " + id + " not found");
   return ReloadSnapshotsLocked();
@@ -433,6 +456,7 @@ Result<std::vector<Snapshot>> StateStore::LoadSnapshotsLocked() {
     snapshot.is_protected = statement.Int(9) != 0;
     if (!statement.IsNull(10)) snapshot.protected_till = FromMillis(statement.Int(10));
     snapshot.pg_major = static_cast<int>(statement.Int(11));
+    if (!statement.IsNull(12)) snapshot.delete_at = FromMillis(statement.Int(12));
     snapshots.push_back(std::move(snapshot));
   }
   if (rc != SQLITE_DONE) return Internal("state store: list snapshots: " + statement.Error());
@@ -441,8 +465,8 @@ Result<std::vector<Snapshot>> StateStore::LoadSnapshotsLocked() {
 
 Result<std::vector<Branch>> StateStore::ListBranchesLocked() {
   Statement statement(db_,
-                      "SELECT name, head, base, parent, protected, protected_till, created_at "
-                      "FROM branches ORDER BY created_at, name");
+                      "SELECT name, head, base, parent, protected, protected_till, created_at, "
+                      "delete_at FROM branches ORDER BY created_at, name");
   if (!statement.ok()) return Internal("state store: " + statement.Error());
   std::vector<Branch> branches;
   int rc;
@@ -455,6 +479,7 @@ Result<std::vector<Branch>> StateStore::ListBranchesLocked() {
     branch.is_protected = statement.Int(4) != 0;
     if (!statement.IsNull(5)) branch.protected_till = FromMillis(statement.Int(5));
     branch.created_at = FromMillis(statement.Int(6));
+    if (!statement.IsNull(7)) branch.delete_at = FromMillis(statement.Int(7));
     branches.push_back(std::move(branch));
   }
   if (rc != SQLITE_DONE) return Internal("state store: list branches: " + statement.Error());

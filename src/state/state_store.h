@@ -51,10 +51,11 @@ class StateStore {
   Status DeleteSnapshot(const std::string& id);
   Result<std::vector<Snapshot>> ListSnapshots();  // oldest first
 
-  // Changes only the protection of a known snapshot (kNotFound otherwise), so that a concurrent
-  // PutSnapshot of measured sizes cannot undo it.
+  // Changes only the protection and the scheduled deletion of a known snapshot (kNotFound
+  // otherwise), so that a concurrent PutSnapshot of measured sizes cannot undo them.
   Status SetSnapshotProtection(const std::string& id, bool is_protected,
-                               const std::optional<TimePoint>& till);
+                               const std::optional<TimePoint>& till,
+                               const std::optional<TimePoint>& delete_at = std::nullopt);
 
   // Records a measured size; a snapshot deleted meanwhile stays deleted (no error).
   Status SetSnapshotPhysicalSize(const std::string& id, int64_t bytes);

@@ -112,7 +112,7 @@ TEST_F(StateStoreTest, AVersionOneDatabaseIsMigratedAndKeepsItsClones) {
   ASSERT_EQ(clones->size(), 1u);
   EXPECT_EQ(clones->front().clone.db.port, 6001);
   EXPECT_EQ(clones->front().StorageName(), "old");
-  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "4");
+  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "5");
   CloneRecord renamed = clones->front();
   renamed.storage_name = "warm-x";
   ASSERT_TRUE((*store)->PutClone(renamed).ok());
@@ -179,7 +179,7 @@ TEST_F(StateStoreTest, AVersionThreeDatabaseGetsUnknownMajorsThatCanBeFilledIn) 
   // when the engine opens it, the snapshot's major is unknown (0)
   auto store = StateStore::Open(path_);
   ASSERT_TRUE(store.ok()) << store.error().message;
-  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "4");
+  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "5");
   EXPECT_EQ((*store)->ListSnapshots()->at(0).pg_major, 0);
 
   // and once read from its files it is recorded.
@@ -209,7 +209,7 @@ TEST_F(StateStoreTest, AVersionTwoDatabaseGetsMainWithItsSnapshotsInOrder) {
   ASSERT_TRUE(store.ok()) << store.error().message;
 
   // then main points at the newest snapshot, whose parent is the older one.
-  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "4");
+  EXPECT_EQ((*store)->GetMeta("schema_version")->value_or(""), "5");
   auto branches = (*store)->ListBranches();
   ASSERT_TRUE(branches.ok()) << branches.error().message;
   ASSERT_EQ(branches->size(), 1u);
@@ -283,6 +283,15 @@ TEST_F(StateStoreTest, SnapshotAndBranchProtectionSurviveReopen) {
     Branch main = (*store)->ListBranches()->at(0);
     main.is_protected = true;
     ASSERT_TRUE((*store)->PutBranch(main).ok());
+    Snapshot other{.id = "p@2", .pool = "p", .created_at = FromMillis(2)};
+    ASSERT_TRUE((*store)->PutSnapshot(other).ok());
+    ASSERT_TRUE((*store)->SetSnapshotProtection("p@2", false, {}, FromMillis(7000)).ok());
+    Branch dev{.name = "dev",
+               .head_snapshot_id = "p@2",
+               .parent = "main",
+               .delete_at = FromMillis(8000),
+               .created_at = FromMillis(3)};
+    ASSERT_TRUE((*store)->PutBranch(dev).ok());
   }
   auto store = StateStore::Open(path_);
   ASSERT_TRUE(store.ok());
@@ -293,6 +302,11 @@ TEST_F(StateStoreTest, SnapshotAndBranchProtectionSurviveReopen) {
   Branch main = (*store)->ListBranches()->at(0);
   EXPECT_TRUE(main.is_protected);
   EXPECT_FALSE(main.protected_till.has_value());
+  EXPECT_FALSE(main.delete_at.has_value());
+  // A scheduled deletion survives too.
+  EXPECT_FALSE(snapshot.delete_at.has_value());
+  EXPECT_EQ(ToMillis((*store)->ListSnapshots()->at(1).delete_at.value()), 7000);
+  EXPECT_EQ(ToMillis((*store)->ListBranches()->at(1).delete_at.value()), 8000);
 }
 
 }  // namespace

@@ -4,7 +4,12 @@
 // clones use it.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <functional>
+#include <thread>
+
 #include "client/api_client.h"
+#include "common/time.h"
 #include "engine_fixture.h"
 
 namespace dblab::testing {
@@ -172,6 +177,81 @@ TEST_F(BranchTest, AProtectedSnapshotIsNotDeleted) {
   ASSERT_EQ(branches->size(), 2u);
   EXPECT_EQ((*branches)[1]["parent"], "main");
   EXPECT_EQ((*branches)[1]["snapshotID"], id);
+}
+
+// DLE's deleteAt (PATCH /snapshot/{id}, PATCH /branch/{name}): housekeeping deletes what is
+// due, keeps what a clone still uses until it is gone, and a schedule excludes protection.
+TEST_F(BranchTest, ScheduledDeletionWaitsForTheClonesAndExcludesProtection) {
+  engine_args_ = {"--housekeeping-interval", "1"};
+  StartEngineAndWaitForSnapshot();
+  ApiClient client = Client();
+  auto listed = client.Snapshots();
+  ASSERT_TRUE(listed.ok()) << listed.error().message;
+  std::string first = (*listed)[0]["id"];
+  auto wait_until = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 100 && !done(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return done();
+  };
+  auto snapshot_exists = [&](const std::string& id) { return client.GetSnapshot(id).ok(); };
+  auto branch_exists = [&](const std::string& name) {
+    auto branches = client.Branches();
+    if (!branches.ok()) return true;  // not known to be gone
+    for (const auto& branch : *branches) {
+      if (branch["name"] == name) return true;
+    }
+    return false;
+  };
+  std::string past = FormatRfc3339(std::chrono::system_clock::now() - std::chrono::seconds(5));
+  std::string later = FormatRfc3339(std::chrono::system_clock::now() + std::chrono::hours(1));
+
+  // A commit on a branch, due now, stays while the clone on it lives, and goes after it.
+  ASSERT_EQ(Cli({"branch", "feature"}).exit_code, 0);
+  auto dev = CreateClone("dev");
+  ASSERT_EQ(dev["status"]["code"], "OK") << dev.dump(2) << engine_.Log();
+  std::string commit = Commit({"--clone-id", "dev", "--message", "short-lived"});
+  ASSERT_FALSE(commit.empty()) << engine_.Log();
+  auto scheduled = client.UpdateSnapshot(commit, {{"deleteAt", past}});
+  ASSERT_TRUE(scheduled.ok()) << scheduled.error().message;
+  EXPECT_EQ((*scheduled)["deleteAt"], past);
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // three housekeeping rounds
+  EXPECT_TRUE(snapshot_exists(commit)) << engine_.Log();
+  EXPECT_NE(engine_.Log().find("snapshot " + commit + ": its deleteAt has passed, kept for now"),
+            std::string::npos);
+  ASSERT_EQ(Cli({"clone", "destroy", "dev"}).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return !snapshot_exists(commit); })) << engine_.Log();
+
+  // A branch due now goes; main's deletion cannot be scheduled.
+  auto branch = client.UpdateBranch("feature", {{"deleteAt", past}});
+  ASSERT_TRUE(branch.ok()) << branch.error().message;
+  EXPECT_TRUE(wait_until([&] { return !branch_exists("feature"); })) << engine_.Log();
+  auto main_refused = client.UpdateBranch("main", {{"deleteAt", past}});
+  ASSERT_FALSE(main_refused.ok());
+  EXPECT_NE(main_refused.error().message.find("main cannot be deleted"), std::string::npos);
+
+  // Protection and a schedule exclude each other: one request with both is refused, a schedule
+  // clears the protection, and protecting again clears the schedule.
+  auto both = client.UpdateSnapshot(first, {{"protected", true}, {"deleteAt", later}});
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.error().message.find("not both"), std::string::npos) << both.error().message;
+  ASSERT_TRUE(client.UpdateSnapshot(first, {{"protected", true}}).ok());
+  auto unprotected = client.UpdateSnapshot(first, {{"deleteAt", later}});
+  ASSERT_TRUE(unprotected.ok()) << unprotected.error().message;
+  EXPECT_EQ((*unprotected)["protected"], false);
+  EXPECT_EQ((*unprotected)["deleteAt"], later);
+  auto reprotected = client.UpdateSnapshot(first, {{"protected", true}});
+  ASSERT_TRUE(reprotected.ok());
+  EXPECT_FALSE(reprotected->contains("deleteAt")) << reprotected->dump(2);
+  EXPECT_TRUE(snapshot_exists(first));
+
+  // The schedule survives an engine restart.
+  ASSERT_TRUE(client.UpdateSnapshot(first, {{"deleteAt", later}}).ok());
+  engine_.Terminate();
+  ASSERT_TRUE(StartEngine()) << engine_.Log();
+  auto after = Client().GetSnapshot(first);
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_EQ((*after)["deleteAt"], later);
 }
 
 }  // namespace
