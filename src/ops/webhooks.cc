@@ -119,9 +119,8 @@ void WebhookDispatcher::WorkerLoop() {
     queue_.erase(queue_.begin());
     ++in_flight_;
     lock.unlock();
-    Attempt(std::move(delivery));
+    Attempt(std::move(delivery));  // ends it in flight, with its outcome counted at that moment
     lock.lock();
-    --in_flight_;
   }
 }
 
@@ -144,6 +143,7 @@ void WebhookDispatcher::Attempt(Delivery delivery) {
     {
       std::lock_guard lock(mutex_);
       ++state_.delivered;
+      --in_flight_;
     }
     spdlog::info("webhooks: {} delivered to {}", delivery.event_type, hook.url);
     if (on_result_) on_result_(true);
@@ -151,6 +151,7 @@ void WebhookDispatcher::Attempt(Delivery delivery) {
   }
   std::string message = delivery.event_type + " to " + hook.url + ": " + error;
   std::lock_guard lock(mutex_);
+  --in_flight_;  // failed or queued again, never both nor neither in GetState
   state_.last_error = message;
   state_.last_error_at = std::chrono::system_clock::now();
   if (delivery.attempt >= options_.max_attempts || stopping_) {
