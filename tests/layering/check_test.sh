@@ -2,7 +2,7 @@
 # The layering check (cmake/layering.cmake) as the build runs it: it passes on src/ as it is,
 # refuses an include that crosses the table with one line naming the file, the include and what
 # the folder may use, refuses a folder the table does not know, and docs/include-graph.md is
-# what scripts/include-graph.sh writes today.
+# what scripts/include-graph.sh writes today; the sources fuzz/CMakeLists.txt lists exist.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/dblab-layering-XXXXXX)
@@ -32,4 +32,9 @@ grep -q 'src/newthing/: a folder cmake/layering.cmake does not know' "$work/out"
 cmake -DSOURCE_DIR="$repo" -DGRAPH_OUT="$work/graph.md" -P "$repo/cmake/layering.cmake"
 diff -u "$repo/docs/include-graph.md" "$work/graph.md" >"$work/out" ||
   fail "docs/include-graph.md is stale: run scripts/include-graph.sh"
+# The fuzz project (fuzz/CMakeLists.txt) lists sources by hand: each must still exist.
+grep -o '${DBLAB_SRC}/[a-z_/]*\.cc' "$repo/fuzz/CMakeLists.txt" | sed 's|${DBLAB_SRC}|src|' |
+  while read -r source; do
+    [[ -f "$repo/$source" ]] || { echo "FAIL: fuzz/CMakeLists.txt lists $source, which is gone"; exit 1; }
+  done
 echo "layering check: ok"
