@@ -1031,34 +1031,11 @@ void CloneManager::StartWarmPool() {
   });
 }
 
-void CloneManager::SnapshotsChanged() {
-  {
-    std::lock_guard lock(mutex_);
-    warm_held_.clear();
-  }
-  warm_wake_.notify_all();
-}
+void CloneManager::SnapshotsChanged() { warm_wake_.notify_all(); }
 
 int CloneManager::WarmReady() {
   std::lock_guard lock(mutex_);
   return static_cast<int>(warm_.size());
-}
-
-void CloneManager::DropWarm(const std::string& snapshot_id) {
-  std::vector<WarmClone> dropped;
-  {
-    std::lock_guard lock(mutex_);
-    warm_held_ = snapshot_id;
-    for (auto it = warm_.begin(); it != warm_.end();) {
-      if (it->snapshot_id == snapshot_id) {
-        dropped.push_back(*it);
-        it = warm_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (const auto& warm : dropped) DestroyWarm(warm);
 }
 
 void CloneManager::StopWarmPool() {
@@ -1089,7 +1066,6 @@ void CloneManager::WarmLoop() {
     {
       std::unique_lock lock(mutex_);
       if (warm_stopping_) return;
-      if (latest == warm_held_) latest.clear();  // being deleted
       auto now = std::chrono::steady_clock::now();
       auto next_close = now + std::chrono::seconds(5);
       std::erase_if(closing_sessions_, [&](auto& entry) {

@@ -117,9 +117,6 @@ class CloneManager {
   void SnapshotsChanged();
   void StopWarmPool();
   int WarmReady();  // warm clones ready to be handed out
-  // Stops and removes the warm clones made from `snapshot_id` now, and makes none of it until
-  // the next SnapshotsChanged (a snapshot about to be deleted: on ZFS a clone keeps it).
-  void DropWarm(const std::string& snapshot_id);
 
   // Makes the pool snapshot `name` of the clone's current data (DLE's POST /branch/snapshot).
   // The clone's user has no password in it (other developers' clones come from it). On btrfs
@@ -208,7 +205,6 @@ class CloneManager {
   Result<Clone> AssignWarm(CloneRecord record, WarmClone warm,
                            std::chrono::steady_clock::time_point request_started);
   std::vector<WarmClone> warm_;
-  std::string warm_held_;  // a snapshot the warm pool leaves alone (DropWarm)
   bool warm_stopping_ = false;
   std::condition_variable warm_wake_;
   // When a warm clone was last taken: the refill waits a moment after it so that starting the

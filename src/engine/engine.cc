@@ -5,11 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <thread>
 
 #include "branching/history.h"
 #include "cloning/validation.h"
@@ -719,24 +717,13 @@ Status Engine::DeleteSnapshot(const std::string& id) {
                     "; destroy them or reset them to another snapshot first");
   }
   std::string name = id.substr(id.find('@') + 1);
-  // Warm servers of it go first (a ZFS clone keeps its snapshot); one being made right now is
-  // in the pool a moment later, so a refused destroy drops them again for a while.
-  clones_->DropWarm(id);
-  Status destroyed = pool_->DestroySnapshot(name);
-  for (int i = 0; i < 10 && !destroyed.ok() && destroyed.error().code == ErrorCode::kConflict;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    clones_->DropWarm(id);
-    destroyed = pool_->DestroySnapshot(name);
-  }
-  if (!destroyed.ok() && destroyed.error().code != ErrorCode::kNotFound) {
-    clones_->SnapshotsChanged();  // the warm pool may use it again
+  if (auto destroyed = pool_->DestroySnapshot(name);
+      !destroyed.ok() && destroyed.error().code != ErrorCode::kNotFound) {
     return destroyed.error().Wrap("delete snapshot " + id);
   }
-  Status forgotten = state_->DeleteSnapshot(id);
-  clones_->SnapshotsChanged();  // the warm pool follows the latest snapshot
-  DBLAB_TRY(forgotten);
+  DBLAB_TRY(state_->DeleteSnapshot(id));
   spdlog::info("snapshot {}: deleted", id);
+  clones_->SnapshotsChanged();  // the warm pool follows the latest snapshot
   return OkStatus();
 }
 

@@ -233,35 +233,6 @@ std::vector<std::string> ParseChildNames(const std::string& output, const std::s
   return names;
 }
 
-std::map<std::string, std::string> ParseSnapshotList(const std::string& output,
-                                                     const std::string& pool) {
-  auto is_child_of = [](const std::string& dataset, const std::string& parent) {
-    return dataset.size() > parent.size() && dataset.compare(0, parent.size(), parent) == 0 &&
-           dataset.find('/', parent.size()) == std::string::npos;
-  };
-  std::map<std::string, std::string> snapshots;
-  std::istringstream lines(output);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string full, deferred;
-    if (!std::getline(fields, full, '\t')) continue;
-    std::getline(fields, deferred);
-    full = Trimmed(full);
-    deferred = Trimmed(deferred);
-    size_t at = full.find('@');
-    if (at == std::string::npos || at + 1 == full.size() || deferred == "on" || deferred == "yes") {
-      continue;
-    }
-    std::string dataset = full.substr(0, at);
-    if (dataset != pool + "/data" && !is_child_of(dataset, pool + "/commits/")) {
-      continue;
-    }
-    snapshots.emplace(full.substr(at + 1), full);
-  }
-  return snapshots;
-}
-
 Result<StorageUsage> ParseZfsUsage(const std::string& output) {
   std::map<std::string, std::string> values;
   std::istringstream lines(output);
@@ -439,183 +410,51 @@ Result<RunResult> ZfsPool::Unmount(const std::string& dataset) {
   return result;
 }
 
-Status ZfsPool::CreateSnapshotOfClone(const std::string& clone, const std::string& name) {
-  DBLAB_TRY(ValidateStorageName("clone", clone));
-  DBLAB_TRY(ValidateStorageName("snapshot", name));
-  // One namespace for snapshots of main data and commits: the engine names them by name only.
-  Result<std::string> existing = FindSnapshot(name);
-  if (existing.ok()) {
-    return Conflict("snapshot " + name + " already exists in pool " + pool_name_ + " (" +
-                    *existing + "); choose another name or destroy it first");
-  }
-  if (existing.error().code != ErrorCode::kNotFound) return existing.error();
-  const std::string taken = CloneDataset(clone) + "@" + name;
-  const std::string commit = CommitDataset(name);
-  DBLAB_ASSIGN_OR_RETURN(RunResult snapshot, Zfs({"snapshot", taken}));
-  if (snapshot.exit_code != 0) {
-    switch (ClassifyZfsFailure(snapshot.err)) {
-      case ZfsFailure::kExists:
-        return Conflict("snapshot " + name + " already exists in pool " + pool_name_ + " (" +
-                        taken + "); choose another name or destroy it first");
-      case ZfsFailure::kNotFound:
-        return NotFound("clone " + clone + " not found in pool " + pool_name_ + " (" +
-                        CloneDataset(clone) + ")");
-      default:
-        return CommandFailed({"zfs", "snapshot", taken}, snapshot);
-    }
-  }
-  // The snapshot moves to a dataset of its own (`zfs promote` of an unmounted clone of it):
-  // the clone then depends on the commit, not the other way round, so it can be reset or
-  // destroyed as any clone, and nothing mounted is touched.
-  std::vector<std::string> failed;
-  RunResult result;
-  auto run = [&](std::vector<std::string> args) -> Status {
-    DBLAB_ASSIGN_OR_RETURN(result, Zfs(args));
-    args.insert(args.begin(), "zfs");
-    failed = std::move(args);
-    return OkStatus();
-  };
-  DBLAB_TRY(run({"create", "-o", "mountpoint=none", CommitsDataset()}));
-  if (result.exit_code == 0 || ClassifyZfsFailure(result.err) == ZfsFailure::kExists) {
-    DBLAB_TRY(run({"clone", taken, commit}));
-    if (result.exit_code == 0) DBLAB_TRY(run({"promote", commit}));
-    if (result.exit_code == 0) return OkStatus();
-  }
-  Error error = CommandFailed(failed, result);
-  (void)Zfs({"destroy", commit});  // not promoted: a plain clone of the snapshot
-  (void)Zfs({"destroy", taken});
-  return error;
-}
-
-Result<std::string> ZfsPool::FindSnapshot(const std::string& name) {
-  std::vector<std::string> args = {"list", "-H",       "-o", "name,defer_destroy",
-                                   "-t",   "snapshot", "-r", pool_name_};
-  DBLAB_ASSIGN_OR_RETURN(RunResult result, Zfs(args));
-  if (result.exit_code != 0) {
-    if (ClassifyZfsFailure(result.err) != ZfsFailure::kNotFound) {
-      return CommandFailed({"zfs", "list", "-t", "snapshot", pool_name_}, result);
-    }
-    result.out.clear();
-  }
-  auto snapshots = ParseSnapshotList(result.out, pool_name_);
-  auto it = snapshots.find(name);
-  if (it == snapshots.end()) {
-    return NotFound("snapshot " + name + " not found in pool " + pool_name_ +
-                    "; list the pool's snapshots and pick one");
-  }
-  return it->second;
-}
-
 Status ZfsPool::DestroySnapshot(const std::string& name) {
   DBLAB_TRY(ValidateStorageName("snapshot", name));
-  // Most snapshots are of main data: try there first, then among the commits.
-  Status destroyed = DestroySnapshotAt(name, SnapshotDataset(name));
-  if (destroyed.ok() || destroyed.error().code != ErrorCode::kNotFound) return destroyed;
-  Result<std::string> found = FindSnapshot(name);
-  if (!found.ok()) return found.error().code == ErrorCode::kNotFound ? destroyed : found.error();
-  return DestroySnapshotAt(name, *found);
-}
-
-Status ZfsPool::DestroySnapshotAt(const std::string& name, const std::string& snapshot) {
-  const std::string dataset = snapshot.substr(0, snapshot.find('@'));
-  DBLAB_ASSIGN_OR_RETURN(RunResult result, RunWhileBusy({"destroy", snapshot}));
-  if (result.exit_code == 0) return CollectCommits(dataset);
+  const std::string dataset = SnapshotDataset(name);
+  DBLAB_ASSIGN_OR_RETURN(RunResult result, RunWhileBusy({"destroy", dataset}));
+  if (result.exit_code == 0) return OkStatus();
   switch (ClassifyZfsFailure(result.err)) {
     case ZfsFailure::kNotFound:
-      return NotFound("snapshot " + name + " not found in pool " + pool_name_ + " (" + snapshot +
+      return NotFound("snapshot " + name + " not found in pool " + pool_name_ + " (" + dataset +
                       ")");
     case ZfsFailure::kHasClones: {
-      // zfs names every dataset that depends on it, directly or not; only clones made from it
-      // keep it. Commits made on top of it (unmounted datasets) do not: then it is hidden now
-      // and goes with the last of them (`zfs destroy -d`).
-      std::vector<std::string> list = {"list", "-H",         "-o", "name,origin",
-                                       "-t",   "filesystem", "-r", pool_name_};
-      DBLAB_ASSIGN_OR_RETURN(RunResult listed, Zfs(list));
-      if (listed.exit_code != 0) return CommandFailed({"zfs", "list", pool_name_}, listed);
-      std::vector<std::string> clones;
-      std::istringstream lines(listed.out);
-      std::string line;
-      const std::string prefix = ClonesDataset() + "/";
-      while (std::getline(lines, line)) {
-        size_t tab = line.find('\t');
-        if (tab == std::string::npos || Trimmed(line.substr(tab + 1)) != snapshot) continue;
-        std::string child = line.substr(0, tab);
-        if (child.rfind(prefix, 0) == 0) clones.push_back(child.substr(prefix.size()));
-      }
-      if (clones.empty()) {
-        std::vector<std::string> defer = {"destroy", "-d", snapshot};
-        DBLAB_ASSIGN_OR_RETURN(RunResult deferred, RunWhileBusy(defer));
-        if (deferred.exit_code == 0) return OkStatus();
-        return CommandFailed({"zfs", "destroy", "-d", snapshot}, deferred);
-      }
-      std::sort(clones.begin(), clones.end());
-      std::string names;
-      for (const auto& clone : clones) names += (names.empty() ? "" : ", ") + clone;
+      std::vector<std::string> clones = ParseChildNames(result.err, ClonesDataset() + "/");
+      std::string list;
+      for (const auto& clone : clones) list += (list.empty() ? "" : ", ") + clone;
       return Conflict("snapshot " + name + " of pool " + pool_name_ + " still has clones (" +
-                      names + "); a ZFS clone depends on its snapshot: destroy the clones first");
+                      (list.empty() ? Said(result) : list) +
+                      "); a ZFS clone depends on its snapshot: destroy the clones first");
     }
     case ZfsFailure::kBusy:
       return Conflict("snapshot " + name + " of pool " + pool_name_ + " stays busy (" +
                       Said(result) + "); stop the processes reading it and retry");
     default:
-      return CommandFailed({"zfs", "destroy", snapshot}, result);
+      return CommandFailed({"zfs", "destroy", dataset}, result);
   }
-}
-
-Status ZfsPool::CollectCommits(std::string dataset) {
-  const std::string commits = CommitsDataset() + "/";
-  while (dataset.rfind(commits, 0) == 0) {
-    std::vector<std::string> list = {"list", "-H", "-o", "name", "-t", "snapshot", "-r", dataset};
-    DBLAB_ASSIGN_OR_RETURN(RunResult held, Zfs(list));
-    if (held.exit_code != 0) {
-      if (ClassifyZfsFailure(held.err) == ZfsFailure::kNotFound) return OkStatus();
-      return CommandFailed({"zfs", "list", "-t", "snapshot", dataset}, held);
-    }
-    if (!Trimmed(held.out).empty()) return OkStatus();  // a snapshot hidden until its clones go
-    DBLAB_ASSIGN_OR_RETURN(RunResult origin, Zfs({"get", "-H", "-o", "value", "origin", dataset}));
-    if (origin.exit_code != 0) return CommandFailed({"zfs", "get", "origin", dataset}, origin);
-    DBLAB_ASSIGN_OR_RETURN(RunResult destroyed, RunWhileBusy({"destroy", dataset}));
-    if (destroyed.exit_code != 0 && ClassifyZfsFailure(destroyed.err) != ZfsFailure::kNotFound) {
-      return CommandFailed({"zfs", "destroy", dataset}, destroyed);
-    }
-    // Its origin, a commit hidden until now, went with it: that may have been the last thing
-    // the commit's own dataset held.
-    std::string from = Trimmed(origin.out);
-    dataset = from.substr(0, from.find('@'));
-  }
-  return OkStatus();
 }
 
 Result<std::vector<std::string>> ZfsPool::ListSnapshots() {
-  std::vector<std::string> args = {"list", "-H",       "-o", "name,defer_destroy",
-                                   "-t",   "snapshot", "-r", pool_name_};
+  std::vector<std::string> args = {"list", "-H",       "-o", "name",
+                                   "-t",   "snapshot", "-r", DataDataset()};
   DBLAB_ASSIGN_OR_RETURN(RunResult result, Zfs(args));
   if (result.exit_code != 0) {
     if (ClassifyZfsFailure(result.err) == ZfsFailure::kNotFound) {
       return std::vector<std::string>{};  // not prepared yet: nothing there
     }
-    return CommandFailed({"zfs", "list", "-t", "snapshot", pool_name_}, result);
+    return CommandFailed({"zfs", "list", "-t", "snapshot", DataDataset()}, result);
   }
-  std::vector<std::string> names;
-  for (const auto& [name, full] : ParseSnapshotList(result.out, pool_name_)) names.push_back(name);
-  return names;  // sorted: map keys
+  return ParseChildNames(result.out, DataDataset() + "@");
 }
 
 Result<std::string> ZfsPool::CreateClone(const std::string& snapshot, const std::string& clone) {
   DBLAB_TRY(ValidateStorageName("snapshot", snapshot));
   DBLAB_TRY(ValidateStorageName("clone", clone));
-  std::string origin = SnapshotDataset(snapshot);
+  const std::string origin = SnapshotDataset(snapshot);
   const std::string dataset = CloneDataset(clone);
   // The zfs CLI mounts the clone right after creating it, on its inherited mountpoint.
   DBLAB_ASSIGN_OR_RETURN(RunResult result, Zfs({"clone", origin, dataset}));
-  if (result.exit_code != 0 && ClassifyZfsFailure(result.err) == ZfsFailure::kNotFound &&
-      Contains(result.err, ("'" + origin + "'").c_str())) {
-    // Not of main data: a snapshot of a clone (a commit), if there is one of that name.
-    if (Result<std::string> found = FindSnapshot(snapshot); found.ok()) {
-      origin = *found;
-      DBLAB_ASSIGN_OR_RETURN(result, Zfs({"clone", origin, dataset}));
-    }
-  }
   if (result.exit_code == 0) return ClonePath(clone);
   switch (ClassifyZfsFailure(result.err)) {
     case ZfsFailure::kExists:
@@ -750,10 +589,7 @@ Result<int64_t> ZfsPool::CloneOwnBytes(const std::string& clone) {
 
 Result<int64_t> ZfsPool::SnapshotOwnBytes(const std::string& snapshot) {
   DBLAB_TRY(ValidateStorageName("snapshot", snapshot));
-  Result<int64_t> used = UsedBytes("snapshot", snapshot, SnapshotDataset(snapshot));
-  if (used.ok() || used.error().code != ErrorCode::kNotFound) return used;
-  DBLAB_ASSIGN_OR_RETURN(std::string found, FindSnapshot(snapshot));  // of a clone
-  return UsedBytes("snapshot", snapshot, found);
+  return UsedBytes("snapshot", snapshot, SnapshotDataset(snapshot));
 }
 
 }  // namespace dblab

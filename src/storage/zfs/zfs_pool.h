@@ -8,11 +8,6 @@
 //                              the implementation has a .zfs directory (kernel ZFS; not zfs-fuse)
 //   dblab_pool/clones/<name>   pool_path/clones/<name>: a clone's PGDATA (owner and mode come
 //                              from the snapshot; nothing is ever chowned)
-//   dblab_pool/commits/<name>@<name>
-//                              a snapshot of a clone (dblab commit, physical retrieval), in an
-//                              unmounted dataset of its own (mountpoint none) that `zfs promote`
-//                              made the clone's origin, so the clone can go as any clone; names
-//                              are unique across data@ and commits
 // zfs-fuse mounts every dataset as its own FUSE filesystem with allow_other, so the postgres
 // OS user works on them like on a local disk (PostgreSQL 15 runs there, fsync and all).
 // Ownership: ZFS owns all state; a ZfsPool holds names, paths and a ProcessRunner, and may be
@@ -32,7 +27,6 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,25 +77,23 @@ class ZfsPool : public PoolBackend {
   std::string MainDataPath() const override;
   // The caller makes main data consistent first (postgres stopped cleanly or checkpointed).
   Status CreateSnapshot(const std::string& name) override;
-  // `zfs snapshot <pool>/clones/<clone>@<name>` (atomic: a running server's files are
-  // crash-consistent in it), `zfs clone` of it to <pool>/commits/<name>, `zfs promote` of that.
-  // Mounts are not touched: the server keeps running. kConflict if the name is taken.
-  Status CreateSnapshotOfClone(const std::string& clone, const std::string& name) override;
-  bool SnapshotOfCloneIsAtomic() const override { return true; }
+  bool CanSnapshotClones() const override { return false; }
+  // kUnavailable: a ZFS snapshot belongs to its dataset, and snapshots here are of main data.
+  Status CreateSnapshotOfClone(const std::string& clone, const std::string& name) override {
+    return Unavailable("the zfs backend cannot snapshot clone " + clone + " as " + name +
+                       " yet (physical retrieval needs btrfs, reflink, overlay or copy)");
+  }
   // kNotFound if missing; kConflict (naming them) while clones of it exist: a ZFS clone
-  // depends on its origin snapshot. Commits made on top of it do not count: then it is marked
-  // for deferred destruction (hidden at once, gone with the last of them), and a commit
-  // dataset left without snapshots goes too.
+  // depends on its origin snapshot.
   Status DestroySnapshot(const std::string& name) override;
-  // Snapshots of main data and commits, not those marked for deferred destruction; sorted.
-  Result<std::vector<std::string>> ListSnapshots() override;
+  Result<std::vector<std::string>> ListSnapshots() override;  // sorted
   // <pool_path>/data/.zfs/snapshot/<name>: readable on kernel ZFS; zfs-fuse has no .zfs
   // directory, so there the path does not exist (read a clone instead).
   std::string SnapshotPath(const std::string& name) const override;
 
   Result<std::string> CreateClone(const std::string& snapshot, const std::string& clone) override;
-  // `zfs unmount` + `zfs destroy -r` (snapshots of it a crashed commit left go too), retried
-  // while busy; kConflict when it stays busy. Stop the clone's postgres first.
+  // `zfs unmount` + `zfs destroy -r` (the clone's own snapshots go too), retried while busy;
+  // kConflict when it stays busy. Stop the clone's postgres first.
   Status DestroyClone(const std::string& clone) override;
   // `zfs unmount`, `zfs rename`, `zfs mount`. A server running on the clone keeps it busy: then
   // kUnavailable and nothing changes (the engine renames only stopped clones). A failed rename
@@ -119,16 +111,7 @@ class ZfsPool : public PoolBackend {
  private:
   std::string DataDataset() const { return pool_name_ + "/data"; }
   std::string ClonesDataset() const { return pool_name_ + "/clones"; }
-  std::string CommitsDataset() const { return pool_name_ + "/commits"; }
-  std::string CommitDataset(const std::string& name) const { return CommitsDataset() + "/" + name; }
   std::string SnapshotDataset(const std::string& name) const;
-  // The full `<dataset>@<name>` of snapshot `name` wherever it is in the pool; kNotFound if none.
-  Result<std::string> FindSnapshot(const std::string& name);
-  // Destroys `snapshot` (`<dataset>@<name>`), then any commit dataset that freed.
-  Status DestroySnapshotAt(const std::string& name, const std::string& snapshot);
-  // Destroys commit dataset `dataset` if it holds no snapshot, then its origin's dataset if
-  // that is a commit dataset that now holds none either, and so on down the chain.
-  Status CollectCommits(std::string dataset);
   std::string CloneDataset(const std::string& clone) const;
   Result<RunResult> Zfs(const std::vector<std::string>& args);
   Result<int64_t> UsedBytes(const std::string& kind, const std::string& name,
@@ -169,12 +152,6 @@ Result<int64_t> ParseZfsInteger(const std::string& output);
 // Names of `zfs list -H -o name` output lines that start with `prefix`, with the prefix removed,
 // keeping only direct children (no further '/' or '@'), sorted.
 std::vector<std::string> ParseChildNames(const std::string& output, const std::string& prefix);
-
-// Names of the snapshots in `zfs list -H -o name,defer_destroy -t snapshot -r <pool>` output
-// that the pool shows: of `<pool>/data` and `<pool>/commits/<c>`, not marked for deferred
-// destruction. Name -> full snapshot name (`<dataset>@<name>`).
-std::map<std::string, std::string> ParseSnapshotList(const std::string& output,
-                                                     const std::string& pool);
 
 // Parses `zfs get -Hp -o property,value used,available` output.
 Result<StorageUsage> ParseZfsUsage(const std::string& output);
