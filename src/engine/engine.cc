@@ -448,31 +448,28 @@ void Engine::ApplyRetention() {
 }
 
 void Engine::DeleteScheduled(TimePoint now) {
-  auto due = [&](const std::optional<TimePoint>& at) { return at && *at <= now; };
-  auto branches = state_->ListBranches();
-  if (branches.ok()) {
+  // As DELETE would: refused while clones use it (or branches fork off it), then tried again
+  // at the next round.
+  auto delete_if_due = [&](const char* kind, const std::string& name,
+                           const std::optional<TimePoint>& at, const auto& remove) {
+    if (!at || *at > now) return;
+    if (Status deleted = remove(name); deleted.ok()) {
+      spdlog::info("{} {}: deleted as scheduled (deleteAt {})", kind, name, FormatRfc3339(*at));
+    } else {
+      spdlog::info("{} {}: its deleteAt has passed, kept for now: {}", kind, name,
+                   deleted.error().message);
+    }
+  };
+  if (auto branches = state_->ListBranches(); branches.ok()) {
     for (const auto& branch : *branches) {
-      if (!due(branch.delete_at)) continue;
-      // Refused while clones use it or branches fork off it: tried again next time.
-      if (Status deleted = DeleteBranch(branch.name); deleted.ok()) {
-        spdlog::info("branch {}: deleted as scheduled (deleteAt {})", branch.name,
-                     FormatRfc3339(*branch.delete_at));
-      } else {
-        spdlog::info("branch {}: its deleteAt has passed, kept for now: {}", branch.name,
-                     deleted.error().message);
-      }
+      delete_if_due("branch", branch.name, branch.delete_at,
+                    [this](const std::string& name) { return DeleteBranch(name); });
     }
   }
-  auto snapshots = state_->ListSnapshots();
-  if (!snapshots.ok()) return;
-  for (const auto& snapshot : *snapshots) {
-    if (!due(snapshot.delete_at)) continue;
-    if (Status deleted = DeleteSnapshot(snapshot.id); deleted.ok()) {
-      spdlog::info("snapshot {}: deleted as scheduled (deleteAt {})", snapshot.id,
-                   FormatRfc3339(*snapshot.delete_at));
-    } else {
-      spdlog::info("snapshot {}: its deleteAt has passed, kept for now: {}", snapshot.id,
-                   deleted.error().message);
+  if (auto snapshots = state_->ListSnapshots(); snapshots.ok()) {
+    for (const auto& snapshot : *snapshots) {
+      delete_if_due("snapshot", snapshot.id, snapshot.delete_at,
+                    [this](const std::string& id) { return DeleteSnapshot(id); });
     }
   }
 }
