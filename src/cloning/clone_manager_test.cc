@@ -121,7 +121,8 @@ TEST_F(CloneManagerTest, CreateStartsAServerOnTheClonesDataAndCreatesItsRole) {
 }
 
 TEST_F(CloneManagerTest, AnExistingRoleInTheSnapshotGetsTheNewPassword) {
-  sql_.answers.push_back({"CREATE ROLE", {{}, "role \"dev\" already exists", "42710"}});
+  sql_.answers.push_back({"SET LOCAL synchronous_commit TO off; CREATE ROLE",
+                          {{}, "role \"dev\" already exists", "42710"}});
   auto clone = CreateAndWait("c1");
   ASSERT_TRUE(clone.ok());
   EXPECT_EQ(std::string(CloneStatusName(clone->status)), "OK") << clone->status_message;
@@ -193,6 +194,11 @@ TEST_F(CloneManagerTest, ADeadServerIsRestartedByHousekeepingAndAFailedStartIsFa
   EXPECT_EQ(std::string(CloneStatusName(clone->status)), "OK");
   EXPECT_NE(clone->status_message.find("restarted at"), std::string::npos) << clone->status_message;
   EXPECT_TRUE(servers_.Pid(pool_->ClonePath("c1")).has_value());
+  // The role's commit does not wait for the WAL flush, so a restart sets the role up again: the
+  // user can log in even if the server died before the flush.
+  auto roles = sql_.StatementsWith("CREATE ROLE \"dev\" LOGIN SUPERUSER PASSWORD");
+  ASSERT_EQ(roles.size(), 2u);
+  EXPECT_EQ(roles[0].sql.rfind("SET LOCAL synchronous_commit TO off; ", 0), 0u) << roles[0].sql;
 
   servers_.Kill(pool_->ClonePath("c1"));
   servers_.start_fault = [](const ServerSpec&) -> dblab::Status {
