@@ -456,6 +456,14 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
   auto admin_conninfo =
       AdminConninfo(ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port,
                     options_.superuser, clone.db.db_name, {{"application_name", "dblab-engine"}});
+  bool password_cleared = false;  // the user is locked out until the password is back
+  bool snapshot_made = false;
+  auto restore_on = [&](SqlSession& admin) {
+    Status restored = admin.Exec("ALTER ROLE " + admin.QuoteIdentifier(clone.db.username) +
+                                 " PASSWORD " + admin.QuoteLiteral(record.password_verifier));
+    if (restored.ok()) password_cleared = false;
+    return restored;
+  };
   auto work = [&]() -> Status {
     std::unique_ptr<SqlSession> admin;
     {
@@ -466,16 +474,15 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
     std::string role = admin->QuoteIdentifier(clone.db.username);
     // The clone user's password stays out of the snapshot; the user is back in right after.
     DBLAB_TRY(admin->Exec("ALTER ROLE " + role + " PASSWORD NULL"));
-    auto restore = [&]() {
-      return admin->Exec("ALTER ROLE " + role + " PASSWORD " +
-                         admin->QuoteLiteral(record.password_verifier));
-    };
+    password_cleared = true;
+    auto restore = [&]() { return restore_on(*admin); };
     Status taken = admin->Exec("CHECKPOINT");
     if (taken.ok() && pool_.SnapshotOfCloneIsAtomic()) {
       // The password comes back only after the WAL is copied: replaying it must not restore it.
       taken = wal_.IsOutside(data_dir)
                   ? SnapshotRunningCloneWithWalOutside(record.StorageName(), name)
                   : pool_.CreateSnapshotOfClone(record.StorageName(), name);
+      snapshot_made = taken.ok();
       Status restored = restore();
       return taken.ok() ? restored : taken;
     }
@@ -485,12 +492,16 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
       Result<bool> inside = false;
       if (taken.ok()) inside = wal_.Internalize(data_dir, record.StorageName());
       if (!inside.ok()) taken = inside.error();
-      if (taken.ok()) taken = pool_.CreateSnapshotOfClone(record.StorageName(), name);
+      if (taken.ok()) {
+        taken = pool_.CreateSnapshotOfClone(record.StorageName(), name);
+        snapshot_made = taken.ok();
+      }
       if (inside.ok() && *inside) {
         Status relinked = wal_.Relink(data_dir, record.StorageName());
         if (taken.ok()) taken = relinked;
       }
-      Status started = StartServer(record);
+      // (A stop that failed may have left the server running: then it just goes on.)
+      Status started = postgres_.Pid(data_dir) ? OkStatus() : StartServer(record);
       if (!started.ok()) {
         Fail(id, "postgres did not start again after a snapshot: " + started.error().message);
         return taken.ok() ? started : taken;
@@ -503,6 +514,23 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
     return taken.ok() ? restored : taken;
   };
   Status result = work();
+  // A failed step must not lock the user out of a running clone: one more try on a new
+  // connection, else the clone says why and how to get back in.
+  if (password_cleared && postgres_.Pid(data_dir)) {
+    auto again = sql_.Connect(admin_conninfo);
+    Status restored = again.ok() ? restore_on(**again) : Status(again.error());
+    if (!restored.ok()) {
+      Fail(id, "its user's password could not be restored after a snapshot (" +
+                   restored.error().message + "); reset the clone to log in again");
+    }
+  }
+  // A failed snapshot of a clone leaves no snapshot behind.
+  if (!result.ok() && snapshot_made) {
+    if (Status destroyed = pool_.DestroySnapshot(name); !destroyed.ok()) {
+      spdlog::error("clone {}: cannot remove snapshot {} of a failed snapshot: {}", id, name,
+                    destroyed.error().message);
+    }
+  }
   {
     std::lock_guard lock(mutex_);
     snapshotting_.erase(id);

@@ -455,5 +455,85 @@ TEST_F(CloneManagerTest, AFaultAtAnyStepOfCreateResetOrDestroyLeavesNothingBehin
   EXPECT_EQ(again->db.port, 6000);
 }
 
+TEST_F(CloneManagerTest, AFaultAtAnyStepOfASnapshotOfACloneLeavesNoSnapshotAndTheUserLoggedIn) {
+  for (bool atomic : {false, true}) {
+    pool_->atomic_snapshot_of_clone = atomic;
+    std::string mode = atomic ? "atomic snapshot: " : "snapshot of the stopped server: ";
+    ASSERT_TRUE(CreateAndWait("c1").ok());
+    std::atomic<int> steps{0};
+    std::atomic<int> fail_at{0};
+    std::mutex mutex;
+    std::string failed;
+    std::string password;  // the last password statement that took effect
+    auto step = [&](const std::string& what) -> dblab::Status {
+      if (++steps != fail_at) return OkStatus();
+      std::lock_guard lock(mutex);
+      failed = what;
+      return Internal("injected fault (" + what + ")");
+    };
+    pool_->fault = [&](const std::string& op, const std::string& name) {
+      return step("pool " + op + " " + name);
+    };
+    servers_.start_fault = [&](const ServerSpec& spec) { return step("start " + spec.data_dir); };
+    servers_.stop_fault = [&](const std::string& dir) { return step("stop " + dir); };
+    sql_.query_fault = [&](const std::string& sql) -> dblab::Status {
+      DBLAB_TRY(step("sql " + sql.substr(0, 40)));
+      if (sql.rfind("ALTER ROLE \"dev\" PASSWORD", 0) == 0) {
+        std::lock_guard lock(mutex);
+        password = sql;
+      }
+      return OkStatus();
+    };
+    auto snapshots = [&] {
+      auto names = pool_->ListSnapshots();
+      return names.ok() ? names->size() : size_t{0};
+    };
+    const size_t before = snapshots();
+    ASSERT_TRUE(Manager().SnapshotClone("c1", "counted").ok());
+    const int total = steps;
+    ASSERT_GE(total, 3);
+    pool_->fault = nullptr;
+    ASSERT_TRUE(pool_->DestroySnapshot("counted").ok());
+    for (int k = 1; k <= total; ++k) {
+      steps = 0;
+      fail_at = k;
+      std::string name = "s" + std::to_string(k);
+      dblab::Status taken = Manager().SnapshotClone("c1", name);
+      fail_at = 0;
+      std::string what;
+      {
+        std::lock_guard lock(mutex);
+        what = mode + "fault at step " + std::to_string(k) + ": " + failed;
+      }
+      if (!taken.ok()) {
+        EXPECT_EQ(snapshots(), before) << what << ": a failed snapshot left " << name;
+      } else {
+        ASSERT_TRUE(pool_->DestroySnapshot(name).ok()) << what;
+      }
+      // The clone is either usable (running, its user's password back) or says why not.
+      auto clone = Manager().Get("c1");
+      ASSERT_TRUE(clone.ok()) << what;
+      if (clone->status == CloneStatus::kOk) {
+        EXPECT_TRUE(servers_.Pid(pool_->ClonePath("c1")).has_value()) << what;
+        std::lock_guard lock(mutex);
+        EXPECT_NE(password.find("SCRAM-SHA-256$"), std::string::npos)
+            << what << ": the user is locked out by " << password;
+      } else {
+        EXPECT_FALSE(clone->status_message.empty()) << what;
+        // The way back the message gives: a reset.
+        EXPECT_TRUE(Manager().Reset("c1", {}).ok()) << what;
+        Manager().WaitIdle();
+        EXPECT_EQ(Status("c1"), "OK") << what;
+      }
+    }
+    pool_->fault = nullptr;
+    servers_.start_fault = nullptr;
+    servers_.stop_fault = nullptr;
+    sql_.query_fault = nullptr;
+    ASSERT_TRUE(Manager().Destroy("c1").ok());
+    Manager().WaitIdle();
+  }
+}
+
 }  // namespace
 }  // namespace dblab

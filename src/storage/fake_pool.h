@@ -30,6 +30,11 @@ class FakePool : public PoolBackend {
     return ran_;
   }
 
+  // Whether a snapshot of a running clone is consistent by itself (btrfs, zfs) or needs the
+  // clone's server stopped first (the default here, as on copy and overlay).
+  bool atomic_snapshot_of_clone = false;
+  bool SnapshotOfCloneIsAtomic() const override { return atomic_snapshot_of_clone; }
+
   std::string Name() const override { return "fake_pool"; }
   std::string Mode() const override { return "fake"; }
   bool IsThin() const override { return true; }
