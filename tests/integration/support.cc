@@ -185,6 +185,18 @@ std::string UniqueZpoolName() {
   return name.str();
 }
 
+// `path` is `root` or below it. Seen from inside a chroot (a test root made with debootstrap),
+// the kernel names a sandboxed server's directory and a loop device's file from the machine's
+// root ("/srv/root/tmp/dblab-x/..."), so the unique temp root may also appear after a prefix.
+namespace {
+bool IsBelow(const std::string& path, const std::string& root) {
+  size_t at = path.find(root);  // root starts with '/': a match starts at a component
+  if (at == std::string::npos) return false;
+  size_t end = at + root.size();
+  return end == path.size() || path[end] == '/' || path.compare(end, 10, " (deleted)") == 0;
+}
+}  // namespace
+
 std::vector<pid_t> ProcessesBelow(const std::string& root) {
   std::vector<pid_t> pids;
   std::error_code error;
@@ -193,7 +205,7 @@ std::vector<pid_t> ProcessesBelow(const std::string& root) {
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::error_code link_error;
     std::string cwd = fs::read_symlink(entry.path() / "cwd", link_error).string();
-    if (!link_error && (cwd == root || StartsWith(cwd, root + "/"))) {
+    if (!link_error && IsBelow(cwd, root)) {
       pids.push_back(std::stoi(name));
     }
   }
@@ -221,7 +233,7 @@ std::vector<std::string> LoopDevicesBelow(const std::string& root) {
     std::string name = entry.path().filename().string();
     if (!StartsWith(name, "loop")) continue;
     std::string backing = ReadFile(entry.path().string() + "/loop/backing_file");
-    if (StartsWith(backing, root + "/")) devices.push_back("/dev/" + name);
+    if (IsBelow(backing, root)) devices.push_back("/dev/" + name);
   }
   return devices;
 }
