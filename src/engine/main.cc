@@ -171,7 +171,8 @@ int main(int argc, char** argv) {
                         " (see the log above; fix it and start dblab-engine again)");
     }
   }
-  spdlog::info("received {}; stopping (clones keep running)", strsignal(received));
+  spdlog::info("received {}; stopping (clones{} keep running)", strsignal(received),
+               embedded_mode ? " and the demo source" : "");
   engine->reset();
   return 0;
 }

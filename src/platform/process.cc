@@ -13,10 +13,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include "platform/posix_process.h"
 
@@ -182,6 +185,43 @@ size_t FormatNumber(long value, char* buffer) {
   return count;
 }
 
+// This process's command line (its argv strings, [arg_start, arg_end) of /proc/self/stat),
+// found once before the first sandboxed start so that a forked init can write its own name over
+// it: `ps`, `pgrep dblab-engine` and /proc/<pid>/cmdline then do not show an init, which outlives
+// the engine with its server, as the engine still running.
+char* command_line = nullptr;
+size_t command_line_size = 0;
+
+void FindCommandLine() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::ifstream in("/proc/self/stat");
+    std::string stat;
+    std::getline(in, stat);
+    size_t after_name = stat.rfind(')');
+    if (after_name == std::string::npos) return;
+    std::istringstream fields(stat.substr(after_name + 2));
+    std::string field;
+    unsigned long long start = 0, end = 0;
+    // Fields from the 3rd on; arg_start and arg_end are the 48th and 49th.
+    for (int number = 3; number <= 49 && fields >> field; ++number) {
+      if (number == 48) start = std::strtoull(field.c_str(), nullptr, 10);
+      if (number == 49) end = std::strtoull(field.c_str(), nullptr, 10);
+    }
+    if (start == 0 || end <= start) return;
+    command_line = reinterpret_cast<char*>(start);
+    command_line_size = static_cast<size_t>(end - start);
+  });
+}
+
+// Replaces this (forked, not exec'd) process's command line with `name` (async-signal-safe).
+void RenameCommandLine(const char* name) {
+  if (command_line == nullptr) return;
+  size_t length = strlen(name);
+  memset(command_line, 0, command_line_size);
+  memcpy(command_line, name, length < command_line_size ? length : command_line_size - 1);
+}
+
 // In the intermediate child (async-signal-safe calls only): joins the cgroups, enters new
 // mount, pid and IPC namespaces, and forks their init (pid 1), which builds the sandbox's root
 // and forks the daemon (pid 2). Returns the daemon's PID in the engine's pid namespace, or -1
@@ -226,13 +266,10 @@ pid_t StartSandboxed(const SandboxPlan& sandbox, const ExecPlan& plan, int log_f
     (void)!write(ready[1], "x", 1);
     // The init keeps nothing of the engine's: no descriptors, no privileges.
     syscall(SYS_close_range, 0u, ~0u, 0u);
-    // Named dblab-init (comm) so `pkill dblab-engine` does not reach it; also tries to name its
-    // /proc/<pid>/cmdline so (prctl PR_SET_MM; some kernels refuse it, which is harmless).
-    static const char kCommandLine[] = "dblab-init";
-    prctl(PR_SET_NAME, kCommandLine, 0, 0, 0);
-    prctl(PR_SET_MM, PR_SET_MM_ARG_START, reinterpret_cast<unsigned long>(kCommandLine), 0, 0);
-    prctl(PR_SET_MM, PR_SET_MM_ARG_END,
-          reinterpret_cast<unsigned long>(kCommandLine + sizeof kCommandLine), 0, 0);
+    // Named dblab-init, as comm and as its command line: `pkill dblab-engine` does not reach
+    // it, and `ps` does not show it as the engine (it outlives the engine with its server).
+    prctl(PR_SET_NAME, "dblab-init", 0, 0, 0);
+    RenameCommandLine("dblab-init");
     if (plan.switch_user) {
       (void)!setgroups(0, nullptr);
       (void)!setgid(plan.gid);
@@ -439,6 +476,7 @@ Result<pid_t> PosixProcessRunner::SpawnDetached(const std::vector<std::string>& 
   }
   std::optional<SandboxPlan> sandbox;
   if (options.sandbox) {
+    FindCommandLine();
     auto made = MakeSandboxPlan(*options.sandbox);
     if (!made.ok()) {
       for (int fd : {log_fd, pid_pipe[0], pid_pipe[1], exec_pipe[0], exec_pipe[1]}) close(fd);

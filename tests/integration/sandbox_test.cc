@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "engine_fixture.h"
@@ -117,6 +118,18 @@ TEST_F(SandboxTest, OtherProcessesCannotBeSeenOrSignalled) {
                        "SELECT count(*) FROM seen WHERE line NOT IN ('postgres', 'dblab-init', "
                        "'sh', 'cat')"),
             "0");
+  // Seen from the host, a server's sandbox init is named as what it is: after the engine stops,
+  // `ps` and `pgrep dblab-engine` do not take the inits of the clones that keep running for it.
+  int inits = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    std::string proc = entry.path().string();
+    if (ReadFile(proc + "/comm") != "dblab-init\n") continue;
+    ++inits;
+    std::string command_line = ReadFile(proc + "/cmdline");
+    EXPECT_EQ(command_line.substr(0, command_line.find('\0')), "dblab-init") << proc;
+  }
+  EXPECT_GE(inits, 2);
   // Killing everything it may signal stops its own clone only.
   (void)Attempt("COPY (SELECT 1) TO PROGRAM 'kill -KILL -1'");
   ExpectVictimUnchanged();
