@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -83,6 +84,46 @@ class CloneManagerTest : public ::testing::Test {
     Manager().WaitIdle();
     if (!created.ok()) return created;
     return Manager().Get(id);
+  }
+  // Fault injection in leveldb's style: every pool operation, server start and stop and SQL
+  // statement of the fakes is a step, and the fail_at-th one fails. on_sql sees each statement
+  // that ran.
+  struct Faults {
+    std::atomic<int> steps{0};
+    std::atomic<int> fail_at{0};
+    std::mutex mutex;
+    std::string failed;  // what the failed step was
+    std::function<void(const std::string& sql)> on_sql;
+    std::string Describe(int k) {
+      std::lock_guard lock(mutex);
+      return "fault at step " + std::to_string(k) + ": " + failed;
+    }
+  };
+  void InjectFaults(Faults& faults) {
+    auto step = [&faults](const std::string& what) -> dblab::Status {
+      if (++faults.steps != faults.fail_at) return OkStatus();
+      std::lock_guard lock(faults.mutex);
+      faults.failed = what;
+      return Internal("injected fault (" + what + ")");
+    };
+    pool_->fault = [step](const std::string& op, const std::string& name) {
+      return step("pool " + op + " " + name);
+    };
+    servers_.start_fault = [step](const ServerSpec& spec) {
+      return step("start " + spec.data_dir);
+    };
+    servers_.stop_fault = [step](const std::string& dir) { return step("stop " + dir); };
+    sql_.query_fault = [step, &faults](const std::string& sql) -> dblab::Status {
+      DBLAB_TRY(step("sql " + sql.substr(0, 40)));
+      if (faults.on_sql) faults.on_sql(sql);
+      return OkStatus();
+    };
+  }
+  void ClearFaults() {
+    pool_->fault = nullptr;
+    servers_.start_fault = nullptr;
+    servers_.stop_fault = nullptr;
+    sql_.query_fault = nullptr;
   }
   std::string Status(const std::string& id) {
     auto clone = Manager().Get(id);
@@ -389,22 +430,8 @@ TEST_F(CloneManagerTest, AnIdleCloneIsDestroyedOnlyAfterMaxIdleMinutesWithoutAct
 TEST_F(CloneManagerTest, AFaultAtAnyStepOfCreateResetOrDestroyLeavesNothingBehind) {
   // Every pool operation, server start and stop and SQL statement is a step; run the whole
   // create-reset-destroy once to count them, then once per step with that step failing.
-  std::atomic<int> steps{0};
-  std::atomic<int> fail_at{0};
-  std::mutex what_mutex;
-  std::string failed;
-  auto step = [&](const std::string& what) -> dblab::Status {
-    if (++steps != fail_at) return OkStatus();
-    std::lock_guard lock(what_mutex);
-    failed = what;
-    return Internal("injected fault (" + what + ")");
-  };
-  pool_->fault = [&](const std::string& op, const std::string& name) {
-    return step("pool " + op + " " + name);
-  };
-  servers_.start_fault = [&](const ServerSpec& spec) { return step("start " + spec.data_dir); };
-  servers_.stop_fault = [&](const std::string& dir) { return step("stop " + dir); };
-  sql_.query_fault = [&](const std::string& sql) { return step("sql " + sql.substr(0, 40)); };
+  Faults faults;
+  InjectFaults(faults);
   auto scenario = [&] {
     auto created = Manager().Create({.id = "c1", .username = "dev", .password = "secret-pw-1"});
     Manager().WaitIdle();
@@ -416,19 +443,15 @@ TEST_F(CloneManagerTest, AFaultAtAnyStepOfCreateResetOrDestroyLeavesNothingBehin
     Manager().WaitIdle();
   };
   scenario();
-  const int total = steps;
+  const int total = faults.steps;
   ASSERT_GE(total, 6);
   EXPECT_EQ(Status("c1"), "gone");
   for (int k = 1; k <= total; ++k) {
-    steps = 0;
-    fail_at = k;
+    faults.steps = 0;
+    faults.fail_at = k;
     scenario();
-    fail_at = 0;
-    std::string what;
-    {
-      std::lock_guard lock(what_mutex);
-      what = "fault at step " + std::to_string(k) + ": " + failed;
-    }
+    faults.fail_at = 0;
+    std::string what = faults.Describe(k);
     // Whatever failed, the user can destroy what is left ...
     if (Status("c1") != "gone") {
       auto destroyed = Manager().Destroy("c1");
@@ -448,6 +471,7 @@ TEST_F(CloneManagerTest, AFaultAtAnyStepOfCreateResetOrDestroyLeavesNothingBehin
     ASSERT_TRUE(records.ok());
     EXPECT_TRUE(records->empty()) << what << ": a record left";
   }
+  ClearFaults();
   // After all that, a clone is made as on the first day, on the first port.
   auto again = CreateAndWait("c2");
   ASSERT_TRUE(again.ok());
@@ -460,51 +484,31 @@ TEST_F(CloneManagerTest, AFaultAtAnyStepOfASnapshotOfACloneLeavesNoSnapshotAndTh
     pool_->atomic_snapshot_of_clone = atomic;
     std::string mode = atomic ? "atomic snapshot: " : "snapshot of the stopped server: ";
     ASSERT_TRUE(CreateAndWait("c1").ok());
-    std::atomic<int> steps{0};
-    std::atomic<int> fail_at{0};
+    Faults faults;
     std::mutex mutex;
-    std::string failed;
     std::string password;  // the last password statement that took effect
-    auto step = [&](const std::string& what) -> dblab::Status {
-      if (++steps != fail_at) return OkStatus();
+    faults.on_sql = [&](const std::string& sql) {
+      if (sql.rfind("ALTER ROLE \"dev\" PASSWORD", 0) != 0) return;
       std::lock_guard lock(mutex);
-      failed = what;
-      return Internal("injected fault (" + what + ")");
+      password = sql;
     };
-    pool_->fault = [&](const std::string& op, const std::string& name) {
-      return step("pool " + op + " " + name);
-    };
-    servers_.start_fault = [&](const ServerSpec& spec) { return step("start " + spec.data_dir); };
-    servers_.stop_fault = [&](const std::string& dir) { return step("stop " + dir); };
-    sql_.query_fault = [&](const std::string& sql) -> dblab::Status {
-      DBLAB_TRY(step("sql " + sql.substr(0, 40)));
-      if (sql.rfind("ALTER ROLE \"dev\" PASSWORD", 0) == 0) {
-        std::lock_guard lock(mutex);
-        password = sql;
-      }
-      return OkStatus();
-    };
+    InjectFaults(faults);
     auto snapshots = [&] {
       auto names = pool_->ListSnapshots();
       return names.ok() ? names->size() : size_t{0};
     };
     const size_t before = snapshots();
     ASSERT_TRUE(Manager().SnapshotClone("c1", "counted").ok());
-    const int total = steps;
+    const int total = faults.steps;
     ASSERT_GE(total, 3);
-    pool_->fault = nullptr;
-    ASSERT_TRUE(pool_->DestroySnapshot("counted").ok());
+    ASSERT_TRUE(pool_->DestroySnapshot("counted").ok());  // (fail_at 0: no step fails)
     for (int k = 1; k <= total; ++k) {
-      steps = 0;
-      fail_at = k;
+      faults.steps = 0;
+      faults.fail_at = k;
       std::string name = "s" + std::to_string(k);
       dblab::Status taken = Manager().SnapshotClone("c1", name);
-      fail_at = 0;
-      std::string what;
-      {
-        std::lock_guard lock(mutex);
-        what = mode + "fault at step " + std::to_string(k) + ": " + failed;
-      }
+      faults.fail_at = 0;
+      std::string what = mode + faults.Describe(k);
       if (!taken.ok()) {
         EXPECT_EQ(snapshots(), before) << what << ": a failed snapshot left " << name;
       } else {
@@ -526,10 +530,7 @@ TEST_F(CloneManagerTest, AFaultAtAnyStepOfASnapshotOfACloneLeavesNoSnapshotAndTh
         EXPECT_EQ(Status("c1"), "OK") << what;
       }
     }
-    pool_->fault = nullptr;
-    servers_.start_fault = nullptr;
-    servers_.stop_fault = nullptr;
-    sql_.query_fault = nullptr;
+    ClearFaults();
     ASSERT_TRUE(Manager().Destroy("c1").ok());
     Manager().WaitIdle();
   }
