@@ -458,7 +458,7 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
                     options_.superuser, clone.db.db_name, {{"application_name", "dblab-engine"}});
   bool password_cleared = false;  // the user is locked out until the password is back
   bool snapshot_made = false;
-  auto restore_on = [&](SqlSession& admin) {
+  auto restore_password = [&](SqlSession& admin) {
     Status restored = admin.Exec("ALTER ROLE " + admin.QuoteIdentifier(clone.db.username) +
                                  " PASSWORD " + admin.QuoteLiteral(record.password_verifier));
     if (restored.ok()) password_cleared = false;
@@ -475,7 +475,6 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
     // The clone user's password stays out of the snapshot; the user is back in right after.
     DBLAB_TRY(admin->Exec("ALTER ROLE " + role + " PASSWORD NULL"));
     password_cleared = true;
-    auto restore = [&]() { return restore_on(*admin); };
     Status taken = admin->Exec("CHECKPOINT");
     if (taken.ok() && pool_.SnapshotOfCloneIsAtomic()) {
       // The password comes back only after the WAL is copied: replaying it must not restore it.
@@ -483,7 +482,7 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
                   ? SnapshotRunningCloneWithWalOutside(record.StorageName(), name)
                   : pool_.CreateSnapshotOfClone(record.StorageName(), name);
       snapshot_made = taken.ok();
-      Status restored = restore();
+      Status restored = restore_password(*admin);
       return taken.ok() ? restored : taken;
     }
     if (taken.ok()) {
@@ -510,7 +509,7 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
       if (!again.ok()) return again.error();
       admin = std::move(*again);
     }
-    Status restored = restore();
+    Status restored = restore_password(*admin);
     return taken.ok() ? restored : taken;
   };
   Status result = work();
@@ -518,7 +517,7 @@ Status CloneManager::SnapshotClone(const std::string& id, const std::string& nam
   // connection, else the clone says why and how to get back in.
   if (password_cleared && postgres_.Pid(data_dir)) {
     auto again = sql_.Connect(admin_conninfo);
-    Status restored = again.ok() ? restore_on(**again) : Status(again.error());
+    Status restored = again.ok() ? restore_password(**again) : Status(again.error());
     if (!restored.ok()) {
       Fail(id, "its user's password could not be restored after a snapshot (" +
                    restored.error().message + "); reset the clone to log in again");
