@@ -9,10 +9,6 @@ if [[ $EUID -ne 0 ]]; then
   exit 1
 fi
 scripts/install-deps.sh
-# Only what the engine needs (the tests and the benchmark are built by scripts/test.sh).
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-targets=(layering dblab-engine dblab)
-if ninja -C build -t targets all | grep -q '^dblab_ui:'; then targets+=(dblab_ui); fi
-scripts/build.sh "${targets[@]}"
+scripts/build.sh --engine-only  # the tests and the benchmark are built by scripts/test.sh
 ln -sf "$PWD/build/dblab" /usr/local/bin/dblab
 exec build/dblab-engine "$@"
