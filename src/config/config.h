@@ -1,11 +1,11 @@
 // Engine configuration: DLE-compatible server.yml loading.
 //
 // Contract: ParseConfig/LoadConfigFile read a DLE-style server.yml (yaml-cpp; `<<` merge keys are
-// resolved here, since Debian's yaml-cpp 0.7 does not), expand `${VAR}` in string values from
-// the environment, apply defaults, and validate. They never throw; every invalid input is a
-// kBadRequest whose message reads "ORIGIN: line N: key.path: what is wrong". Keys that only
-// mean something to DLE's Docker setup (or to features dblab does not have yet) are accepted and
-// reported, one human-readable line each, in EngineConfig::warnings. Key-by-key reference:
+// resolved by config/yaml_reader.h, as Debian's yaml-cpp 0.7 does not), expand `${VAR}` in string
+// values from the environment, apply defaults, and validate. They never throw; every invalid
+// input is a kBadRequest whose message reads "ORIGIN: line N: key.path: what is wrong". Keys that
+// only mean something to DLE's Docker setup (or to features dblab does not have yet) are accepted
+// and reported, one human-readable line each, in EngineConfig::warnings. Key-by-key reference:
 // docs/config.md. Pure functions of (text, environment): safe to call from any thread as long as
 // the environment lookup is.
 #pragma once

@@ -251,6 +251,8 @@ retrieval: {spec: {logicalDump: {options: {databases: [app, billing]}}}}
 }
 
 // ---- `<<` merge keys (yaml-cpp 0.7 leaves them to us) ------------------------------------------
+// The merge rules themselves (precedence, nesting, duplicates) are the reader's:
+// yaml_reader_test.cc. Here: what they mean for server.yml.
 
 TEST(ConfigMerge, ExplicitKeysWinOverMergedOnes) {
   EngineConfig c = ParseOk(R"(
@@ -263,74 +265,6 @@ provision:
 )");
   EXPECT_EQ(c.port_pool.from, 7000);
   EXPECT_EQ(c.port_pool.to, 7010);
-}
-
-TEST(ConfigMerge, ExplicitKeyWinsEvenWhenWrittenBeforeTheMerge) {
-  EngineConfig c = ParseOk(R"(
-base: &base {from: 7000, to: 7999}
-server: {verificationToken: t}
-provision:
-  portPool:
-    to: 7010
-    <<: *base
-)");
-  EXPECT_EQ(c.port_pool.to, 7010);
-}
-
-TEST(ConfigMerge, WithTwoMergeKeysInOneMappingTheEarlierWins) {
-  EngineConfig c = ParseOk(R"(
-first: &first {from: 7000, to: 7100}
-second: &second {from: 8000, to: 8100}
-server: {verificationToken: t}
-provision:
-  portPool:
-    <<: *first
-    <<: *second
-)");
-  EXPECT_EQ(c.port_pool.from, 7000);
-  EXPECT_EQ(c.port_pool.to, 7100);
-}
-
-TEST(ConfigMerge, TwoMergeKeysContributeDisjointKeys) {
-  EngineConfig c = ParseOk(R"(
-low: &low {from: 7000}
-high: &high {to: 7100}
-server: {verificationToken: t}
-provision:
-  portPool:
-    <<: *low
-    <<: *high
-)");
-  EXPECT_EQ(c.port_pool.from, 7000);
-  EXPECT_EQ(c.port_pool.to, 7100);
-}
-
-TEST(ConfigMerge, SequenceOfMappingsEarlierWins) {
-  EngineConfig c = ParseOk(R"(
-first: &first {from: 7000}
-second: &second {from: 8000, to: 8100}
-server: {verificationToken: t}
-provision:
-  portPool:
-    <<: [*first, *second]
-)");
-  EXPECT_EQ(c.port_pool.from, 7000);
-  EXPECT_EQ(c.port_pool.to, 8100);
-}
-
-TEST(ConfigMerge, MergedMappingsResolveTheirOwnMerges) {
-  EngineConfig c = ParseOk(R"(
-inner: &inner {to: 7100}
-outer: &outer
-  <<: *inner
-  from: 7000
-server: {verificationToken: t}
-provision:
-  portPool:
-    <<: *outer
-)");
-  EXPECT_EQ(c.port_pool.from, 7000);
-  EXPECT_EQ(c.port_pool.to, 7100);
 }
 
 TEST(ConfigMerge, MergeIsShallowLikeYaml) {
@@ -360,22 +294,10 @@ provision: {configs: {work_mem: 128MB}}
               UnorderedElementsAre(Pair("shared_buffers", "1GB"), Pair("work_mem", "128MB")));
 }
 
-TEST(ConfigMerge, MergeValueMustBeAMapping) {
-  EXPECT_THAT(ParseError("provision:\n  <<: 5\n"),
-              AllOf(HasSubstr("server.yml: line 2: provision: "), HasSubstr("`<<` needs")));
-  EXPECT_THAT(ParseError("a: &a {x: 1}\nprovision:\n  <<: [*a, 3]\n"),
-              HasSubstr("provision: `<<` list items must be mappings"));
-}
-
 TEST(ConfigMerge, QuotedMergeKeyIsAnOrdinaryKey) {
   EngineConfig c = ParseOk("server: {verificationToken: t}\nprovision:\n  \"<<\": {from: 7000}\n");
   EXPECT_EQ(c.port_pool.from, 6000);
   EXPECT_THAT(c.warnings, ElementsAre(HasSubstr("unknown key provision.<<")));
-}
-
-TEST(ConfigMerge, DuplicateExplicitKeysAreRefused) {
-  EXPECT_THAT(ParseError("server:\n  port: 1\n  port: 2\n"),
-              HasSubstr("server.yml: line 3: server.port: duplicate key (first at line 2)"));
 }
 
 // ---- Environment ------------------------------------------------------------------------------
