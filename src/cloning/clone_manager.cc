@@ -1,20 +1,14 @@
 #include "cloning/clone_manager.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "cloning/validation.h"
-#include "common/numbers.h"
 #include "common/thread_guard.h"
 #include "common/time.h"
 #include "postgres/pq.h"
@@ -25,40 +19,10 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 
-// True when nothing listens on `port` at any of the clone's addresses (and on loopback).
-bool PortIsFree(int port, const std::string& listen_addresses) {
-  std::vector<std::string> addresses = {"127.0.0.1"};
-  std::stringstream list(listen_addresses);
-  std::string address;
-  while (std::getline(list, address, ',')) {
-    address.erase(std::remove(address.begin(), address.end(), ' '), address.end());
-    if (!address.empty() && address != "*" && address != "localhost") addresses.push_back(address);
-    if (address == "*") addresses.push_back("0.0.0.0");
-  }
-  for (const auto& addr : addresses) {
-    bool v6 = addr.find(':') != std::string::npos;
-    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    int rc;
-    if (v6) {
-      sockaddr_in6 sa{};
-      sa.sin6_family = AF_INET6;
-      sa.sin6_port = htons(static_cast<uint16_t>(port));
-      inet_pton(AF_INET6, addr.c_str(), &sa.sin6_addr);
-      rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-    } else {
-      sockaddr_in sa{};
-      sa.sin_family = AF_INET;
-      sa.sin_port = htons(static_cast<uint16_t>(port));
-      inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
-      rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-    }
-    close(fd);
-    if (rc != 0) return false;
-  }
-  return true;
+// The test seam when given, else a bind on the clone's addresses.
+PortAllocator::Probe PortProbe(const CloningOptions& options) {
+  if (options.port_is_free) return options.port_is_free;
+  return [addresses = options.listen_addresses](int port) { return PortIsFree(port, addresses); };
 }
 
 bool IsBusy(CloneStatus status) {
@@ -75,6 +39,10 @@ CloneManager::CloneManager(CloningOptions options, PoolBackend& pool, ServerCont
       postgres_(servers),
       sql_(sql),
       state_(state),
+      ports_(options_.port_from, options_.port_to, PortProbe(options_)),
+      protection_policy_{options_.protection_lease_minutes, options_.protection_max_minutes},
+      idle_detector_(sql_, options_.socket_dir, options_.superuser, options_.log_dir,
+                     options_.max_idle_minutes),
       wal_(options_.wal_dir, options_.os_uid, options_.os_gid) {}
 
 Result<std::string> CloneManager::CreateStorage(const std::string& snapshot_id,
@@ -201,49 +169,7 @@ Result<Snapshot> CloneManager::FindSnapshot(const std::string& id) {
 
 Result<int> CloneManager::AllocatePort() {
   // Caller holds mutex_.
-  for (int port = options_.port_from; port <= options_.port_to; ++port) {
-    if (reserved_ports_.count(port)) continue;
-    bool free = options_.port_is_free ? options_.port_is_free(port)
-                                      : PortIsFree(port, options_.listen_addresses);
-    if (free) return port;
-  }
-  return Unavailable("port pool " + std::to_string(options_.port_from) + "-" +
-                     std::to_string(options_.port_to) + " exhausted (" +
-                     std::to_string(clones_.size()) +
-                     " clones, other ports in use by other programs); raise "
-                     "provision.portPool.to or destroy idle clones");
-}
-
-Status CloneManager::ApplyProtection(Clone& clone, std::optional<bool> is_protected,
-                                     std::optional<int64_t> duration_minutes, TimePoint now) {
-  if (duration_minutes && *duration_minutes < 0) {
-    return BadRequest("protectionDurationMinutes must be >= 0");
-  }
-  bool protect = is_protected.value_or(
-      duration_minutes.has_value() && !is_protected.has_value() ? true : clone.is_protected);
-  if (!protect) {
-    clone.is_protected = false;
-    clone.protected_till.reset();
-    return OkStatus();
-  }
-  int64_t minutes = duration_minutes.value_or(options_.protection_lease_minutes);
-  if (options_.protection_max_minutes > 0 &&
-      (minutes == 0 || minutes > options_.protection_max_minutes)) {
-    if (duration_minutes && *duration_minutes > options_.protection_max_minutes) {
-      return BadRequest("protectionDurationMinutes " + std::to_string(*duration_minutes) +
-                        " exceeds the maximum of " +
-                        std::to_string(options_.protection_max_minutes) +
-                        " (cloning.protectionMaxDurationMinutes)");
-    }
-    minutes = options_.protection_max_minutes;
-  }
-  clone.is_protected = true;
-  if (minutes == 0) {
-    clone.protected_till.reset();
-  } else {
-    clone.protected_till = now + std::chrono::minutes(minutes);
-  }
-  return OkStatus();
+  return ports_.Allocate(reserved_ports_, clones_.size());
 }
 
 Result<Clone> CloneManager::Create(const CreateCloneRequest& request) {
@@ -290,12 +216,9 @@ Result<Clone> CloneManager::Create(const CreateCloneRequest& request) {
   clone.db.restricted = req.restricted;
   clone.db.host = options_.access_host;
   record.password_verifier = verifier;
-  DBLAB_TRY(
-      ApplyProtection(clone, req.is_protected, req.protection_duration_minutes, clone.created_at));
-  if (!req.is_protected && !req.protection_duration_minutes) {
-    clone.is_protected = false;
-    clone.protected_till.reset();
-  }
+  DBLAB_ASSIGN_OR_RETURN(Protection protection,
+                         ProtectionOnCreate(req, protection_policy_, clone.created_at));
+  protection.ApplyTo(clone);
   std::optional<WarmClone> warm;
   {
     std::lock_guard lock(mutex_);
@@ -349,10 +272,10 @@ Result<Clone> CloneManager::Update(const std::string& id, const UpdateCloneReque
     if (it->second.clone.status == CloneStatus::kDeleting) {
       return Conflict("clone \"" + id + "\" is being deleted");
     }
-    Clone updated = it->second.clone;
-    DBLAB_TRY(
-        ApplyProtection(updated, request.is_protected, request.protection_duration_minutes, Now()));
-    it->second.clone = updated;
+    DBLAB_ASSIGN_OR_RETURN(
+        Protection protection,
+        ProtectionOnUpdate(Protection::Of(it->second.clone), request, protection_policy_, Now()));
+    protection.ApplyTo(it->second.clone);
     record = it->second;
   }
   SaveCurrent(record.clone.id);
@@ -1169,59 +1092,6 @@ void CloneManager::WarmLoop() {
   }
 }
 
-bool CloneManager::NewUserConnections(const std::string& id) {
-  // Clones log every connection (log_connections=on). A connection by anyone but the engine
-  // since the last look is activity, even when it came and went between two checks.
-  std::string path = options_.log_dir + "/" + id + ".log";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  std::streamoff& offset = log_offsets_[id];
-  if (size < offset) offset = 0;  // the log was replaced (reset)
-  in.seekg(offset);
-  std::string line;
-  bool found = false;
-  const std::string marker = "connection authorized: user=";
-  while (std::getline(in, line)) {
-    auto at = line.find(marker);
-    if (at == std::string::npos) continue;
-    std::string user = line.substr(at + marker.size());
-    user = user.substr(0, user.find(' '));
-    if (user != options_.superuser) found = true;
-  }
-  offset = size;
-  return found;
-}
-
-bool CloneManager::IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity) {
-  const Clone& clone = record.clone;
-  auto conninfo = AdminConninfo(ServerSocketDir(options_.socket_dir, clone.db.port), clone.db.port,
-                                options_.superuser, "postgres",
-                                {{"application_name", "dblab-engine"}, {"connect_timeout", "5"}});
-  auto connection = sql_.Connect(conninfo);
-  if (!connection.ok()) return false;  // cannot tell: never delete on doubt
-  // Activity: a non-idle session, or a session that started since we last looked.
-  SqlSession& session = **connection;
-  auto rows = session.Query(
-      "SELECT count(*) FILTER (WHERE state IS DISTINCT FROM 'idle'), "
-      "COALESCE(EXTRACT(EPOCH FROM max(backend_start)) * 1000, 0)::bigint "
-      "FROM pg_stat_activity WHERE backend_type = 'client backend' "
-      "AND pid <> pg_backend_pid() AND application_name <> 'dblab-engine'");
-  if (!rows.ok() || rows->empty()) return false;
-  std::optional<int64_t> busy = (*rows)[0].size() == 2 ? ParseInt64((*rows)[0][0]) : std::nullopt;
-  std::optional<int64_t> newest_ms = busy ? ParseInt64((*rows)[0][1]) : std::nullopt;
-  if (!busy || !newest_ms) return false;  // cannot tell: never delete on doubt
-  TimePoint newest_session = FromMillis(*newest_ms);
-  TimePoint last = clone.last_activity_at.value_or(clone.created_at);
-  if (*busy > 0 || newest_session > last || NewUserConnections(clone.id)) {
-    *activity = now;
-    return false;
-  }
-  *activity = last;
-  return now - last >= std::chrono::minutes(options_.max_idle_minutes);
-}
-
 void CloneManager::Housekeep(TimePoint now) {
   std::vector<CloneRecord> snapshot;
   {
@@ -1230,7 +1100,7 @@ void CloneManager::Housekeep(TimePoint now) {
   }
   for (auto& record : snapshot) {
     Clone& clone = record.clone;
-    if (clone.is_protected && clone.protected_till && *clone.protected_till <= now) {
+    if (ProtectionExpired(Protection::Of(clone), now)) {
       spdlog::info("clone {}: protection expired", clone.id);
       UpdateCloneRequest unprotect;
       unprotect.is_protected = false;
@@ -1248,15 +1118,15 @@ void CloneManager::Housekeep(TimePoint now) {
       if (auto it = clones_.find(clone.id); it != clones_.end()) it->second.clone.diff_size = *diff;
     }
     if (options_.max_idle_minutes <= 0) continue;
-    TimePoint activity{};
-    bool idle = IsIdle(record, now, &activity);
+    IdleCheck check = idle_detector_.Check(clone, now);
+    bool idle = check.idle;
     bool changed = false;
     {
       std::lock_guard lock(mutex_);
       auto it = clones_.find(clone.id);
       if (it == clones_.end()) continue;
-      if (activity != TimePoint{} && it->second.clone.last_activity_at != activity) {
-        it->second.clone.last_activity_at = activity;
+      if (check.activity && it->second.clone.last_activity_at != *check.activity) {
+        it->second.clone.last_activity_at = *check.activity;
         record = it->second;
         changed = true;
       }

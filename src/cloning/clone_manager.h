@@ -2,14 +2,14 @@
 // Public methods are thread-safe and return quickly; create/reset/destroy continue on a worker
 // thread and move the clone CREATING -> OK|FATAL, RESETTING -> OK|FATAL, DELETING -> gone.
 // Every state change is written to the StateStore before and after the work, so a crash at any
-// point leaves a record that Reconcile() can finish or roll back.
+// point leaves a record that Reconcile() can finish or roll back. The rules it applies live beside
+// it: port_allocator.h (a new clone's port), protection.h, idle_detector.h (idle clones).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
-#include <ios>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +19,9 @@
 #include <vector>
 
 #include "cloning/clone_wal.h"
+#include "cloning/idle_detector.h"
+#include "cloning/port_allocator.h"
+#include "cloning/protection.h"
 #include "common/result.h"
 #include "domain/model.h"
 #include "domain/ops_types.h"
@@ -127,9 +130,7 @@ class CloneManager {
 
  private:
   Result<Snapshot> FindSnapshot(const std::string& id);
-  Result<int> AllocatePort();
-  Status ApplyProtection(Clone& clone, std::optional<bool> is_protected,
-                         std::optional<int64_t> duration_minutes, TimePoint now);
+  Result<int> AllocatePort();  // mutex_ held
   void Save(const CloneRecord& record);
   void SaveCurrent(const std::string& id);  // persists clones_[id] as it is now
   void RunAsync(const std::string& id, std::function<void()> work);
@@ -151,12 +152,9 @@ class CloneManager {
   void Notify(const char* type, const Clone& clone, bool ok, double seconds);
   std::string SnapshotDirName(const std::string& snapshot_id) const;
   ServerSpec SpecFor(const CloneRecord& record, const std::string& bin_dir) const;
-  bool IsIdle(const CloneRecord& record, TimePoint now, TimePoint* activity);
   // A clone whose server died (killed, crashed, OOM outside its cgroup): shown FATAL, started
   // again, and OK with a message saying so. Resets and destroys wait (kConflict) meanwhile.
   void Revive(const CloneRecord& record);
-  bool NewUserConnections(const std::string& id);      // housekeeping thread only
-  std::map<std::string, std::streamoff> log_offsets_;  // housekeeping thread only
 
   CloningOptions options_;
   PoolBackend& pool_;
@@ -164,6 +162,9 @@ class CloneManager {
   SqlConnector& sql_;
   TimePoint Now() const { return options_.now ? options_.now() : std::chrono::system_clock::now(); }
   StateStore& state_;
+  PortAllocator ports_;  // the pool range; reserved_ports_ says which ports clones hold
+  ProtectionPolicy protection_policy_;
+  IdleDetector idle_detector_;  // housekeeping thread only
 
   std::mutex persist_mutex_;  // taken before mutex_, never inside it
   std::mutex mutex_;
