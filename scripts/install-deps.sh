@@ -9,7 +9,8 @@
 #   npm:       newman (tests/postman) for the test that runs DLE's Postman collection
 #   tests:     GoogleTest, Google Benchmark, gnuplot (bench plots), debootstrap and dpkg-dev
 #              (the Debian package's install test), curl, prometheus (scrapes /metrics), zsh
-#              (its completion script), clang-format (the format check)
+#              (its completion script), clang-format and clang-tidy 14 (the format and tidy
+#              checks)
 set -euo pipefail
 packages=(
   build-essential
@@ -54,6 +55,8 @@ packages=(
   fakeroot
   # scripts/check-format.sh (the test command checks the format first)
   clang-format
+  # scripts/check-tidy.sh (.clang-tidy); Debian 12's is 14, the same LLVM as its clang-format
+  clang-tidy
   # zsh runs the zsh completion script in tests/integration/cli_completion_test.cc
   zsh
   # libFuzzer targets (scripts/fuzz.sh)

@@ -7,6 +7,11 @@ scripts/install-deps.sh
 echo "== format (.clang-format) and layering (cmake/layers.cmake, checked again by the build)"
 scripts/check-format.sh
 tests/layering/check_test.sh
+
+echo "== clang-tidy (.clang-tidy) over src/, on 2 cores"
+scripts/check-tidy.sh
+
+echo "== build (scripts/build.sh)"
 scripts/build.sh
 
 echo "== unit tests under AddressSanitizer and UBSan"

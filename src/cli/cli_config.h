@@ -15,7 +15,7 @@
 
 namespace dblab {
 
-struct CliEnvironment {
+struct CliEnvironment {  // NOLINT(bugprone-exception-escape): a move copies the YAML::Node
   std::string url;
   std::string token;
   bool insecure = false;

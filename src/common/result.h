@@ -66,18 +66,20 @@ inline Status OkStatus() { return Ok{}; }
 
 }  // namespace dblab
 
-// Propagates an error from an expression returning Result/Status.
+// Propagates an error from an expression returning Result/Status (a named one is not copied).
 #define DBLAB_TRY(expr)                                            \
   do {                                                             \
-    auto dblab_try_result_ = (expr);                               \
+    const auto& dblab_try_result_ = (expr);                        \
     if (!dblab_try_result_.ok()) return dblab_try_result_.error(); \
   } while (0)
 
 #define DBLAB_CONCAT_INNER(a, b) a##b
 #define DBLAB_CONCAT(a, b) DBLAB_CONCAT_INNER(a, b)
 // Declares `lhs` from a Result expression, or returns its error.
+// NOLINTBEGIN(bugprone-macro-parentheses): lhs declares (`auto x`), which parentheses would break
 #define DBLAB_ASSIGN_OR_RETURN(lhs, expr)                 \
   auto DBLAB_CONCAT(dblab_result_, __LINE__) = (expr);    \
   if (!DBLAB_CONCAT(dblab_result_, __LINE__).ok())        \
     return DBLAB_CONCAT(dblab_result_, __LINE__).error(); \
   lhs = std::move(DBLAB_CONCAT(dblab_result_, __LINE__)).value()
+// NOLINTEND(bugprone-macro-parentheses)

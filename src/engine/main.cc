@@ -28,9 +28,11 @@ std::string DetectUiDir(const std::string& configured) {
   if (!configured.empty()) return configured;
   for (const auto& candidate : {ExecutableDir() + "/../ui/dist", ExecutableDir() + "/ui/dist",
                                 std::string("/usr/share/dblab/ui")}) {
-    if (std::filesystem::exists(candidate + "/index.html")) {
-      return std::filesystem::canonical(candidate).string();
-    }
+    // A candidate that cannot be read (permissions) is skipped, as a missing one is.
+    std::error_code error;
+    if (!std::filesystem::exists(candidate + "/index.html", error)) continue;
+    auto canonical = std::filesystem::canonical(candidate, error);
+    if (!error) return canonical.string();
   }
   return "";
 }
@@ -47,6 +49,7 @@ void AddLogSecrets(const dblab::EngineConfig& config, dblab::LogHub& hub) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(bugprone-exception-escape): only CLI11's option setup throws, on a bug
 int main(int argc, char** argv) {
   CLI::App app{"dblab-engine: thin clones of PostgreSQL databases"};
   std::string config_path;
@@ -122,7 +125,11 @@ int main(int argc, char** argv) {
 
   dblab::EngineOptions options;
   options.housekeeping_interval = std::chrono::seconds(housekeeping_seconds);
-  if (!config_path.empty()) options.config_path = std::filesystem::absolute(config_path);
+  if (!config_path.empty()) {
+    std::error_code error;
+    auto absolute = std::filesystem::absolute(config_path, error);
+    options.config_path = error ? config_path : absolute.string();
+  }
   // The embedded default has nothing to serve until its first snapshot: if that retrieval
   // fails, the start has failed. Later failures keep the engine serving older snapshots.
   std::atomic<bool> has_snapshot{false};

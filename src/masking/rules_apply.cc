@@ -58,7 +58,7 @@ Result<TableColumns> DescribeTable(PgConnection& connection, const std::string& 
           connection.QuoteLiteral(schema) + " AND c.relname = " + connection.QuoteLiteral(table)));
   TableColumns out;
   for (const auto& row : rows) {
-    out.relkind = row[0].empty() ? 0 : row[0][0];
+    out.relkind = row[0].empty() ? '\0' : row[0][0];
     ColumnInfo info;
     info.name = row[1];
     info.kind = row[2] == "S"   ? ColumnKind::kString

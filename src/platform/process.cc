@@ -296,6 +296,7 @@ pid_t StartSandboxed(const SandboxPlan& sandbox, const ExecPlan& plan, int log_f
   size_t at = 6;
   size_t init_length = FormatNumber(init, path + at);
   at += init_length;
+  // NOLINTNEXTLINE(bugprone-not-null-terminated-result): path is zero-filled: stays terminated
   memcpy(path + at, "/task/", 6);
   at += 6;
   memcpy(path + at, path + 6, init_length);

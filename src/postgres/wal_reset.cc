@@ -219,7 +219,8 @@ Status KeepOnlyShutdownCheckpoint(const std::string& data_dir) {
   if (!out.valid()) return Internal("cannot open " + path + " for writing: " + strerror(errno));
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = pwrite(out.get(), bytes.data() + done, bytes.size() - done, done);
+    ssize_t n =
+        pwrite(out.get(), bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return Internal("cannot write " + path + ": " + strerror(errno));
     done += static_cast<size_t>(n);

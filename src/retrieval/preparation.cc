@@ -164,7 +164,10 @@ Result<Snapshot> RecordSnapshot(PoolBackend& pool, StateStore& state, const std:
   }
   std::error_code error;
   for (const auto& entry : fs::recursive_directory_iterator(pool.SnapshotPath(name), error)) {
-    if (entry.is_regular_file(error)) snapshot.logical_size += entry.file_size(error);
+    if (!entry.is_regular_file(error)) continue;
+    // file_size answers uintmax_t(-1) on an error (a file deleted meanwhile): not a size.
+    const uintmax_t bytes = entry.file_size(error);
+    if (!error) snapshot.logical_size += static_cast<int64_t>(bytes);
   }
   snapshot.physical_size = 0;  // measured later (housekeeping)
   DBLAB_TRY(state.PutSnapshot(snapshot));

@@ -91,7 +91,7 @@ std::optional<std::chrono::system_clock::time_point> CronSchedule::Next(
     std::time_t seconds = system_clock::to_time_t(minute);
     std::tm utc{};
     gmtime_r(&seconds, &utc);
-    if (!months_[static_cast<size_t>(utc.tm_mon + 1)]) {
+    if (!months_[static_cast<size_t>(utc.tm_mon) + 1]) {
       // Skip to the first minute of the next month.
       utc.tm_mon += 1;
       utc.tm_mday = 1;
